@@ -1,0 +1,25 @@
+# The README's test command is `make test`; .ci/run calls exactly that.
+GO       ?= go
+FUZZTIME ?= 30s
+
+.PHONY: test fmt vet fuzz bench
+
+## test: gofmt check, go vet, then every test of the module.
+test: fmt vet
+	$(GO) test ./...
+
+## fmt: fail, listing the files, if gofmt would change any.
+fmt:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+## fuzz: every fuzz target of the module for FUZZTIME each (make fuzz FUZZTIME=60s).
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+## bench: wire-format and checksum benchmarks, medians of 6 runs.
+bench:
+	scripts/bench.sh ./vsr 'Checksum' 6
+	scripts/bench.sh ./vsr 'Encode|Decode|Copy' 6 Copy

@@ -1,0 +1,292 @@
+package vsr
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// Wire format
+//
+// A message is a fixed-size header followed by a body of Size-HeaderSize
+// bytes. All integers are little-endian; 128-bit values are stored low half
+// first.
+//
+//	offset  size  field             meaning
+//	     0    16  checksum          Checksum(header[16:256]): covers every other header byte,
+//	                                including checksum_body, so the header is trusted first
+//	    16    16  checksum_body     Checksum(body)
+//	    32    16  cluster           cluster id
+//	    48    16  parent            prepare: checksum of the previous prepare's header
+//	    64    16  client            client id (request, prepare, reply, eviction)
+//	    80    16  request_checksum  checksum of the request a prepare or reply answers
+//	    96    16  context           per command: prepare checksum, nonce, commit checksum
+//	   112     8  op                op number
+//	   120     8  commit            commit number (request_headers: first op wanted)
+//	   128     8  timestamp         primary's clock at prepare, in ticks
+//	   136     4  view              view number
+//	   140     4  log_view          last view in which the sender's log was normal
+//	   144     4  request           client request number (0 = register)
+//	   148     4  size              header + body, in bytes
+//	   152     1  command           Command
+//	   153     1  operation         Operation
+//	   154     1  replica           sender (or, for a request, the replica it was sent to)
+//	   155     1  reserved          must be zero
+//	   156     2  protocol          ProtocolVersion
+//	   158    98  reserved          must be zero: room to grow without a new header size
+//	   256
+//
+// The header is 256 bytes so that 16 of them fill a 4 KiB sector exactly in
+// the journal's redundant headers ring.
+const (
+	HeaderSize      = 256
+	ProtocolVersion = 1
+
+	// ReplicasMax bounds the replica field and the cluster size.
+	ReplicasMax = 6
+
+	// MessageSizeMaxLimit is the largest size the size field can express.
+	MessageSizeMaxLimit = math.MaxUint32
+)
+
+const (
+	offChecksum        = 0
+	offChecksumBody    = 16
+	offCluster         = 32
+	offParent          = 48
+	offClient          = 64
+	offRequestChecksum = 80
+	offContext         = 96
+	offOp              = 112
+	offCommit          = 120
+	offTimestamp       = 128
+	offView            = 136
+	offLogView         = 140
+	offRequest         = 144
+	offSize            = 148
+	offCommand         = 152
+	offOperation       = 153
+	offReplica         = 154
+	offReserved1       = 155
+	offProtocol        = 156
+	offReserved2       = 158
+)
+
+// Header is the decoded form of a message header. Checksum, ChecksumBody,
+// Size and Protocol are filled in by Encode and Seal.
+type Header struct {
+	Checksum        U128
+	ChecksumBody    U128
+	Cluster         U128
+	Parent          U128
+	Client          U128
+	RequestChecksum U128
+	Context         U128
+	Op              uint64
+	Commit          uint64
+	Timestamp       uint64
+	View            uint32
+	LogView         uint32
+	Request         uint32
+	Size            uint32
+	Command         Command
+	Operation       Operation
+	Replica         uint8
+	Protocol        uint16
+}
+
+// put writes every field of h, checksums included, into b[:HeaderSize].
+func (h *Header) put(b []byte) {
+	_ = b[HeaderSize-1]
+	putU128(b[offChecksum:], h.Checksum)
+	putU128(b[offChecksumBody:], h.ChecksumBody)
+	putU128(b[offCluster:], h.Cluster)
+	putU128(b[offParent:], h.Parent)
+	putU128(b[offClient:], h.Client)
+	putU128(b[offRequestChecksum:], h.RequestChecksum)
+	putU128(b[offContext:], h.Context)
+	binary.LittleEndian.PutUint64(b[offOp:], h.Op)
+	binary.LittleEndian.PutUint64(b[offCommit:], h.Commit)
+	binary.LittleEndian.PutUint64(b[offTimestamp:], h.Timestamp)
+	binary.LittleEndian.PutUint32(b[offView:], h.View)
+	binary.LittleEndian.PutUint32(b[offLogView:], h.LogView)
+	binary.LittleEndian.PutUint32(b[offRequest:], h.Request)
+	binary.LittleEndian.PutUint32(b[offSize:], h.Size)
+	b[offCommand] = byte(h.Command)
+	b[offOperation] = byte(h.Operation)
+	b[offReplica] = h.Replica
+	b[offReserved1] = 0
+	binary.LittleEndian.PutUint16(b[offProtocol:], h.Protocol)
+	clear(b[offReserved2:HeaderSize])
+}
+
+// parse reads every field of h from b[:HeaderSize]; reserved bytes are
+// checked separately by reservedNonZero.
+func (h *Header) parse(b []byte) {
+	_ = b[HeaderSize-1]
+	h.Checksum = getU128(b[offChecksum:])
+	h.ChecksumBody = getU128(b[offChecksumBody:])
+	h.Cluster = getU128(b[offCluster:])
+	h.Parent = getU128(b[offParent:])
+	h.Client = getU128(b[offClient:])
+	h.RequestChecksum = getU128(b[offRequestChecksum:])
+	h.Context = getU128(b[offContext:])
+	h.Op = binary.LittleEndian.Uint64(b[offOp:])
+	h.Commit = binary.LittleEndian.Uint64(b[offCommit:])
+	h.Timestamp = binary.LittleEndian.Uint64(b[offTimestamp:])
+	h.View = binary.LittleEndian.Uint32(b[offView:])
+	h.LogView = binary.LittleEndian.Uint32(b[offLogView:])
+	h.Request = binary.LittleEndian.Uint32(b[offRequest:])
+	h.Size = binary.LittleEndian.Uint32(b[offSize:])
+	h.Command = Command(b[offCommand])
+	h.Operation = Operation(b[offOperation])
+	h.Replica = b[offReplica]
+	h.Protocol = binary.LittleEndian.Uint16(b[offProtocol:])
+}
+
+// reservedNonZero returns the offset of the first non-zero reserved byte of
+// the header in b, or -1 if they are all zero.
+func reservedNonZero(b []byte) int {
+	if b[offReserved1] != 0 {
+		return offReserved1
+	}
+	for i := offReserved2; i < HeaderSize; i++ {
+		if b[i] != 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// Seal sets Protocol, Size, ChecksumBody and Checksum of h for the given
+// body, so that h.Checksum is known before the message is written anywhere
+// (a prepare's checksum is the next prepare's parent). It does not check
+// field rules; Encode does.
+func (h *Header) Seal(body []byte) {
+	if uint64(len(body)) > MessageSizeMaxLimit-HeaderSize {
+		panic("vsr: Seal: body larger than the size field can express")
+	}
+	var b [HeaderSize]byte
+	h.Protocol = ProtocolVersion
+	h.Size = uint32(HeaderSize + len(body))
+	h.ChecksumBody = Checksum(body)
+	h.put(b[:])
+	h.Checksum = Checksum(b[offChecksumBody:])
+}
+
+// Encode validates h, seals it for body (setting Protocol, Size and both
+// checksums in h) and writes the message into dst. It returns the number of
+// bytes written, HeaderSize+len(body). It never allocates.
+func Encode(dst []byte, h *Header, body []byte) (int, error) {
+	size := uint64(HeaderSize) + uint64(len(body))
+	if size > MessageSizeMaxLimit {
+		return 0, &MessageError{Check: CheckSize, Value: size, Limit: MessageSizeMaxLimit}
+	}
+	if uint64(len(dst)) < size {
+		return 0, &MessageError{Check: CheckLength, Value: uint64(len(dst)), Limit: size}
+	}
+	h.Protocol = ProtocolVersion
+	h.Size = uint32(size)
+	if err := h.Validate(); err != nil {
+		return 0, err
+	}
+	encodeUnchecked(dst, h, body)
+	return int(size), nil
+}
+
+// encodeUnchecked seals h for body and writes header and body into dst
+// without checking field rules. Size and Protocol are taken from h as they
+// are, so tests can build messages that break any rule after the checksums.
+func encodeUnchecked(dst []byte, h *Header, body []byte) {
+	copy(dst[HeaderSize:], body)
+	h.ChecksumBody = Checksum(body)
+	h.put(dst)
+	h.Checksum = Checksum(dst[offChecksumBody:HeaderSize])
+	putU128(dst[offChecksum:], h.Checksum)
+}
+
+// Decode validates the message at the start of buf and returns its header
+// and body. The body aliases buf. Bytes past Size are ignored, so a caller
+// may pass a larger receive buffer.
+//
+// The checks run in this order, and the first failure is returned as a
+// *MessageError naming it: length ≥ HeaderSize, header checksum, protocol
+// version, known command, size within [HeaderSize, sizeMax] and ≤ len(buf),
+// reserved bytes zero, body checksum, per-command field rules. Decode never
+// panics and never reads past buf, whatever buf holds.
+func Decode(buf []byte, sizeMax uint32) (Header, []byte, error) {
+	var h Header
+	if err := decodeHeader(buf, &h); err != nil {
+		return h, nil, err
+	}
+	if h.Size < HeaderSize || h.Size > sizeMax {
+		return h, nil, &MessageError{Check: CheckSize, Command: h.Command,
+			Value: uint64(h.Size), Limit: uint64(sizeMax)}
+	}
+	if uint64(h.Size) > uint64(len(buf)) {
+		return h, nil, &MessageError{Check: CheckSize, Command: h.Command, Field: "buffer",
+			Value: uint64(h.Size), Limit: uint64(len(buf))}
+	}
+	if off := reservedNonZero(buf); off >= 0 {
+		return h, nil, &MessageError{Check: CheckReserved, Command: h.Command, Value: uint64(off)}
+	}
+	body := buf[HeaderSize:h.Size]
+	if sum := Checksum(body); sum != h.ChecksumBody {
+		return h, nil, &MessageError{Check: CheckBodyChecksum, Command: h.Command,
+			Got: sum, Want: h.ChecksumBody}
+	}
+	if err := h.Validate(); err != nil {
+		return h, nil, err
+	}
+	return h, body, nil
+}
+
+// DecodeHeader validates a header on its own, as stored in a journal's
+// headers ring or carried in the body of a headers message: header checksum,
+// protocol, command, size ≥ HeaderSize, reserved bytes and field rules. The
+// body checksum cannot be checked without the body.
+func DecodeHeader(b []byte) (Header, error) {
+	var h Header
+	if err := decodeHeader(b, &h); err != nil {
+		return h, err
+	}
+	if h.Size < HeaderSize {
+		return h, &MessageError{Check: CheckSize, Command: h.Command,
+			Value: uint64(h.Size), Limit: HeaderSize}
+	}
+	if off := reservedNonZero(b); off >= 0 {
+		return h, &MessageError{Check: CheckReserved, Command: h.Command, Value: uint64(off)}
+	}
+	if err := h.Validate(); err != nil {
+		return h, err
+	}
+	return h, nil
+}
+
+// decodeHeader runs the checks shared by Decode and DecodeHeader: length,
+// header checksum, protocol version, known command.
+func decodeHeader(buf []byte, h *Header) error {
+	if len(buf) < HeaderSize {
+		return &MessageError{Check: CheckLength, Value: uint64(len(buf)), Limit: HeaderSize}
+	}
+	h.parse(buf)
+	if sum := Checksum(buf[offChecksumBody:HeaderSize]); sum != h.Checksum {
+		return &MessageError{Check: CheckHeaderChecksum, Got: sum, Want: h.Checksum}
+	}
+	if h.Protocol != ProtocolVersion {
+		return &MessageError{Check: CheckProtocol, Value: uint64(h.Protocol), Limit: ProtocolVersion}
+	}
+	if !h.Command.Valid() {
+		return &MessageError{Check: CheckCommand, Value: uint64(h.Command)}
+	}
+	return nil
+}
+
+// PutHeader writes h exactly as it is, checksums included, into b[:HeaderSize].
+// Use it to copy an already sealed header (a prepare's, into a headers body or
+// the journal's headers ring).
+func PutHeader(b []byte, h *Header) {
+	if len(b) < HeaderSize {
+		panic("vsr: PutHeader: buffer shorter than a header")
+	}
+	h.put(b)
+}

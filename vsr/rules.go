@@ -1,0 +1,150 @@
+package vsr
+
+// bodyKind says what a command may carry after its header.
+type bodyKind uint8
+
+const (
+	bodyNone    bodyKind = iota // size must equal HeaderSize
+	bodyAny                     // any bytes
+	bodyHeaders                 // a whole number of headers, possibly none
+)
+
+// fieldRule is one per-command rule. Rules are an enum evaluated by a switch
+// rather than function values so that Validate's header never escapes to the
+// heap: decoding must not allocate.
+type fieldRule uint8
+
+const (
+	ruleOpPositive fieldRule = iota
+	ruleCommitBelowOp
+	ruleCommitAtMostOp
+	ruleOpAtMostCommit
+	ruleViewPositive
+	ruleLogViewAtMostView
+	ruleLogViewBelowView
+	ruleClient
+	ruleNonce
+	ruleNoOperation
+	ruleSomeOperation
+	ruleRegisterRequestZero
+	ruleRegisterNoBody
+	ruleRequestPositive
+	ruleCount
+)
+
+var ruleNames = [ruleCount]string{
+	ruleOpPositive:          "op >= 1",
+	ruleCommitBelowOp:       "commit < op",
+	ruleCommitAtMostOp:      "commit <= op",
+	ruleOpAtMostCommit:      "op <= commit",
+	ruleViewPositive:        "view >= 1",
+	ruleLogViewAtMostView:   "log_view <= view",
+	ruleLogViewBelowView:    "log_view < view",
+	ruleClient:              "client != 0",
+	ruleNonce:               "context (nonce) != 0",
+	ruleNoOperation:         "operation == none",
+	ruleSomeOperation:       "operation != none",
+	ruleRegisterRequestZero: "register has request 0",
+	ruleRegisterNoBody:      "register has no body",
+	ruleRequestPositive:     "request >= 1 unless register",
+}
+
+// check reports whether h follows the rule, and the value to report if not.
+func (r fieldRule) check(h *Header) (ok bool, value uint64) {
+	register := h.Operation == OperationRegister
+	switch r {
+	case ruleOpPositive:
+		return h.Op >= 1, h.Op
+	case ruleCommitBelowOp:
+		return h.Commit < h.Op, h.Commit
+	case ruleCommitAtMostOp:
+		return h.Commit <= h.Op, h.Commit
+	case ruleOpAtMostCommit:
+		return h.Op <= h.Commit, h.Op
+	case ruleViewPositive:
+		return h.View >= 1, uint64(h.View)
+	case ruleLogViewAtMostView:
+		return h.LogView <= h.View, uint64(h.LogView)
+	case ruleLogViewBelowView:
+		return h.LogView < h.View, uint64(h.LogView)
+	case ruleClient:
+		return !h.Client.IsZero(), 0
+	case ruleNonce:
+		return !h.Context.IsZero(), 0
+	case ruleNoOperation:
+		return h.Operation == OperationNone, uint64(h.Operation)
+	case ruleSomeOperation:
+		return h.Operation != OperationNone, uint64(h.Operation)
+	case ruleRegisterRequestZero:
+		return !register || h.Request == 0, uint64(h.Request)
+	case ruleRegisterNoBody:
+		return !register || h.Size == HeaderSize, uint64(h.Size)
+	case ruleRequestPositive:
+		return register || h.Request >= 1, uint64(h.Request)
+	}
+	panic("vsr: unknown field rule")
+}
+
+type commandSpec struct {
+	body  bodyKind
+	rules []fieldRule
+}
+
+// commandSpecs holds the per-command rules Decode checks last. They catch a
+// sender's bug, not corruption (the checksums do that), and they are what the
+// replica may rely on without checking again.
+var commandSpecs = [commandCount]commandSpec{
+	CommandRequest: {bodyAny, []fieldRule{ruleClient, ruleSomeOperation,
+		ruleRegisterRequestZero, ruleRegisterNoBody, ruleRequestPositive}},
+	CommandPrepare:          {bodyAny, []fieldRule{ruleOpPositive, ruleCommitBelowOp}},
+	CommandPrepareOk:        {bodyNone, []fieldRule{ruleOpPositive, ruleNoOperation}},
+	CommandReply:            {bodyAny, []fieldRule{ruleClient, ruleOpPositive, ruleOpAtMostCommit}},
+	CommandCommit:           {bodyNone, []fieldRule{ruleNoOperation}},
+	CommandStartViewChange:  {bodyNone, []fieldRule{ruleViewPositive, ruleNoOperation}},
+	CommandDoViewChange:     {bodyHeaders, []fieldRule{ruleViewPositive, ruleLogViewBelowView, ruleCommitAtMostOp, ruleNoOperation}},
+	CommandStartView:        {bodyHeaders, []fieldRule{ruleViewPositive, ruleLogViewAtMostView, ruleCommitAtMostOp, ruleNoOperation}},
+	CommandRecovery:         {bodyNone, []fieldRule{ruleNonce, ruleNoOperation}},
+	CommandRecoveryResponse: {bodyHeaders, []fieldRule{ruleNonce, ruleLogViewAtMostView, ruleCommitAtMostOp, ruleNoOperation}},
+	CommandRequestPrepare:   {bodyNone, []fieldRule{ruleOpPositive, ruleNoOperation}},
+	CommandRequestHeaders:   {bodyNone, []fieldRule{ruleCommitAtMostOp, ruleNoOperation}},
+	CommandHeaders:          {bodyHeaders, []fieldRule{ruleNoOperation}},
+	CommandRequestStartView: {bodyNone, []fieldRule{ruleViewPositive, ruleNonce, ruleNoOperation}},
+	CommandEviction:         {bodyNone, []fieldRule{ruleClient, ruleNoOperation}},
+}
+
+// Validate checks the rules every header must follow beyond its checksums:
+// a known command, replica < ReplicasMax, a body of the kind the command
+// carries, and the command's own field rules. Decode calls it last.
+func (h *Header) Validate() error {
+	if !h.Command.Valid() {
+		return &MessageError{Check: CheckCommand, Value: uint64(h.Command)}
+	}
+	if h.Size < HeaderSize {
+		return &MessageError{Check: CheckSize, Command: h.Command, Value: uint64(h.Size), Limit: HeaderSize}
+	}
+	if h.Replica >= ReplicasMax {
+		return fieldError(h, "replica < 6", uint64(h.Replica))
+	}
+	spec := &commandSpecs[h.Command]
+	bodySize := h.Size - HeaderSize
+	switch spec.body {
+	case bodyNone:
+		if bodySize != 0 {
+			return fieldError(h, "no body", uint64(bodySize))
+		}
+	case bodyHeaders:
+		if bodySize%HeaderSize != 0 {
+			return fieldError(h, "body is whole headers", uint64(bodySize))
+		}
+	}
+	for _, r := range spec.rules {
+		if ok, v := r.check(h); !ok {
+			return fieldError(h, ruleNames[r], v)
+		}
+	}
+	return nil
+}
+
+func fieldError(h *Header, rule string, value uint64) error {
+	return &MessageError{Check: CheckField, Command: h.Command, Field: rule, Value: value}
+}
