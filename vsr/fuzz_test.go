@@ -5,10 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/govsr/govsr/internal/fuzzcorpus"
 
 	fuzz "github.com/AdaLogics/go-fuzz-headers"
 )
@@ -205,31 +204,10 @@ func TestRoundTripSeedsDecodeAsValid(t *testing.T) {
 // exist and hold what decodeSeeds and roundTripSeed produce; run
 // `go test ./vsr -run TestCommittedFuzzCorpus -write-corpus` to rewrite them.
 func TestCommittedFuzzCorpus(t *testing.T) {
-	want := map[string][]byte{}
-	for i, s := range decodeSeeds(t) {
-		want[filepath.Join("FuzzDecode", fmt.Sprintf("seed-%02d", i))] = s
-	}
+	var roundTrip [][]byte
 	for _, h := range sampleHeaders() {
-		want[filepath.Join("FuzzRoundTrip", "seed-"+h.Command.String())] = roundTripSeed(h, sampleBody(h.Command, 40), 13)
+		roundTrip = append(roundTrip, roundTripSeed(h, sampleBody(h.Command, 40), 13))
 	}
-	for name, data := range want {
-		path := filepath.Join("testdata", "fuzz", name)
-		file := fmt.Appendf(nil, "go test fuzz v1\n[]byte(%q)\n", data)
-		if *writeCorpus {
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, file, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("seed corpus missing (run with -write-corpus): %v", err)
-		}
-		if !bytes.Equal(got, file) {
-			t.Errorf("%s is stale: run go test ./vsr -run TestCommittedFuzzCorpus -write-corpus", path)
-		}
-	}
+	fuzzcorpus.Check(t, map[string][][]byte{"FuzzDecode": decodeSeeds(t), "FuzzRoundTrip": roundTrip},
+		*writeCorpus, "run go test ./vsr -run TestCommittedFuzzCorpus -write-corpus")
 }

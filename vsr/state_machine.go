@@ -16,6 +16,8 @@ type StateMachine interface {
 	// Apply executes operation with input at op, with the primary's
 	// timestamp, and writes the reply into output (len(output) is the
 	// largest reply a message can carry). It returns the reply length.
+	// The requests batched in one prepare share its op, so op never
+	// decreases between calls but may repeat.
 	// Apply must not fail: an input the state machine cannot honour
 	// (a full table, a bad argument) gets a reply that says so.
 	Apply(op uint64, timestamp uint64, operation Operation, input []byte, output []byte) int

@@ -1,0 +1,56 @@
+package vsr
+
+// A prepare's body is a batch: the requests it orders, each stored as the
+// whole request message the client sent (header and body), back to back.
+// Keeping the client's own bytes and checksums means every replica can
+// re-verify each request, and the canonical-chain checker can prove each
+// committed op came from a request a client really sent.
+
+// batchIterator walks the requests of a prepare body.
+type batchIterator struct {
+	body    []byte
+	offset  int
+	sizeMax uint32
+}
+
+func newBatchIterator(body []byte, sizeMax uint32) batchIterator {
+	return batchIterator{body: body, sizeMax: sizeMax}
+}
+
+// next returns the next request of the batch. done is true after the last
+// one; err is set (and iteration stops) if the batch is malformed.
+func (it *batchIterator) next() (h Header, body []byte, message []byte, done bool, err error) {
+	if it.offset >= len(it.body) {
+		return Header{}, nil, nil, true, nil
+	}
+	h, body, err = Decode(it.body[it.offset:], it.sizeMax)
+	if err != nil {
+		it.offset = len(it.body)
+		return h, nil, nil, false, err
+	}
+	if h.Command != CommandRequest {
+		it.offset = len(it.body)
+		return h, nil, nil, false, &MessageError{Check: CheckField, Command: h.Command, Field: "batch entry is a request", Value: uint64(h.Command)}
+	}
+	message = it.body[it.offset : it.offset+int(h.Size)]
+	it.offset += int(h.Size)
+	return h, body, message, false, nil
+}
+
+// BatchRequests decodes the requests of a prepare body and calls visit for
+// each, in order. It is for observers (the simulator's checkers); the
+// replica uses batchIterator. It returns the first decoding error.
+func BatchRequests(prepareBody []byte, sizeMax uint32, visit func(h *Header, body []byte)) error {
+	it := newBatchIterator(prepareBody, sizeMax)
+	for range len(prepareBody)/HeaderSize + 1 {
+		h, body, _, done, err := it.next()
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		visit(&h, body)
+	}
+	panic("vsr: BatchRequests: more requests than the body can hold")
+}

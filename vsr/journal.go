@@ -1,0 +1,103 @@
+package vsr
+
+// journal holds the log in memory: a ring of slots, op n in slot n mod
+// len(slots). Every prepare it holds is also written through to storage
+// (replica_io.go) and only counts as durable once that write completes.
+//
+// A slot may hold a header without its prepare: the replica knows which op
+// belongs there (from a start_view or a headers message) but still has to
+// fetch the body. A slot may also hold an entry of an older view that is
+// not part of the current log; the replica tells them apart by the hash
+// chain, never by position alone.
+type journal struct {
+	slots []slot
+}
+
+type slot struct {
+	header  Header // Command == CommandPrepare if the slot holds an op
+	message []byte // the whole encoded prepare; empty if only the header is known
+	buffer  []byte // MessageSizeMax bytes, allocated at start, that message aliases
+
+	durable U128 // checksum of the prepare whose write to storage completed
+	writing U128 // checksum of the prepare being written, zero if none
+}
+
+func newJournal(slotCount int, messageSizeMax uint32) journal {
+	j := journal{slots: make([]slot, slotCount)}
+	for i := range j.slots {
+		j.slots[i].buffer = make([]byte, messageSizeMax)
+	}
+	return j
+}
+
+func (j *journal) slotOf(op uint64) *slot { return &j.slots[op%uint64(len(j.slots))] }
+
+// header returns the header the journal holds for op, or nil.
+func (j *journal) header(op uint64) *Header {
+	s := j.slotOf(op)
+	if s.header.Command != CommandPrepare || s.header.Op != op {
+		return nil
+	}
+	return &s.header
+}
+
+// prepare returns the encoded prepare for op if the journal holds it with
+// the given checksum, or nil.
+func (j *journal) prepare(op uint64, checksum U128) []byte {
+	s := j.slotOf(op)
+	if s.header.Op != op || s.header.Checksum != checksum || len(s.message) == 0 {
+		return nil
+	}
+	return s.message
+}
+
+// hasPrepare reports whether the journal holds op's body under its header.
+func (j *journal) hasPrepare(op uint64) bool {
+	h := j.header(op)
+	return h != nil && len(j.slotOf(op).message) > 0
+}
+
+// durable reports whether the prepare of op with this checksum is on disk.
+func (j *journal) durable(op uint64, checksum U128) bool {
+	s := j.slotOf(op)
+	return s.header.Op == op && s.header.Checksum == checksum && s.durable == checksum && !checksum.IsZero()
+}
+
+// putHeader records h as the entry of op h.Op. A prepare already held with
+// the same checksum stays; any other entry in the slot is replaced.
+func (j *journal) putHeader(h *Header) {
+	if h.Command != CommandPrepare || h.Op == 0 {
+		panic("vsr: journal: putHeader of a non-prepare or the root")
+	}
+	s := j.slotOf(h.Op)
+	if s.header.Op == h.Op && s.header.Checksum == h.Checksum {
+		return
+	}
+	s.header = *h
+	s.message = s.message[:0]
+}
+
+// putPrepare stores a decoded prepare (header h, encoded message) in its
+// slot. It returns false if the message does not fit the slot buffer.
+func (j *journal) putPrepare(h *Header, message []byte) bool {
+	if h.Command != CommandPrepare || h.Op == 0 || uint32(len(message)) != h.Size {
+		panic("vsr: journal: putPrepare of a malformed prepare")
+	}
+	s := j.slotOf(h.Op)
+	if len(message) > len(s.buffer) {
+		return false
+	}
+	s.header = *h
+	s.message = s.buffer[:len(message)]
+	copy(s.message, message)
+	return true
+}
+
+// remove forgets op (if held): it is not part of the log.
+func (j *journal) remove(op uint64) {
+	s := j.slotOf(op)
+	if s.header.Op == op {
+		s.header = Header{}
+		s.message = s.message[:0]
+	}
+}

@@ -1,0 +1,143 @@
+package vsr
+
+import (
+	"fmt"
+)
+
+// Options bounds everything a replica holds: it allocates at start and
+// never grows with uptime. Zero fields take the defaults of DefaultOptions.
+type Options struct {
+	Cluster      U128  // cluster id: messages of other clusters are dropped
+	Replica      uint8 // this replica's index, < ReplicaCount
+	ReplicaCount uint8 // 1 to ReplicasMax
+
+	PipelineMax     int    // prepares in flight at the primary (default 8)
+	JournalSlots    int    // ops the journal ring holds (default 256)
+	RequestQueueMax int    // requests waiting for the pipeline at the primary (default 64)
+	ClientsMax      int    // client sessions (default 32)
+	MessageSizeMax  uint32 // largest message, header included (default 64 KiB)
+
+	// Timeouts, in ticks of the replica's own clock (a tick is 10 ms).
+	HeartbeatTicks         int // primary: commit heartbeat interval (default 10)
+	PrepareRetryTicks      int // primary: resend an unacknowledged prepare (default 5)
+	PrimaryTimeoutTicks    int // backup: start a view change without word from the primary (default 100)
+	PrimaryAbdicateTicks   int // primary: start a view change when the oldest prepare stays uncommitted (default 150)
+	ViewChangeTimeoutTicks int // move to the next view when a view change stalls (default 100)
+	ViewChangeRetryTicks   int // resend start_view_change / do_view_change (default 10)
+	RepairRetryTicks       int // re-request missing headers and prepares (default 5)
+	// JitterTicks is the largest random extra delay added to the two
+	// view-change timeouts, so that replicas do not all start a view
+	// change in the same tick (default 50).
+	JitterTicks int
+}
+
+// DefaultOptions returns the defaults for a replica of a cluster.
+func DefaultOptions(cluster U128, replica, replicaCount uint8) Options {
+	return Options{
+		Cluster: cluster, Replica: replica, ReplicaCount: replicaCount,
+		PipelineMax: 8, JournalSlots: 256, RequestQueueMax: 64, ClientsMax: 32,
+		MessageSizeMax: 64 << 10,
+		HeartbeatTicks: 10, PrepareRetryTicks: 5, PrimaryTimeoutTicks: 100,
+		PrimaryAbdicateTicks: 150, ViewChangeTimeoutTicks: 100, ViewChangeRetryTicks: 10,
+		RepairRetryTicks: 5, JitterTicks: 50,
+	}
+}
+
+// withDefaults fills zero fields from DefaultOptions.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions(o.Cluster, o.Replica, o.ReplicaCount)
+	fill := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	fill(&o.PipelineMax, d.PipelineMax)
+	fill(&o.JournalSlots, d.JournalSlots)
+	fill(&o.RequestQueueMax, d.RequestQueueMax)
+	fill(&o.ClientsMax, d.ClientsMax)
+	fill(&o.HeartbeatTicks, d.HeartbeatTicks)
+	fill(&o.PrepareRetryTicks, d.PrepareRetryTicks)
+	fill(&o.PrimaryTimeoutTicks, d.PrimaryTimeoutTicks)
+	fill(&o.PrimaryAbdicateTicks, d.PrimaryAbdicateTicks)
+	fill(&o.ViewChangeTimeoutTicks, d.ViewChangeTimeoutTicks)
+	fill(&o.ViewChangeRetryTicks, d.ViewChangeRetryTicks)
+	fill(&o.RepairRetryTicks, d.RepairRetryTicks)
+	fill(&o.JitterTicks, d.JitterTicks)
+	if o.MessageSizeMax == 0 {
+		o.MessageSizeMax = d.MessageSizeMax
+	}
+	return o
+}
+
+// MessageSizeMin is the smallest MessageSizeMax a cluster may run with: a
+// request must fit with room for a state machine's input, and a view change
+// must carry a few headers.
+const MessageSizeMin = 4 * HeaderSize
+
+// Validate returns an error naming the first option out of range.
+func (o Options) Validate() error {
+	switch {
+	case o.ReplicaCount < 1 || o.ReplicaCount > ReplicasMax:
+		return fmt.Errorf("vsr: options: replica count %d outside [1, %d]", o.ReplicaCount, ReplicasMax)
+	case o.Replica >= o.ReplicaCount:
+		return fmt.Errorf("vsr: options: replica %d not below replica count %d", o.Replica, o.ReplicaCount)
+	case o.Cluster.IsZero():
+		return fmt.Errorf("vsr: options: cluster id is zero")
+	case o.PipelineMax < 1 || o.PipelineMax > 1024:
+		return fmt.Errorf("vsr: options: pipeline max %d outside [1, 1024]", o.PipelineMax)
+	case o.JournalSlots < 2*o.PipelineMax || o.JournalSlots > 1<<20:
+		return fmt.Errorf("vsr: options: journal slots %d outside [2×pipeline max = %d, %d]", o.JournalSlots, 2*o.PipelineMax, 1<<20)
+	case o.RequestQueueMax < 1 || o.RequestQueueMax > 1<<16:
+		return fmt.Errorf("vsr: options: request queue max %d outside [1, %d]", o.RequestQueueMax, 1<<16)
+	case o.ClientsMax < 1 || o.ClientsMax > 1<<16:
+		return fmt.Errorf("vsr: options: clients max %d outside [1, %d]", o.ClientsMax, 1<<16)
+	case o.MessageSizeMax < MessageSizeMin || o.MessageSizeMax > 64<<20:
+		return fmt.Errorf("vsr: options: message size max %d outside [%d, %d]", o.MessageSizeMax, MessageSizeMin, 64<<20)
+	}
+	ticks := []struct {
+		name string
+		v    int
+	}{
+		{"heartbeat", o.HeartbeatTicks}, {"prepare retry", o.PrepareRetryTicks},
+		{"primary timeout", o.PrimaryTimeoutTicks}, {"primary abdicate", o.PrimaryAbdicateTicks},
+		{"view change timeout", o.ViewChangeTimeoutTicks}, {"view change retry", o.ViewChangeRetryTicks},
+		{"repair retry", o.RepairRetryTicks}, {"jitter", o.JitterTicks},
+	}
+	for _, t := range ticks {
+		if t.v < 1 || t.v > 1<<20 {
+			return fmt.Errorf("vsr: options: %s ticks %d outside [1, %d]", t.name, t.v, 1<<20)
+		}
+	}
+	if o.PrimaryTimeoutTicks <= o.HeartbeatTicks {
+		return fmt.Errorf("vsr: options: primary timeout (%d ticks) must exceed the heartbeat (%d ticks)",
+			o.PrimaryTimeoutTicks, o.HeartbeatTicks)
+	}
+	return nil
+}
+
+// quorums holds the replication and view-change quorums by replica count
+// (DESIGN.md). Each pair intersects (replication + view change > replicas),
+// so every view change sees every committed op; each view-change quorum is a
+// majority, so two view changes cannot both complete for one view. Two
+// replicas replicate to both, so that one lost disk loses nothing.
+var quorums = [ReplicasMax + 1]struct{ replication, viewChange int }{
+	1: {1, 1}, 2: {2, 2}, 3: {2, 2}, 4: {2, 3}, 5: {3, 3}, 6: {3, 4},
+}
+
+// QuorumReplication is how many replicas (the primary included) must hold a
+// prepare durably before it commits.
+func QuorumReplication(replicaCount int) int {
+	if replicaCount < 1 || replicaCount > ReplicasMax {
+		panic(fmt.Sprintf("vsr: replica count %d outside [1, %d]", replicaCount, ReplicasMax))
+	}
+	return quorums[replicaCount].replication
+}
+
+// QuorumViewChange is how many replicas (the new primary included) must
+// take part in a view change.
+func QuorumViewChange(replicaCount int) int {
+	if replicaCount < 1 || replicaCount > ReplicasMax {
+		panic(fmt.Sprintf("vsr: replica count %d outside [1, %d]", replicaCount, ReplicasMax))
+	}
+	return quorums[replicaCount].viewChange
+}

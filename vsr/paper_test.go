@@ -1,0 +1,561 @@
+package vsr
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Tests named TestPaper... each check one claim of "Viewstamped Replication
+// Revisited" (Liskov & Cowling, 2012) as this implementation makes it, in
+// the manner of etcd raft's raft_paper_test.go. Section numbers refer to
+// the paper.
+
+// dropCommand drops every packet of command c (from replica from, or any if
+// from < 0).
+func dropCommand(c Command, from int) func(p *packet) bool {
+	return func(p *packet) bool { return p.header.Command == c && (from < 0 || p.from.replica == from) }
+}
+
+// sentCount counts packets of command c sent from replica from (any if < 0).
+func (net *testNet) sentCount(c Command, from int) int {
+	prefix := ""
+	if from >= 0 {
+		prefix = fmt.Sprintf("r%d→", from)
+	}
+	n := 0
+	for _, s := range net.sent {
+		if strings.HasPrefix(s, prefix) && strings.Contains(s, " "+c.String()+" ") {
+			n++
+		}
+	}
+	return n
+}
+
+// registerClients adds and registers n clients.
+func (net *testNet) registerClients(n int) []*Client {
+	var clients []*Client
+	for i := range n {
+		c := net.addClient(uint64(i + 1))
+		net.register(c)
+		clients = append(clients, c)
+	}
+	return clients
+}
+
+// submitEach has every client submit one request, delivering in between.
+func (net *testNet) submitEach(clients []*Client) {
+	for i, c := range clients {
+		if _, err := c.Submit(OperationUserMin, []byte(fmt.Sprint(i))); err != nil {
+			net.t.Fatal(err)
+		}
+		net.deliver()
+	}
+}
+
+// waitIdle runs until no client has a request in flight.
+func (net *testNet) waitIdle(clients []*Client, limit int) {
+	net.t.Helper()
+	net.run(limit, "all replies", func() bool {
+		return !slices.ContainsFunc(clients, func(c *Client) bool { return c.Busy() })
+	})
+}
+
+// §4.1 step 5: the primary waits for f PrepareOks (with flexible quorums:
+// the replication quorum, itself included) before it commits.
+func TestPaperCommitNeedsReplicationQuorum(t *testing.T) {
+	net := newTestNet(t, 5, func(o *Options) { o.PrimaryAbdicateTicks = 10_000 })
+	c := net.addClient(1)
+	net.register(c)
+	// Quorum is 3 of 5: with two backups cut off, the primary and two
+	// backups still commit; with three cut off, nothing commits.
+	net.partitioned[3], net.partitioned[4] = true, true
+	net.submit(c, "with quorum")
+	commit := net.replicas[0].commitMax
+	net.partitioned[2] = true
+	if _, err := c.Submit(OperationUserMin, []byte("without quorum")); err != nil {
+		t.Fatal(err)
+	}
+	net.tick(50)
+	if got := net.replicas[0].commitMax; got != commit {
+		t.Fatalf("primary committed op %d with only 2 of 5 replicas", got)
+	}
+	if net.replicas[0].op != commit+1 {
+		t.Fatalf("primary op %d, want the request prepared at %d", net.replicas[0].op, commit+1)
+	}
+	net.partitioned[2] = false
+	net.run(500, "commit after heal", func() bool { return net.replicas[0].commitMax == commit+1 })
+	net.checkAgreement()
+}
+
+// §4.1 step 7: a backup executes an op only after it learns it committed,
+// from a prepare's commit number or a commit message.
+func TestPaperBackupNeverExecutesUncommittedOp(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.PrimaryAbdicateTicks = 10_000 })
+	c := net.addClient(1)
+	net.register(c)
+	net.drop = dropCommand(CommandPrepareOk, -1)
+	if _, err := c.Submit(OperationUserMin, []byte("pending")); err != nil {
+		t.Fatal(err)
+	}
+	net.tick(100)
+	for i := 1; i < 3; i++ {
+		r := net.replicas[i]
+		if r.op != 2 || !r.journal.hasPrepare(2) {
+			t.Fatalf("backup r%d does not hold the prepare: op %d", i, r.op)
+		}
+		if r.commitMin != 1 || len(net.applied(i)) != 0 {
+			t.Fatalf("backup r%d executed an uncommitted op: commit_min %d, applied %v", i, r.commitMin, net.applied(i))
+		}
+	}
+	net.drop = nil
+	net.run(500, "commit", func() bool { return net.replicas[1].commitMin == 2 && net.replicas[2].commitMin == 2 })
+	net.checkAgreement()
+}
+
+// §4.1 step 4, with durable storage: a backup sends PrepareOk only once the
+// prepare is written.
+func TestPaperPrepareOkOnlyAfterDurableWrite(t *testing.T) {
+	net := newTestNet(t, 3, nil)
+	c := net.addClient(1)
+	net.register(c)
+	before := net.sentCount(CommandPrepareOk, 1)
+	net.storages[1].hold = true
+	if _, err := c.Submit(OperationUserMin, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	net.deliver()
+	if net.replicas[1].op != 2 {
+		t.Fatalf("backup did not receive the prepare")
+	}
+	if got := net.sentCount(CommandPrepareOk, 1); got != before {
+		t.Fatalf("backup sent %d prepare_ok before its write completed", got-before)
+	}
+	net.storages[1].hold = false
+	net.deliver()
+	if got := net.sentCount(CommandPrepareOk, 1); got != before+1 {
+		t.Fatalf("backup sent %d prepare_ok after its write completed, want 1", got-before)
+	}
+}
+
+// §4.1: ops commit in op order: a later op with a quorum waits for an
+// earlier one without.
+func TestPaperCommitInOpOrder(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.PrimaryAbdicateTicks = 10_000 })
+	c1, c2 := net.addClient(1), net.addClient(2)
+	net.register(c1)
+	net.register(c2)
+	base := net.replicas[0].commitMax
+	// Hold back every prepare_ok for the first new op.
+	net.drop = func(p *packet) bool { return p.header.Command == CommandPrepareOk && p.header.Op == base+1 }
+	if _, err := c1.Submit(OperationUserMin, []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	net.deliver()
+	if _, err := c2.Submit(OperationUserMin, []byte("second")); err != nil {
+		t.Fatal(err)
+	}
+	net.deliver()
+	p := net.replicas[0]
+	if p.op != base+2 || p.pipeline.count != 2 {
+		t.Fatalf("primary op %d pipeline %d, want two prepares in flight", p.op, p.pipeline.count)
+	}
+	if p.commitMax != base || popCount(p.pipeline.at(1).oks) < 2 {
+		t.Fatalf("commit %d (want %d) with the second op acknowledged by %d", p.commitMax, base, popCount(p.pipeline.at(1).oks))
+	}
+	net.drop = nil
+	net.run(500, "both commit", func() bool { return p.commitMax == base+2 })
+	if got := net.applied(0); !slices.Equal(got, []string{fmt.Sprintf("%d:first", base+1), fmt.Sprintf("%d:second", base+2)}) {
+		t.Fatalf("executed %v", got)
+	}
+}
+
+// §4.2: the view change keeps every committed op: the new primary's log
+// holds them and clients keep their replies.
+func TestPaperViewChangeKeepsCommittedOps(t *testing.T) {
+	net := newTestNet(t, 3, nil)
+	c := net.addClient(1)
+	net.register(c)
+	for i := range 4 {
+		net.submit(c, fmt.Sprintf("v0-%d", i))
+	}
+	committed := slices.Clone(net.applied(0))
+	net.partitioned[0] = true
+	net.run(1000, "view change", func() bool { return net.replicas[1].status == StatusNormal && net.replicas[1].view >= 1 })
+	net.submit(c, "v1")
+	for i := 1; i < 3; i++ {
+		if got := net.applied(i); len(got) < len(committed) || !slices.Equal(got[:len(committed)], committed) {
+			t.Fatalf("r%d applied %v, lost committed %v", i, got, committed)
+		}
+	}
+	net.partitioned[0] = false
+	net.tick(300)
+	net.checkAgreement()
+	if got := len(net.applied(0)); got != len(committed)+1 {
+		t.Fatalf("old primary executed %d ops after rejoining, want %d", got, len(committed)+1)
+	}
+}
+
+// sealedPrepare builds a prepare header at op chained to parent.
+func sealedPrepare(view uint32, op uint64, parent U128, tag string) (Header, []byte) {
+	h := Header{Command: CommandPrepare, Cluster: testCluster, View: view, Op: op, Parent: parent, Replica: uint8(view % 5)}
+	req := Header{Command: CommandRequest, Cluster: testCluster, Client: U128{Lo: 99}, Request: uint32(op), Operation: OperationUserMin}
+	reqBuf := make([]byte, HeaderSize+len(tag))
+	if _, err := Encode(reqBuf, &req, []byte(tag)); err != nil {
+		panic(err)
+	}
+	buf := make([]byte, HeaderSize+len(reqBuf))
+	if _, err := Encode(buf, &h, reqBuf); err != nil {
+		panic(err)
+	}
+	return h, buf
+}
+
+// doViewChangeMessage encodes a do_view_change from replica from with the
+// headers of log (ascending ops), sent to the primary of view.
+func doViewChangeMessage(view, logView uint32, from uint8, log []Header) []byte {
+	var body []byte
+	for i := len(log) - 1; i >= 0; i-- {
+		var b [HeaderSize]byte
+		PutHeader(b[:], &log[i])
+		body = append(body, b[:]...)
+	}
+	head := log[len(log)-1]
+	h := Header{Command: CommandDoViewChange, Cluster: testCluster, View: view, LogView: logView,
+		Op: head.Op, Commit: 0, Context: head.Checksum, Replica: from}
+	buf := make([]byte, HeaderSize+len(body))
+	if _, err := Encode(buf, &h, body); err != nil {
+		panic(err)
+	}
+	return buf
+}
+
+// §4.2 step 3: the new primary takes the log with the largest log_view
+// (the paper's v'), and only among those the largest op: a longer log from
+// an older view loses to a shorter one from a newer view.
+func TestPaperNewerLogViewWinsOverLongerOlderLog(t *testing.T) {
+	net := newTestNet(t, 5, nil)
+	primary := net.replicas[2] // primary of view 2
+	root := rootChecksum(testCluster)
+	var older, newer []Header
+	parent := root
+	for op := uint64(1); op <= 6; op++ { // view 0's log: six ops
+		h, _ := sealedPrepare(0, op, parent, fmt.Sprintf("old%d", op))
+		older, parent = append(older, h), h.Checksum
+	}
+	newer = slices.Clone(older[:3])
+	h4, msg4 := sealedPrepare(1, 4, older[2].Checksum, "new4") // view 1 replaced op 4 and dropped 5, 6
+	newer = append(newer, h4)
+
+	primary.Receive(doViewChangeMessage(2, 0, 3, older))
+	primary.Receive(doViewChangeMessage(2, 1, 4, newer))
+	net.deliver()
+	if primary.status != StatusViewChange || primary.view != 2 || !primary.vc.installed || primary.vc.best != 4 {
+		t.Fatalf("primary: status %s view %d installed %v best r%d; want the view-1 log of r4",
+			primary.status, primary.view, primary.vc.installed, primary.vc.best)
+	}
+	if primary.op != 4 || primary.journal.header(4).Checksum != h4.Checksum {
+		t.Fatalf("primary op %d; want op 4 from the newer log", primary.op)
+	}
+	if primary.journal.header(5) != nil || primary.journal.header(6) != nil {
+		t.Fatal("ops 5 and 6 of the older log survived")
+	}
+	_ = msg4
+}
+
+// §6 (client recovery) and §4.1 step 2: a retried request that already
+// executed is answered from the client table, never executed again.
+func TestPaperDuplicateRequestNotReexecuted(t *testing.T) {
+	net := newTestNet(t, 3, nil)
+	c := net.addClient(1)
+	net.register(c)
+	// Drop the first reply: the client times out and retries.
+	dropped := false
+	net.drop = func(p *packet) bool {
+		if p.header.Command == CommandReply && !dropped && p.header.Request == 1 {
+			dropped = true
+			return true
+		}
+		return false
+	}
+	got := net.submit(c, "once")
+	if !dropped || c.Stats().Retries == 0 {
+		t.Fatalf("the reply was not dropped and retried (dropped %v, retries %d)", dropped, c.Stats().Retries)
+	}
+	if !strings.HasSuffix(got, ":once") {
+		t.Fatalf("reply %q", got)
+	}
+	net.tick(50)
+	for i := range net.replicas {
+		if n := len(net.applied(i)); n != 1 {
+			t.Fatalf("r%d executed the request %d times: %v", i, n, net.applied(i))
+		}
+	}
+}
+
+// A retry of a request still in the pipeline is not prepared twice.
+func TestPaperRetryOfInFlightRequestNotPreparedTwice(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.PrimaryAbdicateTicks = 10_000 })
+	c := net.addClient(1)
+	net.register(c)
+	prepares := net.replicas[0].stats.Prepares
+	net.drop = dropCommand(CommandPrepareOk, -1)
+	if _, err := c.Submit(OperationUserMin, []byte("slow")); err != nil {
+		t.Fatal(err)
+	}
+	net.tick(400) // the client retries several times
+	if c.Stats().Retries < 2 {
+		t.Fatalf("client retried %d times, want several", c.Stats().Retries)
+	}
+	if got := net.replicas[0].stats.Prepares - prepares; got != 1 {
+		t.Fatalf("request prepared %d times", got)
+	}
+	net.drop = nil
+	net.run(500, "reply", func() bool { return !c.Busy() })
+	if n := len(net.applied(0)); n != 1 {
+		t.Fatalf("executed %d times", n)
+	}
+}
+
+// The client table is bounded: registering past ClientsMax evicts the
+// least recently active session, whose client is told and whose next
+// request fails with ErrEvicted.
+func TestPaperEvictionOfOldestSession(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.ClientsMax = 2 })
+	c1, c2, c3 := net.addClient(1), net.addClient(2), net.addClient(3)
+	net.register(c1)
+	net.register(c2)
+	net.submit(c1, "keeps c1 recent")
+	net.register(c3) // evicts c2, the least recent
+	net.tick(20)
+	if c2.Registered() || !c1.Registered() || !c3.Registered() {
+		t.Fatalf("registered: c1 %v c2 %v c3 %v; want c2 evicted", c1.Registered(), c2.Registered(), c3.Registered())
+	}
+	for i, r := range net.replicas {
+		if r.Sessions() != 2 || r.clients.get(c2.ID()) != nil {
+			t.Fatalf("r%d holds %d sessions, c2 present %v", i, r.Sessions(), r.clients.get(c2.ID()) != nil)
+		}
+	}
+	if net.eventCount(EventEvicted, -1) != 3 {
+		t.Fatalf("%d eviction events, want one per replica", net.eventCount(EventEvicted, -1))
+	}
+	if _, err := c2.Submit(OperationUserMin, []byte("x")); !errors.Is(err, ErrNotRegistered) {
+		t.Fatalf("evicted client submit: %v", err)
+	}
+	// A client that does not know it was evicted learns it from its request.
+	net.register(c2) // evicts c1 now
+	net.tick(20)
+	c1.registered = true // pretend c1 missed its eviction message
+	if _, err := c1.Submit(OperationUserMin, []byte("after eviction")); err != nil {
+		t.Fatal(err)
+	}
+	net.run(500, "eviction reply", func() bool { return !c1.Busy() })
+	res := net.results[c1.ID()]
+	if last := res[len(res)-1]; !errors.Is(last.Err, ErrEvicted) {
+		t.Fatalf("request of an evicted session: %+v", last)
+	}
+}
+
+// §4.2: a view change that does not complete (its primary is unreachable)
+// is abandoned for the next view after a timeout.
+func TestPaperStalledViewChangeMovesToNextView(t *testing.T) {
+	net := newTestNet(t, 5, nil)
+	c := net.addClient(1)
+	net.register(c)
+	net.partitioned[0], net.partitioned[1] = true, true // primaries of views 0 and 1
+	net.run(2000, "view 2", func() bool {
+		r := net.replicas[2]
+		return r.status == StatusNormal && r.view == 2 && r.IsPrimary()
+	})
+	net.submit(c, "in view 2")
+	net.checkAgreement()
+}
+
+// §4.2 and DESIGN.md: a replica's view and log_view are durable before it
+// sends its do_view_change.
+func TestPaperViewDurableBeforeDoViewChange(t *testing.T) {
+	net := newTestNet(t, 3, nil)
+	net.storages[2].hold = true
+	net.partitioned[0] = true
+	net.tick(160) // r1 and r2 time out and start the view change
+	if net.replicas[2].status != StatusViewChange {
+		t.Fatalf("r2 status %s, want view_change", net.replicas[2].status)
+	}
+	if got := net.sentCount(CommandDoViewChange, 2); got != 0 {
+		t.Fatalf("r2 sent %d do_view_change before its view was durable", got)
+	}
+	net.storages[2].hold = false
+	net.tick(20)
+	if got := net.sentCount(CommandDoViewChange, 2); got == 0 {
+		t.Fatal("r2 never sent do_view_change once durable")
+	}
+	net.run(1000, "view 1", func() bool { return net.replicas[1].status == StatusNormal && net.replicas[1].view == 1 })
+}
+
+// §4.2: messages of an older view are ignored.
+func TestPaperOlderViewMessagesIgnored(t *testing.T) {
+	net := newTestNet(t, 3, nil)
+	c := net.addClient(1)
+	net.register(c)
+	// Capture a view-0 prepare from the primary's journal.
+	stale := slices.Clone(net.replicas[0].journal.prepare(1, net.replicas[0].journal.header(1).Checksum))
+	net.partitioned[0] = true
+	net.run(1000, "view 1", func() bool {
+		return net.replicas[1].status == StatusNormal && net.replicas[2].status == StatusNormal && net.replicas[2].view == 1
+	})
+	net.tick(30) // r2 learns op 1 committed: the view-0 prepare is history
+	before := len(net.events)
+	net.replicas[2].Receive(stale)
+	if got := net.events[before:]; len(got) != 1 || got[0].Kind != EventDropped || net.replicas[2].view != 1 {
+		t.Fatalf("view-0 prepare at a view-1 backup: events %+v", got)
+	}
+	hsvc := Header{Command: CommandStartViewChange, Cluster: testCluster, View: 0, Replica: 0}
+	buf := make([]byte, HeaderSize)
+	if _, err := Encode(buf, &hsvc, nil); err == nil {
+		t.Fatal("encoding a start_view_change of view 0 should fail its field rule")
+	}
+}
+
+// §4.2: a replica that missed a view change catches up when it sees a
+// message of the newer view: it asks the new primary for the start_view.
+func TestPaperNewerViewMessageCatchesUp(t *testing.T) {
+	net := newTestNet(t, 3, nil)
+	c := net.addClient(1)
+	net.register(c)
+	net.partitioned[0] = true
+	net.run(1000, "view 1", func() bool { return net.replicas[1].status == StatusNormal && net.replicas[1].view == 1 })
+	net.submit(c, "during partition")
+	requests := net.sentCount(CommandRequestStartView, 0)
+	net.partitioned[0] = false
+	net.run(200, "r0 in view 1", func() bool { return net.replicas[0].view == 1 && net.replicas[0].status == StatusNormal })
+	if net.sentCount(CommandRequestStartView, 0) == requests && net.sentCount(CommandDoViewChange, 0) == 0 {
+		t.Fatal("r0 joined view 1 without asking for or taking part in it")
+	}
+	net.run(200, "r0 caught up", func() bool { return net.replicas[0].commitMin == net.replicas[1].commitMin })
+	net.checkAgreement()
+}
+
+// §4 with one replica: the replication and view-change quorums are 1.
+func TestPaperOneReplicaCluster(t *testing.T) {
+	net := newTestNet(t, 1, nil)
+	c := net.addClient(1)
+	net.register(c)
+	for i := range 10 {
+		net.submit(c, fmt.Sprintf("solo%d", i))
+	}
+	if r := net.replicas[0]; r.commitMin != 11 || r.view != 0 {
+		t.Fatalf("commit %d view %d", r.commitMin, r.view)
+	}
+	if net.sentCount(CommandPrepare, 0) != 0 {
+		t.Fatal("a one-replica cluster sent prepares")
+	}
+}
+
+// §4 with two replicas: both must hold a prepare before it commits, and no
+// view change completes without both.
+func TestPaperTwoReplicaCluster(t *testing.T) {
+	net := newTestNet(t, 2, func(o *Options) { o.PrimaryAbdicateTicks = 10_000 })
+	c := net.addClient(1)
+	net.register(c)
+	net.submit(c, "both")
+	net.partitioned[1] = true
+	commit := net.replicas[0].commitMax
+	if _, err := c.Submit(OperationUserMin, []byte("alone")); err != nil {
+		t.Fatal(err)
+	}
+	net.tick(300)
+	if net.replicas[0].commitMax != commit {
+		t.Fatal("a two-replica cluster committed with one replica")
+	}
+	net.partitioned[1] = false
+	net.run(1000, "commit", func() bool { return !c.Busy() })
+	net.checkAgreement()
+}
+
+// §4.1: the primary pipelines: several prepares are in flight at once, up
+// to PipelineMax, before any of them commits.
+func TestPaperPipelining(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.PipelineMax = 3; o.PrimaryAbdicateTicks = 10_000 })
+	clients := net.registerClients(6)
+	base := net.replicas[0].op
+	net.drop = dropCommand(CommandPrepareOk, -1)
+	net.submitEach(clients)
+	if p := net.replicas[0]; p.pipeline.count != 3 || p.op != base+3 || p.queue.count != 3 {
+		t.Fatalf("pipeline %d op %d queue %d; want 3 prepares in flight and 3 queued", p.pipeline.count, p.op-base, p.queue.count)
+	}
+	net.drop = nil
+	net.waitIdle(clients, 1000)
+	net.checkAgreement()
+}
+
+// Batching: requests queued while the pipeline is full go out together in
+// one prepare.
+func TestPaperBatching(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.PipelineMax = 1; o.PrimaryAbdicateTicks = 10_000 })
+	clients := net.registerClients(5)
+	base := net.replicas[0].op
+	net.drop = dropCommand(CommandPrepareOk, -1)
+	net.submitEach(clients)
+	net.drop = nil
+	net.waitIdle(clients, 1000)
+	net.tick(30) // a heartbeat tells the backups the last commit
+	if got := net.replicas[0].op - base; got != 2 {
+		t.Fatalf("5 requests took %d prepares, want 2 (one alone, four batched)", got)
+	}
+	if n := len(net.applied(1)); n != 5 {
+		t.Fatalf("backup executed %d requests, want 5", n)
+	}
+	net.checkAgreement()
+}
+
+// A full request queue drops further requests (clients retry): the queue
+// never grows past RequestQueueMax.
+func TestPaperRequestQueueBackPressure(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.PipelineMax = 1; o.RequestQueueMax = 2; o.PrimaryAbdicateTicks = 10_000 })
+	clients := net.registerClients(6)
+	net.drop = dropCommand(CommandPrepareOk, -1)
+	net.submitEach(clients)
+	p := net.replicas[0]
+	full := 0
+	for _, e := range net.events {
+		if e.Kind == EventDropped && e.Reason == "request queue full" {
+			full++
+		}
+	}
+	if p.queue.count != 2 || full != 3 {
+		t.Fatalf("queue %d, %d dropped as full; want 2 queued and 3 dropped", p.queue.count, full)
+	}
+	net.drop = nil
+	net.waitIdle(clients, 3000)
+	net.checkAgreement()
+}
+
+// §4.2: ops of the old view's uncommitted suffix are not executed until
+// they commit in the new view.
+func TestPaperUncommittedSuffixExecutesOnlyAfterCommit(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.PrimaryAbdicateTicks = 10_000 })
+	c := net.addClient(1)
+	net.register(c)
+	// r0 prepares; r1 and r2 store it but their prepare_oks are lost.
+	net.drop = dropCommand(CommandPrepareOk, -1)
+	if _, err := c.Submit(OperationUserMin, []byte("suffix")); err != nil {
+		t.Fatal(err)
+	}
+	net.deliver()
+	net.partitioned[0] = true
+	// Hold r2's prepare_oks in the new view too: r1 cannot commit the suffix.
+	net.drop = dropCommand(CommandPrepareOk, 2)
+	net.run(1000, "view 1", func() bool { return net.replicas[1].status == StatusNormal && net.replicas[1].view == 1 })
+	net.tick(20)
+	for i := 1; i < 3; i++ {
+		if len(net.applied(i)) != 0 {
+			t.Fatalf("r%d executed the uncommitted suffix: %v", i, net.applied(i))
+		}
+	}
+	net.drop = nil
+	net.run(500, "suffix commits in view 1", func() bool { return len(net.applied(1)) == 1 })
+	net.run(500, "client reply", func() bool { return !c.Busy() })
+	net.checkAgreement()
+}

@@ -1,0 +1,288 @@
+package vsr
+
+import "fmt"
+
+// Replica is one member of a cluster: a deterministic state machine in the
+// manner of etcd's raft. It never does I/O; its inputs are Tick, Receive and
+// StorageDone, and its outputs go to the Bus, the Storage and the EventHook
+// it was built with. Everything it holds is allocated in NewReplica.
+type Replica struct {
+	opts    Options
+	bus     Bus
+	storage Storage
+	machine StateMachine
+	random  Random
+	hook    EventHook
+	layout  Layout
+
+	status  Status
+	view    uint32
+	logView uint32 // last view in which this replica's log was normal
+	op      uint64 // head of the log
+	// commitMin is the last op executed here; commitChecksum is its
+	// prepare's checksum (the root's for op 0). commitMax is the highest op
+	// known committed in the cluster.
+	commitMin      uint64
+	commitChecksum U128
+	commitMax      uint64
+
+	journal  journal
+	clients  clientTable
+	pipeline pipeline // primary: prepared, not yet committed
+	queue    requestQueue
+	// timestamp of the latest prepare, in ticks of its primary's clock;
+	// prepares' timestamps only grow, across views too.
+	timestamp uint64
+
+	super superblock
+	vc    viewChangeState
+	rep   repairState
+
+	ticks   uint64 // this replica's clock
+	timers  timers
+	sendBuf []byte // MessageSizeMax bytes: outgoing messages are encoded here
+	scratch []byte // MessageSizeMax bytes: batch bodies and header runs
+
+	stats Stats
+}
+
+// Stats counts what a replica did; the simulator reports them.
+type Stats struct {
+	MessagesReceived uint64
+	MessagesDropped  uint64
+	MessagesSent     uint64
+	Prepares         uint64 // prepares this replica created as primary
+	Executed         uint64 // ops executed
+	ViewChanges      uint64 // view changes started
+	Evictions        uint64
+	Violations       uint64
+	RepairRequests   uint64
+}
+
+// Env is what a replica needs from its environment.
+type Env struct {
+	Bus          Bus
+	Storage      Storage
+	StateMachine StateMachine
+	Random       Random
+	Hook         EventHook // may be nil
+}
+
+// rootChecksum stands for the checksum of op 0, the parent of op 1. It
+// depends on the cluster so that logs of two clusters never chain.
+func rootChecksum(cluster U128) U128 {
+	var b [32]byte
+	copy(b[:], "govsr root prepare")
+	putU128(b[16:], cluster)
+	return Checksum(b[:])
+}
+
+// NewReplica returns a replica of a freshly formatted cluster: view 0,
+// an empty log, status normal. (Restarting from a data file is
+// the durability issue's Open.)
+func NewReplica(opts Options, env Env) (*Replica, error) {
+	opts = opts.withDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if env.Bus == nil || env.Storage == nil || env.StateMachine == nil || env.Random == nil {
+		return nil, fmt.Errorf("vsr: NewReplica: bus, storage, state machine and random are all required")
+	}
+	r := &Replica{
+		opts: opts, bus: env.Bus, storage: env.Storage, machine: env.StateMachine,
+		random: env.Random, hook: env.Hook, layout: NewLayout(opts),
+		status:   StatusNormal,
+		journal:  newJournal(opts.JournalSlots, opts.MessageSizeMax),
+		clients:  newClientTable(opts.ClientsMax, opts.MessageSizeMax),
+		pipeline: newPipeline(opts.JournalSlots),
+		queue:    newRequestQueue(opts.RequestQueueMax, opts.MessageSizeMax),
+		sendBuf:  make([]byte, opts.MessageSizeMax),
+		scratch:  make([]byte, opts.MessageSizeMax),
+	}
+	r.commitChecksum = rootChecksum(opts.Cluster)
+	r.super = newSuperblock(r)
+	r.vc = newViewChangeState(opts.ReplicaCount, opts.MessageSizeMax)
+	r.timers = newTimers(&opts)
+	r.enterNormal()
+	return r, nil
+}
+
+// Options returns the options the replica runs with, defaults filled in.
+func (r *Replica) Options() Options { return r.opts }
+
+// Status, View, LogView, Op, CommitMin and CommitMax expose the replica's
+// position for tests and the simulator's checkers.
+func (r *Replica) Status() Status    { return r.status }
+func (r *Replica) View() uint32      { return r.view }
+func (r *Replica) LogView() uint32   { return r.logView }
+func (r *Replica) Op() uint64        { return r.op }
+func (r *Replica) CommitMin() uint64 { return r.commitMin }
+func (r *Replica) CommitMax() uint64 { return r.commitMax }
+func (r *Replica) Stats() Stats      { return r.stats }
+func (r *Replica) Index() uint8      { return r.opts.Replica }
+func (r *Replica) Digest() U128      { return r.machine.Digest() }
+func (r *Replica) Sessions() int     { return r.clients.count() }
+func (r *Replica) IsPrimary() bool   { return r.primaryIndex(r.view) == r.opts.Replica }
+func (r *Replica) primaryIndex(view uint32) uint8 {
+	return uint8(view % uint32(r.opts.ReplicaCount))
+}
+
+// Tick advances the replica's clock by one tick (10 ms of its own time)
+// and fires whatever timeouts are due.
+func (r *Replica) Tick() {
+	r.ticks++
+	t := &r.timers
+	switch {
+	case r.status == StatusNormal && r.IsPrimary():
+		if t.heartbeat.tick() {
+			r.sendCommit()
+		}
+		if t.prepareRetry.tick() {
+			r.retryPrepares()
+		}
+		if t.abdicate.tick() {
+			r.abdicate()
+			return
+		}
+	case r.status == StatusNormal:
+		if t.primary.tick() {
+			r.startViewChange(r.view+1, "primary timeout")
+			return
+		}
+	case r.status == StatusViewChange:
+		if t.viewChange.tick() {
+			r.startViewChange(r.view+1, "view change timeout")
+			return
+		}
+		if t.viewChangeRetry.tick() {
+			r.retryViewChange()
+		}
+	}
+	if t.repair.tick() {
+		r.repair()
+	}
+}
+
+// Receive handles one message from the network. The bytes are only read
+// during the call. A message that is malformed, misdirected, stale or
+// unexpected is counted and dropped; none can make the replica panic.
+func (r *Replica) Receive(message []byte) {
+	r.stats.MessagesReceived++
+	h, body, err := Decode(message, r.opts.MessageSizeMax)
+	if err != nil {
+		r.dropErr(CommandReserved, err)
+		return
+	}
+	if h.Cluster != r.opts.Cluster {
+		r.drop(h.Command, "other cluster")
+		return
+	}
+	if h.Command != CommandRequest && h.Command != CommandReply && h.Command != CommandEviction {
+		// A prepare names the primary that made it, not the sender: repair
+		// may bring back one this replica made in an earlier view.
+		self := h.Replica == r.opts.Replica && h.Command != CommandPrepare
+		if h.Replica >= r.opts.ReplicaCount || self {
+			r.drop(h.Command, "sender is not a peer replica")
+			return
+		}
+	}
+	r.dispatch(&h, body, message[:h.Size])
+}
+
+func (r *Replica) dispatch(h *Header, body, message []byte) {
+	switch h.Command {
+	case CommandRequest:
+		r.onRequest(h, body, message)
+	case CommandPrepare:
+		r.onPrepare(h, message)
+	case CommandPrepareOk:
+		r.onPrepareOk(h)
+	case CommandCommit:
+		r.onCommit(h)
+	case CommandStartViewChange:
+		r.onStartViewChange(h)
+	case CommandDoViewChange:
+		r.onDoViewChange(h, body)
+	case CommandStartView:
+		r.onStartView(h, body)
+	case CommandRequestStartView:
+		r.onRequestStartView(h)
+	case CommandRequestPrepare:
+		r.onRequestPrepare(h)
+	case CommandRequestHeaders:
+		r.onRequestHeaders(h)
+	case CommandHeaders:
+		r.onHeaders(h, body)
+	default:
+		// reply, eviction: for clients; recovery and recovery_response
+		// belong to the durability issue's recovery protocol.
+		r.drop(h.Command, "not handled by a replica")
+	}
+}
+
+// send encodes h with body into the send buffer and hands it to the bus.
+func (r *Replica) send(to uint8, h *Header, body []byte) {
+	if to == r.opts.Replica {
+		panic("vsr: replica sending to itself")
+	}
+	n := r.encode(h, body)
+	r.stats.MessagesSent++
+	r.bus.SendToReplica(to, r.sendBuf[:n])
+}
+
+// broadcast sends h with body to every other replica.
+func (r *Replica) broadcast(h *Header, body []byte) {
+	n := r.encode(h, body)
+	for i := uint8(0); i < r.opts.ReplicaCount; i++ {
+		if i != r.opts.Replica {
+			r.stats.MessagesSent++
+			r.bus.SendToReplica(i, r.sendBuf[:n])
+		}
+	}
+}
+
+func (r *Replica) encode(h *Header, body []byte) int {
+	h.Cluster = r.opts.Cluster
+	h.Replica = r.opts.Replica
+	n, err := Encode(r.sendBuf, h, body)
+	if err != nil {
+		panic("vsr: replica built an invalid " + h.Command.String() + ": " + err.Error())
+	}
+	return n
+}
+
+func (r *Replica) drop(c Command, reason string) {
+	r.stats.MessagesDropped++
+	if r.hook != nil {
+		r.hook(&Event{Kind: EventDropped, Replica: r.opts.Replica, View: r.view, Command: c, Reason: reason})
+	}
+}
+
+func (r *Replica) dropErr(c Command, err error) {
+	r.stats.MessagesDropped++
+	if r.hook != nil {
+		r.hook(&Event{Kind: EventDropped, Replica: r.opts.Replica, View: r.view, Command: c, Reason: err.Error()})
+	}
+}
+
+// violation reports a peer's message that only a bug (here or there) can
+// explain; the simulator fails the run on it.
+func (r *Replica) violation(c Command, reason string) {
+	r.stats.Violations++
+	r.stats.MessagesDropped++
+	if r.hook != nil {
+		r.hook(&Event{Kind: EventViolation, Replica: r.opts.Replica, View: r.view, Command: c, Reason: reason})
+	}
+}
+
+func (r *Replica) emitStatus() {
+	if r.hook != nil {
+		r.hook(&Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view,
+			LogView: r.logView, Op: r.op, Commit: r.commitMin})
+	}
+}
+
+// jitter returns a random extra delay in [0, JitterTicks].
+func (r *Replica) jitter() int {
+	return int(r.random.Uint64() % uint64(r.opts.JitterTicks+1))
+}

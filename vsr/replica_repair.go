@@ -1,0 +1,260 @@
+package vsr
+
+// Repair: a replica whose log has gaps — missing prepares, or entries of an
+// older view where the canonical log has others — fetches them from peers.
+// Everything fetched is checked against the hash chain that hangs from the
+// head of the log, so a peer can only ever supply the op the chain names.
+
+type repairState struct {
+	// headOp and headChecksum name an op beyond this replica's head that the
+	// primary reported committed; fetching it extends the log.
+	headOp       uint64
+	headChecksum U128
+	round        uint64 // repair rounds so far; alternates whom to ask
+}
+
+// repairRequestsMax bounds the prepares requested per repair round.
+const repairRequestsMax = 16
+
+// windowMin is the lowest op the journal can hold alongside the head: the
+// journal keeps only ops (op - JournalSlots, op], so that no two ops it holds
+// share a slot. A replica whose next op to execute is below the window has
+// fallen too far behind to repair from journals and needs state transfer
+// (the durability issue); until then it still holds and acknowledges the
+// newest part of the log.
+func (r *Replica) windowMin() uint64 {
+	slots := uint64(r.opts.JournalSlots)
+	if r.op < slots {
+		return 1
+	}
+	return r.op - slots + 1
+}
+
+// inWindow reports whether the journal may hold op next to the head.
+func (r *Replica) inWindow(op uint64) bool {
+	return op >= r.windowMin() && op <= r.op
+}
+
+// canonicalFloor returns the lowest op whose entry is linked to the head of
+// the log by parent checksums, through ops all held here: (floor-1 .. op]
+// is a chain. It returns op+1 when the log is empty above commitMin.
+func (r *Replica) canonicalFloor() uint64 {
+	if r.op <= r.commitMin {
+		return r.op + 1
+	}
+	h := r.journal.header(r.op)
+	if h == nil {
+		panic("vsr: the head of the log is not in the journal")
+	}
+	op, bottom := r.op, max(r.commitMin+1, r.windowMin())
+	for op > bottom {
+		below := r.journal.header(op - 1)
+		if below == nil || below.Checksum != h.Parent {
+			break
+		}
+		op, h = op-1, below
+	}
+	return op
+}
+
+// logConnected reports whether the log is one chain from the last executed
+// op to the head.
+func (r *Replica) logConnected() bool {
+	floor := r.canonicalFloor()
+	if floor > r.op {
+		return true
+	}
+	return floor == r.commitMin+1 && r.journal.header(floor).Parent == r.commitChecksum
+}
+
+// logComplete reports whether the log is connected and every prepare of it
+// above the last executed op is held here.
+func (r *Replica) logComplete() bool {
+	if !r.logConnected() {
+		return false
+	}
+	for op := r.commitMin + 1; op <= r.op; op++ {
+		if !r.journal.hasPrepare(op) {
+			return false
+		}
+	}
+	return true
+}
+
+// repairing reports whether this replica's log is one it may repair: a
+// backup's in normal status, or the new primary's once it adopted a log.
+func (r *Replica) repairing() bool {
+	switch r.status {
+	case StatusNormal:
+		return !r.IsPrimary()
+	case StatusViewChange:
+		return r.vc.installed
+	}
+	return false
+}
+
+// repairPeer chooses whom to ask: on even rounds the replica most likely
+// to hold the log (the primary, or the replica whose log the new primary
+// adopted), on odd rounds another peer at random.
+func (r *Replica) repairPeer() uint8 {
+	r.rep.round++
+	first := r.primaryIndex(r.view)
+	if r.status == StatusViewChange {
+		first = r.vc.best
+	}
+	if r.rep.round%2 == 0 && first != r.opts.Replica {
+		return first
+	}
+	peer := uint8(r.random.Uint64() % uint64(r.opts.ReplicaCount-1))
+	if peer >= r.opts.Replica {
+		peer++
+	}
+	return peer
+}
+
+// repair asks peers for what the log lacks: the committed op beyond the
+// head, the header below the lowest linked entry, and missing prepares.
+func (r *Replica) repair() {
+	if !r.repairing() || r.opts.ReplicaCount == 1 {
+		return
+	}
+	peer := r.repairPeer()
+	if r.rep.headOp > r.op {
+		r.requestPrepare(peer, r.rep.headOp, r.rep.headChecksum)
+	}
+	floor := r.canonicalFloor()
+	bottom := max(r.commitMin+1, r.windowMin())
+	if floor <= r.op && floor > bottom {
+		parent := r.journal.header(floor).Parent
+		r.requestPrepare(peer, floor-1, parent)
+		h := Header{Command: CommandRequestHeaders, View: r.view, Commit: bottom, Op: floor - 1}
+		r.stats.RepairRequests++
+		r.send(peer, &h, nil)
+	}
+	requested := 0
+	for op := max(floor, r.commitMin+1); op <= r.op && requested < repairRequestsMax; op++ {
+		if !r.journal.hasPrepare(op) {
+			r.requestPrepare(peer, op, r.journal.header(op).Checksum)
+			requested++
+		}
+	}
+}
+
+func (r *Replica) requestPrepare(peer uint8, op uint64, checksum U128) {
+	h := Header{Command: CommandRequestPrepare, View: r.view, Op: op, Context: checksum}
+	r.stats.RepairRequests++
+	r.send(peer, &h, nil)
+}
+
+// onRequestPrepare answers with the prepare of op if this replica holds it
+// with the asked checksum. The prepare goes out exactly as stored, so its
+// checksum still proves what it is.
+func (r *Replica) onRequestPrepare(h *Header) {
+	head := r.journal.header(h.Op)
+	if head == nil || (!h.Context.IsZero() && head.Checksum != h.Context) {
+		r.drop(h.Command, "requested prepare not held")
+		return
+	}
+	msg := r.journal.prepare(h.Op, head.Checksum)
+	if msg == nil {
+		r.drop(h.Command, "requested prepare not held")
+		return
+	}
+	r.stats.MessagesSent++
+	r.bus.SendToReplica(h.Replica, msg)
+}
+
+// onRequestHeaders answers with the headers this replica holds for ops
+// [commit, op] from the top down, as many as a message carries. They may
+// include entries of old views; the asker keeps only those that chain.
+func (r *Replica) onRequestHeaders(h *Header) {
+	limit := (int(r.opts.MessageSizeMax) - HeaderSize) / HeaderSize
+	body := r.scratch[:0]
+	for op := h.Op; op >= h.Commit && op > 0 && len(body)/HeaderSize < limit; op-- {
+		if hh := r.journal.header(op); hh != nil {
+			var b [HeaderSize]byte
+			hh.put(b[:])
+			body = append(body, b[:]...)
+		}
+		if h.Op-op >= uint64(r.opts.JournalSlots) {
+			break
+		}
+	}
+	if len(body) == 0 {
+		r.drop(h.Command, "no requested headers held")
+		return
+	}
+	reply := Header{Command: CommandHeaders, View: r.view, Op: h.Op, Commit: h.Commit}
+	r.send(h.Replica, &reply, body)
+}
+
+// onHeaders extends the chain below the lowest linked entry with whichever
+// of the headers fit it.
+func (r *Replica) onHeaders(h *Header, body []byte) {
+	if !r.repairing() {
+		r.drop(h.Command, "headers while not repairing")
+		return
+	}
+	installed := 0
+	for i := 0; i+HeaderSize <= len(body); i += HeaderSize {
+		hh, err := DecodeHeader(body[i : i+HeaderSize])
+		if err != nil || hh.Command != CommandPrepare {
+			r.violation(h.Command, "headers body holds an invalid header")
+			return
+		}
+		if r.extendsChainDown(&hh) {
+			r.journal.putHeader(&hh)
+			installed++
+		}
+	}
+	if installed == 0 {
+		r.drop(h.Command, "no header fits the chain")
+		return
+	}
+	r.afterRepair()
+}
+
+// extendsChainDown reports whether h is the entry the chain names just
+// below its lowest linked op, and not yet held.
+func (r *Replica) extendsChainDown(h *Header) bool {
+	floor := r.canonicalFloor()
+	if floor > r.op || floor <= max(r.commitMin+1, r.windowMin()) || h.Op != floor-1 {
+		return false
+	}
+	return h.Checksum == r.journal.header(floor).Parent
+}
+
+// repairAccept takes a prepare that is not the primary's normal traffic if
+// it is one the log wants: the body of a held header, the entry just below
+// the chain, or the committed op beyond the head. It reports whether the
+// prepare was taken.
+func (r *Replica) repairAccept(h *Header, message []byte) bool {
+	if !r.repairing() || h.Op <= r.commitMin || h.Op < r.windowMin() {
+		return false
+	}
+	held := r.journal.header(h.Op)
+	switch {
+	case held != nil && held.Checksum == h.Checksum && r.inWindow(h.Op):
+		if r.journal.hasPrepare(h.Op) {
+			return false
+		}
+	case r.extendsChainDown(h):
+	case h.Op > r.op && h.Op == r.rep.headOp && h.Checksum == r.rep.headChecksum && r.status == StatusNormal:
+		r.op = h.Op
+		r.rep.headOp, r.rep.headChecksum = 0, U128{}
+	default:
+		return false
+	}
+	if !r.journal.putPrepare(h, message) {
+		return false
+	}
+	r.writePrepare(h.Op)
+	r.afterRepair()
+	return true
+}
+
+// afterRepair moves on with whatever the repaired entries allow.
+func (r *Replica) afterRepair() {
+	r.commitJournal()
+	r.tryFinishViewChange()
+}
