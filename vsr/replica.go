@@ -130,6 +130,7 @@ func (r *Replica) primaryIndex(view uint32) uint8 {
 // Tick advances the replica's clock by one tick (10 ms of its own time)
 // and fires whatever timeouts are due.
 func (r *Replica) Tick() {
+	defer r.assertInvariants()
 	r.ticks++
 	t := &r.timers
 	switch {
@@ -167,6 +168,7 @@ func (r *Replica) Tick() {
 // during the call. A message that is malformed, misdirected, stale or
 // unexpected is counted and dropped; none can make the replica panic.
 func (r *Replica) Receive(message []byte) {
+	defer r.assertInvariants()
 	r.stats.MessagesReceived++
 	h, body, err := Decode(message, r.opts.MessageSizeMax)
 	if err != nil {
@@ -285,4 +287,39 @@ func (r *Replica) emitStatus() {
 // jitter returns a random extra delay in [0, JitterTicks].
 func (r *Replica) jitter() int {
 	return int(r.random.Uint64() % uint64(r.opts.JitterTicks+1))
+}
+
+// assertInvariants checks, after every input, the invariants the rest of
+// the code relies on. They are cheap (no loops over the log), so they stay
+// on in production: a replica that breaks one stops rather than corrupts.
+func (r *Replica) assertInvariants() {
+	if msg := r.invariantViolation(); msg != "" {
+		panic("vsr: replica " + fmt.Sprint(r.opts.Replica) + ": " + msg)
+	}
+}
+
+func (r *Replica) invariantViolation() string {
+	switch {
+	case r.commitMin > r.commitMax:
+		return fmt.Sprintf("commit_min %d above commit_max %d", r.commitMin, r.commitMax)
+	case r.commitMin > r.op:
+		return fmt.Sprintf("commit_min %d above op %d", r.commitMin, r.op)
+	case r.op > r.commitMin && r.journal.header(r.op) == nil:
+		return fmt.Sprintf("head op %d not in the journal", r.op)
+	case r.logView > r.view:
+		return fmt.Sprintf("log_view %d above view %d", r.logView, r.view)
+	case r.status == StatusViewChange && r.logView == r.view && !r.vc.installed:
+		// Only a new primary that adopted its log and waits for log_view
+		// to be durable is in view change with log_view = view.
+		return fmt.Sprintf("view change with log_view %d equal to view", r.logView)
+	case r.super.durable.view > r.view:
+		return fmt.Sprintf("durable view %d above view %d", r.super.durable.view, r.view)
+	case r.status == StatusNormal && r.IsPrimary() && uint64(r.pipeline.count) != r.op-r.commitMax:
+		return fmt.Sprintf("primary pipeline holds %d ops, log has %d uncommitted", r.pipeline.count, r.op-r.commitMax)
+	case r.status == StatusNormal && r.IsPrimary() && r.commitMin != r.commitMax:
+		return fmt.Sprintf("primary executed to %d of %d committed", r.commitMin, r.commitMax)
+	case r.op-r.commitMin >= uint64(r.opts.JournalSlots) && r.status == StatusNormal && r.IsPrimary():
+		return fmt.Sprintf("primary log %d ops beyond execution, journal holds %d", r.op-r.commitMin, r.opts.JournalSlots)
+	}
+	return ""
 }

@@ -52,6 +52,7 @@ const (
 // StorageDone is the completion of the I/O submitted with tag. For a read,
 // buf has been filled (or err says why not).
 func (r *Replica) StorageDone(tag uint64, err error) {
+	defer r.assertInvariants()
 	switch tag >> tagKindShift {
 	case tagSuperblock:
 		r.super.writeDone(err)

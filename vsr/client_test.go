@@ -1,0 +1,161 @@
+package vsr
+
+import (
+	"errors"
+	"testing"
+)
+
+// recordingBus records what a lone client sends.
+type recordingBus struct{ toReplica []uint8 }
+
+func (b *recordingBus) SendToReplica(replica uint8, message []byte) {
+	b.toReplica = append(b.toReplica, replica)
+}
+func (b *recordingBus) SendToClient(U128, []byte) {}
+
+func newLoneClient(t *testing.T) (*Client, *recordingBus, *[]ClientResult) {
+	bus := &recordingBus{}
+	var results []ClientResult
+	c, err := NewClient(ClientOptions{Cluster: testCluster, ID: U128{Lo: 7}, ReplicaCount: 3,
+		RequestTimeoutTicks: 10, BackoffMaxTicks: 80}, bus, &splitMix{state: 1},
+		func(r *ClientResult) { results = append(results, *r) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, bus, &results
+}
+
+func TestClientRetriesWithBoundedBackoff(t *testing.T) {
+	c, bus, _ := newLoneClient(t)
+	if err := c.Register(); err != nil {
+		t.Fatal(err)
+	}
+	if len(bus.toReplica) != 1 || bus.toReplica[0] != 0 {
+		t.Fatalf("first send went to %v, want the primary of view 0", bus.toReplica)
+	}
+	var gaps []int
+	last := 0
+	for tick := 1; tick <= 2000; tick++ {
+		before := len(bus.toReplica)
+		c.Tick()
+		if sent := len(bus.toReplica) - before; sent > 0 {
+			if sent != 3 {
+				t.Fatalf("a retry went to %d replicas, want all 3", sent)
+			}
+			gaps = append(gaps, tick-last)
+			last = tick
+		}
+	}
+	if len(gaps) < 5 {
+		t.Fatalf("only %d retries in 2000 ticks", len(gaps))
+	}
+	for i, g := range gaps {
+		if g < 10 || g > 80+10 {
+			t.Fatalf("retry %d after %d ticks, outside [timeout, backoff max + jitter]", i, g)
+		}
+	}
+	if gaps[len(gaps)-1] <= gaps[0] {
+		t.Fatalf("backoff did not grow: gaps %v", gaps)
+	}
+}
+
+func TestClientRules(t *testing.T) {
+	c, _, results := newLoneClient(t)
+	if _, err := c.Submit(OperationUserMin, nil); !errors.Is(err, ErrNotRegistered) {
+		t.Fatalf("submit before register: %v", err)
+	}
+	if err := c.Register(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Register(); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second register while one is in flight: %v", err)
+	}
+	// A reply to another request, or with another checksum, is ignored.
+	reply := Header{Command: CommandReply, Cluster: testCluster, Client: U128{Lo: 7}, Op: 1, Commit: 1,
+		Request: 0, RequestChecksum: U128{Lo: 1}, View: 4}
+	buf := make([]byte, HeaderSize)
+	if _, err := Encode(buf, &reply, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Receive(buf)
+	if c.Registered() || len(*results) != 0 || c.Stats().Dropped != 1 {
+		t.Fatalf("a reply with a wrong request checksum was taken")
+	}
+	reply.RequestChecksum = c.checksum
+	if _, err := Encode(buf, &reply, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Receive(buf)
+	if !c.Registered() || c.View() != 4 || len(*results) != 1 {
+		t.Fatalf("register reply not taken: registered %v view %d", c.Registered(), c.View())
+	}
+	if _, err := c.Submit(OperationRegister, nil); err == nil {
+		t.Fatal("submit of a protocol operation accepted")
+	}
+	if _, err := c.Submit(OperationUserMin, make([]byte, 64<<10)); err == nil {
+		t.Fatal("submit of an input larger than a message accepted")
+	}
+	// An eviction naming an older session of this client is stale.
+	ev := Header{Command: CommandEviction, Cluster: testCluster, Client: U128{Lo: 7}, Op: 99}
+	if _, err := Encode(buf, &ev, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Receive(buf)
+	if !c.Registered() {
+		t.Fatal("stale eviction ended the session")
+	}
+	ev.Op = 1
+	if _, err := Encode(buf, &ev, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Receive(buf)
+	if c.Registered() {
+		t.Fatal("eviction of the current session ignored")
+	}
+}
+
+func TestNewClientRejectsBadOptions(t *testing.T) {
+	bus, rnd, cb := &recordingBus{}, &splitMix{}, func(*ClientResult) {}
+	bad := []ClientOptions{
+		{Cluster: testCluster, ReplicaCount: 3},
+		{ID: U128{Lo: 1}, ReplicaCount: 3},
+		{Cluster: testCluster, ID: U128{Lo: 1}, ReplicaCount: 7},
+		{Cluster: testCluster, ID: U128{Lo: 1}, ReplicaCount: 3, RequestTimeoutTicks: 100, BackoffMaxTicks: 10},
+	}
+	for i, o := range bad {
+		if _, err := NewClient(o, bus, rnd, cb); err == nil {
+			t.Errorf("options %d accepted: %+v", i, o)
+		}
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	good := DefaultOptions(testCluster, 0, 3)
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	edits := map[string]func(o *Options){
+		"replica count": func(o *Options) { o.ReplicaCount = 7 },
+		"replica":       func(o *Options) { o.Replica = 3 },
+		"cluster":       func(o *Options) { o.Cluster = U128{} },
+		"pipeline":      func(o *Options) { o.PipelineMax = 0 },
+		"journal":       func(o *Options) { o.JournalSlots = 3 },
+		"message":       func(o *Options) { o.MessageSizeMax = 100 },
+		"timeout":       func(o *Options) { o.PrimaryTimeoutTicks = o.HeartbeatTicks },
+	}
+	for name, edit := range edits {
+		o := good
+		edit(&o)
+		if err := o.Validate(); err == nil {
+			t.Errorf("%s: invalid options accepted", name)
+		}
+	}
+	for n := 1; n <= ReplicasMax; n++ {
+		if QuorumReplication(n)+QuorumViewChange(n) <= n {
+			t.Errorf("%d replicas: quorums %d and %d do not intersect", n, QuorumReplication(n), QuorumViewChange(n))
+		}
+		if 2*QuorumViewChange(n) <= n {
+			t.Errorf("%d replicas: view-change quorum %d is not a majority", n, QuorumViewChange(n))
+		}
+	}
+}
