@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Ratio is a probability Num/Den, held as integers so that a chance is decided
@@ -96,4 +97,30 @@ func (p *PRNG) RatioBetween(lo, hi Ratio) Ratio {
 		panic(fmt.Sprintf("faults: RatioBetween(%s, %s) produced %s", lo, hi, r))
 	}
 	return r
+}
+
+// MarshalText writes r as "Num/Den", so options and seed reports read as
+// rates rather than structs.
+func (r Ratio) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText parses "Num/Den" and validates the result.
+func (r *Ratio) UnmarshalText(text []byte) error {
+	num, den, ok := strings.Cut(string(text), "/")
+	if !ok {
+		return fmt.Errorf("%w %q: want Num/Den", ErrRatio, text)
+	}
+	n, err := strconv.ParseUint(num, 10, 32)
+	if err != nil {
+		return fmt.Errorf("%w %q: numerator: %v", ErrRatio, text, err)
+	}
+	d, err := strconv.ParseUint(den, 10, 32)
+	if err != nil {
+		return fmt.Errorf("%w %q: denominator: %v", ErrRatio, text, err)
+	}
+	parsed := Ratio{Num: uint32(n), Den: uint32(d)}
+	if err := parsed.Validate(); err != nil {
+		return err
+	}
+	*r = parsed
+	return nil
 }

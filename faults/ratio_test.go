@@ -160,3 +160,22 @@ func TestValidateBetween(t *testing.T) {
 			func() { p.RatioBetween(tt.lo, tt.hi) })
 	}
 }
+
+func TestRatioText(t *testing.T) {
+	for _, r := range []Ratio{Never, Always, Percent(7), PerMillion(12)} {
+		text, err := r.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Ratio
+		if err := back.UnmarshalText(text); err != nil || back != r {
+			t.Fatalf("%s: round trip gave %s, %v", r, back, err)
+		}
+	}
+	for _, bad := range []string{"", "1", "1/0", "3/2", "x/2", "1/y", "-1/2"} {
+		var r Ratio
+		if err := r.UnmarshalText([]byte(bad)); !errors.Is(err, ErrRatio) {
+			t.Errorf("%q: got %v, want ErrRatio", bad, err)
+		}
+	}
+}

@@ -9,25 +9,26 @@ package vsr
 // fetch the body. A slot may also hold an entry of an older view that is
 // not part of the current log; the replica tells them apart by the hash
 // chain, never by position alone.
-type journal struct {
-	slots []slot
-}
-
 type slot struct {
 	header  Header // Command == CommandPrepare if the slot holds an op
 	message []byte // the whole encoded prepare; empty if only the header is known
-	buffer  []byte // MessageSizeMax bytes, allocated at start, that message aliases
+	// buffer is what message aliases. It grows, sector by sector, to the
+	// largest prepare the slot has held, never past MessageSizeMax rounded
+	// up to a sector: the journal's memory is bounded by its options, but a
+	// cluster of small prepares does not pay for the largest possible ones.
+	buffer []byte
 
 	durable U128 // checksum of the prepare whose write to storage completed
 	writing U128 // checksum of the prepare being written, zero if none
 }
 
+type journal struct {
+	slots          []slot
+	messageSizeMax uint32
+}
+
 func newJournal(slotCount int, messageSizeMax uint32) journal {
-	j := journal{slots: make([]slot, slotCount)}
-	for i := range j.slots {
-		j.slots[i].buffer = make([]byte, messageSizeMax)
-	}
-	return j
+	return journal{slots: make([]slot, slotCount), messageSizeMax: messageSizeMax}
 }
 
 func (j *journal) slotOf(op uint64) *slot { return &j.slots[op%uint64(len(j.slots))] }
@@ -84,8 +85,11 @@ func (j *journal) putPrepare(h *Header, message []byte) bool {
 		panic("vsr: journal: putPrepare of a malformed prepare")
 	}
 	s := j.slotOf(h.Op)
-	if len(message) > len(s.buffer) {
+	if len(message) > int(j.messageSizeMax) {
 		return false
+	}
+	if size := int(sectorCeil(uint64(len(message)))); size > len(s.buffer) {
+		s.buffer = make([]byte, size)
 	}
 	s.header = *h
 	s.message = s.buffer[:len(message)]

@@ -29,6 +29,9 @@ type Options struct {
 	// view-change timeouts, so that replicas do not all start a view
 	// change in the same tick (default 50).
 	JitterTicks int
+
+	// TestingBug, for checker tests only, breaks the replica on purpose.
+	TestingBug Bug
 }
 
 // DefaultOptions returns the defaults for a replica of a cluster.
@@ -140,4 +143,41 @@ func QuorumViewChange(replicaCount int) int {
 		panic(fmt.Sprintf("vsr: replica count %d outside [1, %d]", replicaCount, ReplicasMax))
 	}
 	return quorums[replicaCount].viewChange
+}
+
+// Bug deliberately breaks a replica in one known way, so that tests can show
+// the simulator's checkers catch it (a checker never seen failing proves
+// nothing). Production code leaves Options.TestingBug zero.
+type Bug uint8
+
+// The bugs a replica can be told to have.
+const (
+	BugNone                Bug = iota
+	BugCommitWithoutQuorum     // the primary commits once it alone holds a prepare
+	BugForgeRequest            // the primary alters each request before preparing it
+	BugPanicAtOp50             // executing op 50 panics
+	BugIgnoreStartView         // backups drop every start_view
+	bugCount
+)
+
+var bugNames = [bugCount]string{
+	BugNone: "none", BugCommitWithoutQuorum: "commit-without-quorum", BugForgeRequest: "forge-request",
+	BugPanicAtOp50: "panic-at-op-50", BugIgnoreStartView: "ignore-start-view",
+}
+
+func (b Bug) String() string {
+	if b < bugCount {
+		return bugNames[b]
+	}
+	return "bug(?)"
+}
+
+// ParseBug returns the bug named s.
+func ParseBug(s string) (Bug, error) {
+	for b := BugNone; b < bugCount; b++ {
+		if bugNames[b] == s {
+			return b, nil
+		}
+	}
+	return BugNone, fmt.Errorf("vsr: unknown bug %q", s)
 }

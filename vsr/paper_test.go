@@ -559,3 +559,21 @@ func TestPaperUncommittedSuffixExecutesOnlyAfterCommit(t *testing.T) {
 	net.run(500, "client reply", func() bool { return !c.Busy() })
 	net.checkAgreement()
 }
+
+// A MessageSizeMax that is not a whole number of sectors still writes
+// whole sectors: found by the simulator (corpus/unaligned-message-size-max.json).
+func TestUnalignedMessageSizeMax(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.MessageSizeMax = 5000 })
+	c := net.addClient(1)
+	net.register(c)
+	big := strings.Repeat("x", 5000-3*HeaderSize)
+	net.submit(c, big)
+	for i, s := range net.storages {
+		for offset, data := range s.data {
+			if offset%SectorSize != 0 || len(data)%SectorSize != 0 {
+				t.Fatalf("r%d wrote %d bytes at %d: not whole sectors", i, len(data), offset)
+			}
+		}
+	}
+	net.checkAgreement()
+}

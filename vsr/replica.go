@@ -130,7 +130,11 @@ func (r *Replica) primaryIndex(view uint32) uint8 {
 // Tick advances the replica's clock by one tick (10 ms of its own time)
 // and fires whatever timeouts are due.
 func (r *Replica) Tick() {
-	defer r.assertInvariants()
+	r.tick()
+	r.assertInvariants()
+}
+
+func (r *Replica) tick() {
 	r.ticks++
 	t := &r.timers
 	switch {
@@ -168,7 +172,11 @@ func (r *Replica) Tick() {
 // during the call. A message that is malformed, misdirected, stale or
 // unexpected is counted and dropped; none can make the replica panic.
 func (r *Replica) Receive(message []byte) {
-	defer r.assertInvariants()
+	r.receive(message)
+	r.assertInvariants()
+}
+
+func (r *Replica) receive(message []byte) {
 	r.stats.MessagesReceived++
 	h, body, err := Decode(message, r.opts.MessageSizeMax)
 	if err != nil {

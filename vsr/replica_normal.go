@@ -51,6 +51,12 @@ func (r *Replica) onRequest(h *Header, body, message []byte) {
 		r.drop(h.Command, "request queue full")
 		return
 	}
+	if r.opts.TestingBug == BugForgeRequest {
+		forged := *h
+		forged.Timestamp++
+		n, _ := Encode(r.scratch, &forged, body)
+		message = r.scratch[:n]
+	}
 	r.queue.push(h.Client, message)
 	r.prepareQueued()
 }
@@ -297,6 +303,9 @@ func (r *Replica) onPrepareOk(h *Header) {
 // replication quorum, in op order only.
 func (r *Replica) commitPipeline() {
 	quorum := QuorumReplication(int(r.opts.ReplicaCount))
+	if r.opts.TestingBug == BugCommitWithoutQuorum {
+		quorum = 1
+	}
 	progressed := false
 	for !r.pipeline.empty() && popCount(r.pipeline.at(0).oks) >= quorum {
 		e := r.pipeline.pop()
@@ -350,6 +359,9 @@ func (r *Replica) execute(h *Header) {
 	message := r.journal.prepare(h.Op, h.Checksum)
 	if message == nil || h.Op != r.commitMin+1 {
 		panic("vsr: execute of an op that is not next or not held")
+	}
+	if r.opts.TestingBug == BugPanicAtOp50 && h.Op == 50 {
+		panic("vsr: deliberate bug: panic at op 50")
 	}
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventCommitted, Replica: r.opts.Replica, View: r.view, Op: h.Op,

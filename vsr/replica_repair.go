@@ -30,6 +30,13 @@ func (r *Replica) windowMin() uint64 {
 	return r.op - slots + 1
 }
 
+// NeedsStateTransfer reports whether the next op this replica must execute
+// has fallen out of its journal window: no peer's journal can repair it
+// either, so only state transfer (the durability issue) can catch it up.
+func (r *Replica) NeedsStateTransfer() bool {
+	return r.commitMin < r.commitMax && r.commitMin+1 < r.windowMin()
+}
+
 // inWindow reports whether the journal may hold op next to the head.
 func (r *Replica) inWindow(op uint64) bool {
 	return op >= r.windowMin() && op <= r.op

@@ -335,6 +335,9 @@ func (r *Replica) onRequestStartView(h *Header) {
 // onStartView installs the new primary's log at a backup.
 func (r *Replica) onStartView(h *Header, body []byte) {
 	switch {
+	case r.opts.TestingBug == BugIgnoreStartView:
+		r.drop(h.Command, "deliberate bug: start_view ignored")
+		return
 	case h.View < r.view:
 		r.drop(h.Command, "start_view of an older view")
 		return

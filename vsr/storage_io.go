@@ -52,7 +52,11 @@ const (
 // StorageDone is the completion of the I/O submitted with tag. For a read,
 // buf has been filled (or err says why not).
 func (r *Replica) StorageDone(tag uint64, err error) {
-	defer r.assertInvariants()
+	r.storageDone(tag, err)
+	r.assertInvariants()
+}
+
+func (r *Replica) storageDone(tag uint64, err error) {
 	switch tag >> tagKindShift {
 	case tagSuperblock:
 		r.super.writeDone(err)

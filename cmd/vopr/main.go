@@ -1,0 +1,325 @@
+// Command vopr runs govsr's deterministic simulator.
+//
+//	vopr [--seed N] [flags]   run one seed (a random one if none is given)
+//	vopr replay FILE          rerun a seed report and say whether it failed the same way
+//	vopr swarm [--seeds N]    run many seeds, each with its own drawn faults, on every core
+//
+// Exit codes: 0 passed, 2 bad usage, 3 linearizability unknown (search
+// timed out), 127 crash (a panic in the simulated system), 128 liveness,
+// 129 correctness.
+package main
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/govsr/govsr/vopr"
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+const (
+	exitPass        = 0
+	exitUsage       = 2
+	exitUnknown     = 3
+	exitCrash       = 127
+	exitLiveness    = 128
+	exitCorrectness = 129
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "replay" {
+		return replay(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "swarm" {
+		return swarm(args[1:], stdout, stderr)
+	}
+	return runSeed(args, stdout, stderr)
+}
+
+type seedFlags struct {
+	seed             uint64
+	seedSet          bool
+	log              string
+	ticksMax         int
+	requestsMax      int
+	on, off          string
+	reportDir        string
+	checkDeterminism bool
+	bug              string
+}
+
+func parseSeedFlags(args []string, stderr io.Writer) (*seedFlags, error) {
+	f := &seedFlags{}
+	fs := flag.NewFlagSet("vopr", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	seed := fs.String("seed", "", "the seed to run (decimal u64); random if not given")
+	fs.StringVar(&f.log, "log", "none", "event log: none, short (faults, view changes) or full (every event)")
+	fs.IntVar(&f.ticksMax, "ticks-max", 0, "end the safety phase after this many 10 ms ticks (0: the seed's)")
+	fs.IntVar(&f.requestsMax, "requests-max", 0, "end the safety phase after this many replies (0: the seed's)")
+	fs.StringVar(&f.on, "on", "", "fault kinds forced on, comma-separated: "+strings.Join(vopr.FaultKinds, ","))
+	fs.StringVar(&f.off, "off", "", "fault kinds forced off, comma-separated")
+	fs.StringVar(&f.reportDir, "report-dir", ".", "where a failing run writes its seed report")
+	fs.BoolVar(&f.checkDeterminism, "check-determinism", false, "run the seed twice and fail unless the digests match")
+	fs.StringVar(&f.bug, "bug", "", "break the system on purpose (checker demos): a vsr bug or "+strings.Join(vopr.MachineBugs, ", "))
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *seed != "" {
+		if _, err := fmt.Sscanf(*seed, "%d", &f.seed); err != nil || fmt.Sprint(f.seed) != *seed {
+			return nil, fmt.Errorf("--seed %q is not a decimal u64", *seed)
+		}
+		f.seedSet = true
+	}
+	return f, nil
+}
+
+func (f *seedFlags) options() (vopr.Options, error) {
+	force := vopr.Force{}
+	for _, list := range []struct {
+		kinds string
+		on    bool
+	}{{f.on, true}, {f.off, false}} {
+		kinds, err := vopr.ParseFaultList(list.kinds)
+		if err != nil {
+			return vopr.Options{}, err
+		}
+		for _, k := range kinds {
+			if prev, ok := force[k]; ok && prev != list.on {
+				return vopr.Options{}, fmt.Errorf("fault kind %q forced both on and off", k)
+			}
+			force[k] = list.on
+		}
+	}
+	o := vopr.Draw(f.seed, force)
+	if f.ticksMax < 0 || f.requestsMax < 0 {
+		return o, fmt.Errorf("--ticks-max and --requests-max must not be negative")
+	}
+	if f.ticksMax > 0 {
+		o.TicksMax = f.ticksMax
+	}
+	if f.requestsMax > 0 {
+		o.RequestsMax = f.requestsMax
+	}
+	o.Bug = f.bug
+	return o, o.Validate()
+}
+
+func runSeed(args []string, stdout, stderr io.Writer) int {
+	f, err := parseSeedFlags(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "vopr: %v\n", err)
+		}
+		return exitUsage
+	}
+	if !f.seedSet {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		f.seed = binary.LittleEndian.Uint64(b[:])
+	}
+	opts, err := f.options()
+	if err != nil {
+		fmt.Fprintf(stderr, "vopr: %v\n", err)
+		return exitUsage
+	}
+	level, err := vopr.ParseLogLevel(f.log)
+	if err != nil {
+		fmt.Fprintf(stderr, "vopr: --log: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "seed %d\n", opts.Seed)
+	printOptions(stdout, &opts)
+	res, wall, err := simulate(opts, stdout, level)
+	if err != nil {
+		fmt.Fprintf(stderr, "vopr: %v\n", err)
+		return exitUsage
+	}
+	if f.checkDeterminism && res.Class != vopr.Crash {
+		again, _, err := simulate(opts, nil, 0)
+		if err == nil && again.Digest != res.Digest {
+			res.Class = vopr.Correctness
+			res.Message = fmt.Sprintf("nondeterminism: the seed ran twice with digests %s and %s", res.Digest, again.Digest)
+		}
+	}
+	printResult(stdout, &opts, res, wall)
+	return verdict(&opts, res, f.reportDir, stdout, stderr)
+}
+
+func simulate(opts vopr.Options, log io.Writer, level vopr.LogLevel) (*vopr.Result, time.Duration, error) {
+	sim, err := vopr.New(opts, log, level)
+	if err != nil {
+		return nil, 0, err
+	}
+	start := time.Now()
+	res := sim.Run()
+	return res, time.Since(start), nil
+}
+
+// verdict prints the last line, writes a report on failure and returns the
+// exit code.
+func verdict(opts *vopr.Options, res *vopr.Result, reportDir string, stdout, stderr io.Writer) int {
+	if res.Class == vopr.Pass {
+		fmt.Fprintf(stdout, "PASSED seed=%d digest=%s\n", opts.Seed, res.Digest)
+		return exitPass
+	}
+	fmt.Fprintf(stdout, "\n%s\n\n", res.Message)
+	if res.Linearizability == "illegal" {
+		path := filepath.Join(reportDir, fmt.Sprintf("vopr-%d.html", opts.Seed))
+		if err := res.WriteVisualization(path); err != nil {
+			fmt.Fprintf(stderr, "vopr: %v\n", err)
+		} else {
+			fmt.Fprintf(stdout, "history: %s\n", path)
+		}
+	}
+	report := vopr.NewReport(*opts, res, gitRevision(), runtime.Version())
+	if path, err := report.Write(reportDir); err != nil {
+		fmt.Fprintf(stderr, "vopr: %v\n", err)
+	} else {
+		fmt.Fprintf(stdout, "report: %s\nreplay: vopr replay %s\n", path, path)
+	}
+	fmt.Fprintf(stdout, "FAILED %s seed=%d digest=%s\n", res.Class, opts.Seed, res.Digest)
+	return exitCode(res.Class)
+}
+
+func exitCode(c vopr.Class) int {
+	switch c {
+	case vopr.Pass:
+		return exitPass
+	case vopr.Crash:
+		return exitCrash
+	case vopr.Liveness:
+		return exitLiveness
+	case vopr.Unknown:
+		return exitUnknown
+	}
+	return exitCorrectness
+}
+
+func replay(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "vopr: usage: vopr replay FILE")
+		return exitUsage
+	}
+	report, err := vopr.LoadReport(args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "%v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "replaying seed %d (%s, recorded at git %s with %s)\n",
+		report.Seed, report.Class, report.GitRevision, report.GoVersion)
+	res, same, err := vopr.Replay(report)
+	if err != nil {
+		fmt.Fprintf(stderr, "vopr: %v\n", err)
+		return exitUsage
+	}
+	if same {
+		fmt.Fprintf(stdout, "REPRODUCED %s seed=%d digest=%s\n", res.Class, report.Seed, res.Digest)
+	} else {
+		fmt.Fprintf(stdout, "NOT REPRODUCED: recorded %s digest=%s, now %s digest=%s\n",
+			report.Class, report.Digest, res.Class, res.Digest)
+		if res.Message != "" {
+			fmt.Fprintf(stdout, "%s\n", res.Message)
+		}
+	}
+	return exitCode(res.Class)
+}
+
+// gitRevision is the commit the binary was built from: the build info's VCS
+// stamp, or else what git says in the working directory.
+func gitRevision() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func newTable(w io.Writer, header ...any) *tablewriter.Table {
+	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
+	t.Header(header...)
+	return t
+}
+
+func printOptions(w io.Writer, o *vopr.Options) {
+	t := newTable(w, "option", "value")
+	rows := [][]any{
+		{"replicas", o.Replicas}, {"clients", o.Clients}, {"pipeline_max", o.PipelineMax},
+		{"journal_slots", o.JournalSlots}, {"clients_max", o.ClientsMax}, {"request_queue_max", o.RequestQueueMax},
+		{"message_size_max", o.MessageSizeMax}, {"requests_max", o.RequestsMax}, {"ticks_max", o.TicksMax},
+		{"faults on", strings.Join(o.Enabled(), " ")},
+		{"latency (ms)", fmt.Sprintf("%.2f + exp(%.2f)", ms(o.Network.LatencyMinNs), ms(o.Network.LatencyMeanNs))},
+		{"loss / duplicate / corrupt", fmt.Sprintf("%s / %s / %s", o.Network.Loss, o.Network.Duplicate, o.Network.Corrupt)},
+		{"partition / heal per 100 ms", fmt.Sprintf("%s / %s (asymmetric %s)", o.Network.Partition, o.Network.Heal, o.Network.Asymmetric)},
+		{"clog per link per 100 ms", fmt.Sprintf("%s for exp(%.0f ms)", o.Network.Clog, ms(o.Network.ClogMeanNs))},
+		{"link capacity", o.Network.LinkCapacity},
+		{"pause per 100 ms", fmt.Sprintf("%s for exp(%.0f ms)", o.Process.Pause, ms(o.Process.PauseMeanNs))},
+		{"clock drift max (ppm)", o.Process.ClockDriftPpmMax},
+		{"disk write latency (ms)", fmt.Sprintf("%.2f + exp(%.2f)", ms(o.Storage.WriteLatencyMinNs), ms(o.Storage.WriteLatencyMeanNs))},
+		{"workload", fmt.Sprintf("%d keys, skew %d, read %d%% write %d%% cas %d%%, think exp(%.1f ms)",
+			o.Workload.Keys, o.Workload.KeySkew, o.Workload.ReadPercent, o.Workload.WritePercent,
+			100-o.Workload.ReadPercent-o.Workload.WritePercent, ms(o.Workload.ThinkMeanNs))},
+	}
+	if o.Bug != "" {
+		rows = append(rows, []any{"deliberate bug", o.Bug})
+	}
+	for _, r := range rows {
+		_ = t.Append(r...)
+	}
+	_ = t.Render()
+}
+
+func ms(ns uint64) float64 { return float64(ns) / 1e6 }
+
+func printResult(w io.Writer, o *vopr.Options, res *vopr.Result, wall time.Duration) {
+	st := &res.Stats
+	n := &st.Network
+	sim := time.Duration(res.TimeNs)
+	ratio := "-"
+	if wall > 0 {
+		ratio = fmt.Sprintf("%.0fx", sim.Seconds()/wall.Seconds())
+	}
+	t := newTable(w, "result", "value")
+	rows := [][]any{
+		{"ticks", res.Tick}, {"simulated time", sim.Round(time.Millisecond)},
+		{"wall time", wall.Round(time.Millisecond)}, {"simulated / real", ratio},
+		{"requests issued / replied", fmt.Sprintf("%d / %d", st.Requests, st.Replies)},
+		{"ops committed", st.Committed}, {"events", st.Events},
+		{"messages sent / delivered", fmt.Sprintf("%d / %d", n.Sent, n.Delivered)},
+		{"dropped (partition, capacity)", fmt.Sprintf("%d (%d, %d)", n.Dropped, n.DroppedPartition, n.DroppedCapacity)},
+		{"duplicated / corrupted", fmt.Sprintf("%d / %d", n.Duplicated, n.Corrupted)},
+		{"partitions / clogs", fmt.Sprintf("%d / %d", n.Partitions, n.Clogs)},
+		{"view changes", st.ViewChanges}, {"pauses", st.Pauses}, {"crashes", 0},
+		{"storage writes / faults", fmt.Sprintf("%d / %d", st.StorageWrites, st.StorageFaults)},
+		{"evictions", st.Evictions}, {"awaiting state transfer", st.AwaitingStateTransfer}, {"linearizability", res.Linearizability}, {"digest", res.Digest},
+	}
+	for _, r := range rows {
+		_ = t.Append(r...)
+	}
+	_ = t.Render()
+}

@@ -1,0 +1,235 @@
+package vopr
+
+import (
+	"github.com/govsr/govsr/faults"
+	"github.com/govsr/govsr/vsr"
+)
+
+// network is the simulated network. Nodes 0..replicas-1 are replicas, the
+// rest clients. Every message is copied on send and delivered after a
+// latency of minimum + exponential, so messages reorder; on the way it may
+// be lost, duplicated or have one bit flipped. Partitions and clogs block
+// replica-to-replica links; each link holds a bounded number of messages.
+type network struct {
+	sim      *Simulator
+	rng      *faults.PRNG
+	opts     *NetworkOptions
+	replicas int
+	nodes    int
+
+	inFlight    []int    // per link (from*nodes+to): messages on the wire
+	blocked     []bool   // per link: partitioned
+	clogged     []uint64 // per link: clogged until this time (ns)
+	partitioned bool
+	faultsOff   bool // the liveness phase: no more loss, duplication, corruption
+
+	// free holds message buffers back from delivered messages, so a long
+	// run reuses them instead of allocating one per send. It never holds
+	// more than the messages that were in flight at once.
+	free [][]byte
+}
+
+// NetworkStats counts what the network did.
+type NetworkStats struct {
+	Sent, Delivered, Dropped, Duplicated, Corrupted uint64
+	DroppedPartition, DroppedCapacity               uint64
+	Partitions, Clogs                               uint64
+}
+
+func newNetwork(sim *Simulator, rng *faults.PRNG, opts *NetworkOptions, replicas, clients int) *network {
+	nodes := replicas + clients
+	return &network{sim: sim, rng: rng, opts: opts, replicas: replicas, nodes: nodes,
+		inFlight: make([]int, nodes*nodes), blocked: make([]bool, nodes*nodes), clogged: make([]uint64, nodes*nodes)}
+}
+
+func (n *network) link(from, to int) int { return from*n.nodes + to }
+
+// cut reports whether the link from → to passes nothing now.
+func (n *network) cut(from, to int) bool {
+	l := n.link(from, to)
+	return n.blocked[l] || n.clogged[l] > n.sim.now
+}
+
+// send puts a copy of message on the wire from → to.
+func (n *network) send(from, to int, message []byte) {
+	st := &n.sim.stats.Network
+	st.Sent++
+	if from == to {
+		panic("vopr: a node sent a message to itself")
+	}
+	l := n.link(from, to)
+	loss := n.rng.Chance(n.opts.Loss)
+	duplicate := n.rng.Chance(n.opts.Duplicate)
+	switch {
+	case n.cut(from, to):
+		st.Dropped++
+		st.DroppedPartition++
+		return
+	case n.inFlight[l] >= n.opts.LinkCapacity:
+		st.Dropped++
+		st.DroppedCapacity++
+		return
+	case loss && !n.faultsOff:
+		st.Dropped++
+		return
+	}
+	copies := 1
+	if duplicate && !n.faultsOff {
+		copies = 2
+		st.Duplicated++
+	}
+	for range copies {
+		data := n.buffer(message)
+		if n.rng.Chance(n.opts.Corrupt) && !n.faultsOff {
+			bit := n.rng.Uint64N(uint64(len(data)) * 8)
+			data[bit/8] ^= 1 << (bit % 8)
+			st.Corrupted++
+		}
+		at := n.sim.now + n.opts.LatencyMinNs + n.rng.Exponential(n.opts.LatencyMeanNs)
+		n.inFlight[l]++
+		n.sim.queue.push(event{at: at, kind: eventDeliver, a: from, b: to, data: data})
+	}
+}
+
+// buffer returns a copy of message in a recycled buffer if there is one.
+func (n *network) buffer(message []byte) []byte {
+	if k := len(n.free); k > 0 {
+		b := n.free[k-1]
+		n.free = n.free[:k-1]
+		if cap(b) >= len(message) {
+			return append(b[:0], message...)
+		}
+	}
+	b := make([]byte, len(message), max(len(message), int(n.sim.opts.MessageSizeMax)))
+	copy(b, message)
+	return b
+}
+
+// recycle takes back a delivered (or dropped) message's buffer.
+func (n *network) recycle(data []byte) {
+	n.free = append(n.free, data)
+}
+
+// arrive takes a message off the wire; it reports whether it gets through.
+func (n *network) arrive(from, to int) bool {
+	l := n.link(from, to)
+	if n.inFlight[l] <= 0 {
+		panic("vopr: a message arrived on an empty link")
+	}
+	n.inFlight[l]--
+	if n.cut(from, to) {
+		n.sim.stats.Network.Dropped++
+		n.sim.stats.Network.DroppedPartition++
+		return false
+	}
+	n.sim.stats.Network.Delivered++
+	return true
+}
+
+// step starts or heals a partition and clogs links; it runs every 100 ms.
+// It draws the same numbers whatever the current state, so one fault's
+// timing never shifts another's.
+func (n *network) step() {
+	start := n.rng.Chance(n.opts.Partition)
+	heal := n.rng.Chance(n.opts.Heal)
+	mode := n.rng.Uint64()
+	asymmetric := n.rng.Chance(n.opts.Asymmetric)
+	switch {
+	case n.faultsOff:
+	case !n.partitioned && start && n.replicas > 1:
+		n.startPartition(mode, asymmetric)
+	case n.partitioned && heal:
+		n.heal()
+	}
+	for from := range n.replicas {
+		for to := range n.replicas {
+			if from != to && n.rng.Chance(n.opts.Clog) && !n.faultsOff {
+				n.clogged[n.link(from, to)] = n.sim.now + n.rng.Exponential(n.opts.ClogMeanNs)
+				n.sim.stats.Network.Clogs++
+			}
+		}
+	}
+}
+
+// startPartition splits the replicas: one isolated (even mode) or a random
+// subset against the rest (odd mode); an asymmetric partition blocks only
+// the messages from the first side to the second.
+func (n *network) startPartition(mode uint64, asymmetric bool) {
+	side := make([]bool, n.replicas)
+	if mode%2 == 0 {
+		side[(mode/2)%uint64(n.replicas)] = true
+	} else {
+		bits := mode / 2
+		for i := range side {
+			side[i] = bits&(1<<i) != 0
+		}
+		if !containsBoth(side) {
+			side[0] = !side[0]
+		}
+	}
+	for from := range n.replicas {
+		for to := range n.replicas {
+			if side[from] != side[to] && (!asymmetric || side[from]) {
+				n.blocked[n.link(from, to)] = true
+			}
+		}
+	}
+	n.partitioned = true
+	n.sim.stats.Network.Partitions++
+	n.sim.logf(logShort, "partition: side %v asymmetric=%v", side, asymmetric)
+}
+
+func containsBoth(side []bool) bool {
+	t, f := false, false
+	for _, s := range side {
+		t, f = t || s, f || !s
+	}
+	return t && f
+}
+
+func (n *network) heal() {
+	clear(n.blocked)
+	n.partitioned = false
+	n.sim.logf(logShort, "partition healed")
+}
+
+// stopFaults is the start of the liveness phase: the network heals and
+// stops losing, duplicating, corrupting and clogging.
+func (n *network) stopFaults() {
+	n.faultsOff = true
+	n.heal()
+	clear(n.clogged)
+}
+
+// replicaBus is a replica's vsr.Bus onto the network.
+type replicaBus struct {
+	net  *network
+	node int
+}
+
+func (b *replicaBus) SendToReplica(replica uint8, message []byte) {
+	b.net.send(b.node, int(replica), message)
+}
+
+func (b *replicaBus) SendToClient(client vsr.U128, message []byte) {
+	node := b.net.sim.clientNode(client)
+	if node < 0 {
+		return // a client id no simulated client has: nobody to deliver to
+	}
+	b.net.send(b.node, node, message)
+}
+
+// clientBus is a client's vsr.Bus onto the network.
+type clientBus struct {
+	net  *network
+	node int
+}
+
+func (b *clientBus) SendToReplica(replica uint8, message []byte) {
+	b.net.sim.recordRequest(message)
+	b.net.send(b.node, int(replica), message)
+}
+
+func (b *clientBus) SendToClient(vsr.U128, []byte) {
+	panic("vopr: a client sent to a client")
+}

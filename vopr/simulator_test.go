@@ -1,0 +1,52 @@
+package vopr
+
+import (
+	"testing"
+)
+
+func runSeed(t testing.TB, seed uint64) *Result {
+	t.Helper()
+	s, err := New(Draw(seed, nil), nil, logNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Run()
+}
+
+// TestSeedsPass runs 50 consecutive seeds: all must pass, and over them
+// every fault kind must actually have happened.
+func TestSeedsPass(t *testing.T) {
+	var total Stats
+	drifting := 0
+	for seed := uint64(1); seed <= 50; seed++ {
+		res := runSeed(t, seed)
+		if res.Class != Pass {
+			t.Fatalf("seed %d: %s: %s\nlast events: %v", seed, res.Class, res.Message, res.Recent)
+		}
+		if Draw(seed, nil).Process.ClockDriftPpmMax > 0 {
+			drifting++
+		}
+		n, tn := &res.Stats.Network, &total.Network
+		tn.Dropped += n.Dropped - n.DroppedPartition - n.DroppedCapacity
+		tn.DroppedPartition += n.DroppedPartition
+		tn.DroppedCapacity += n.DroppedCapacity
+		tn.Duplicated += n.Duplicated
+		tn.Corrupted += n.Corrupted
+		tn.Partitions += n.Partitions
+		tn.Clogs += n.Clogs
+		total.Pauses += res.Stats.Pauses
+		total.ViewChanges += res.Stats.ViewChanges
+		total.Replies += res.Stats.Replies
+	}
+	happened := map[string]uint64{
+		"loss": total.Network.Dropped, "partition drops": total.Network.DroppedPartition,
+		"capacity drops": total.Network.DroppedCapacity, "duplicate": total.Network.Duplicated,
+		"corrupt": total.Network.Corrupted, "partition": total.Network.Partitions, "clog": total.Network.Clogs,
+		"pause": total.Pauses, "drift": uint64(drifting), "view changes": total.ViewChanges, "replies": total.Replies,
+	}
+	for kind, n := range happened {
+		if n == 0 {
+			t.Errorf("over 50 seeds, %s never happened", kind)
+		}
+	}
+}

@@ -1,0 +1,191 @@
+package vopr
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/govsr/govsr/faults"
+	"github.com/govsr/govsr/vsr"
+	"github.com/govsr/govsr/vsr/kv"
+)
+
+// opKind is a workload operation on the key-value store.
+type opKind uint8
+
+const (
+	opRead opKind = iota + 1
+	opWrite
+	opCAS
+)
+
+// historyOp is one client operation as the clients saw it, in simulated
+// time, for the linearizability checker.
+type historyOp struct {
+	client int
+	kind   opKind
+	key    string
+	value  string // write: the value; cas: the new value
+	from   string // cas: the expected value
+	callNs uint64
+	retNs  uint64
+	// unknown: no reply (still in flight at the end, or evicted): the op
+	// may or may not have taken effect.
+	unknown bool
+	status  kv.Status
+	output  string // read or cas mismatch: the value returned
+}
+
+// workloadClient is one simulated client: it registers, then issues reads,
+// writes and compare-and-sets over a small skewed key set, one at a time,
+// with a think time between them.
+type workloadClient struct {
+	sim     *Simulator
+	index   int
+	client  *vsr.Client
+	rng     *faults.PRNG
+	pending int  // index in the history of the op in flight, -1 if none
+	waiting bool // a think-time eventClientGo is scheduled
+	stopped bool // liveness phase: issue nothing new
+	writes  int
+	// lastRequest is the checksum of the latest request this client sent,
+	// so a reply can be checked against the canonical history.
+	lastRequest vsr.U128
+}
+
+func newWorkloadClient(s *Simulator, i int) (*workloadClient, error) {
+	w := &workloadClient{sim: s, index: i, rng: s.root.Stream(fmt.Sprintf("workload/client-%d", i)), pending: -1, waiting: true}
+	id := vsr.U128{Lo: uint64(i) + 1, Hi: s.opts.Seed}
+	c, err := vsr.NewClient(vsr.ClientOptions{Cluster: s.clusterID(), ID: id, ReplicaCount: uint8(s.opts.Replicas),
+		MessageSizeMax: s.opts.MessageSizeMax},
+		&clientBus{net: s.net, node: s.opts.Replicas + i}, s.root.Stream(fmt.Sprintf("client-%d", i)), w.onResult)
+	if err != nil {
+		return nil, err
+	}
+	w.client = c
+	return w, nil
+}
+
+// idle reports whether the client has nothing in flight.
+func (w *workloadClient) idle() bool { return w.pending < 0 && !w.client.Busy() }
+
+// next is the end of the think time: register or issue the next op.
+func (w *workloadClient) next() {
+	w.waiting = false
+	if w.stopped || w.client.Busy() {
+		return
+	}
+	if !w.client.Registered() {
+		if err := w.client.Register(); err != nil {
+			panic("vopr: register: " + err.Error())
+		}
+		return
+	}
+	op := w.draw()
+	input, err := w.encode(&op)
+	if err != nil {
+		panic("vopr: workload built an invalid request: " + err.Error())
+	}
+	operation := map[opKind]vsr.Operation{opRead: kv.OperationRead, opWrite: kv.OperationWrite, opCAS: kv.OperationCAS}[op.kind]
+	if _, err := w.client.Submit(operation, input); err != nil {
+		panic("vopr: submit: " + err.Error())
+	}
+	op.callNs = w.sim.now
+	w.pending = len(w.sim.check.history)
+	w.sim.check.history = append(w.sim.check.history, op)
+	w.sim.stats.Requests++
+}
+
+// draw picks the next operation: kind by the workload's percentages, key
+// skewed toward the first keys, values unique per write so that every read
+// tells which write it saw.
+func (w *workloadClient) draw() historyOp {
+	o := &w.sim.opts.Workload
+	op := historyOp{client: w.index}
+	roll := uint32(w.rng.Uint64N(100))
+	key := w.rng.Skewed(o.Keys, o.KeySkew)
+	op.key = fmt.Sprintf("k%d", key)
+	w.writes++
+	value := fmt.Sprintf("c%d.%d", w.index, w.writes)
+	switch {
+	case roll < o.ReadPercent:
+		op.kind = opRead
+	case roll < o.ReadPercent+o.WritePercent:
+		op.kind, op.value = opWrite, value
+	default:
+		// Expect a value some client may have written to this key.
+		other := w.rng.IntN(w.sim.opts.Clients)
+		n := 1 + w.rng.IntN(max(1, w.writes))
+		op.kind, op.from, op.value = opCAS, fmt.Sprintf("c%d.%d", other, n), value
+	}
+	return op
+}
+
+func (w *workloadClient) encode(op *historyOp) ([]byte, error) {
+	switch op.kind {
+	case opRead:
+		return kv.EncodeRead(nil, []byte(op.key))
+	case opWrite:
+		return kv.EncodeWrite(nil, []byte(op.key), []byte(op.value))
+	default:
+		return kv.EncodeCAS(nil, []byte(op.key), []byte(op.from), []byte(op.value))
+	}
+}
+
+// onResult records a reply (or eviction) and schedules the next op.
+func (w *workloadClient) onResult(r *vsr.ClientResult) {
+	s := w.sim
+	if r.Err == nil {
+		s.check.onReply(w, r)
+	}
+	if r.Operation != vsr.OperationRegister && w.pending >= 0 {
+		op := &s.check.history[w.pending]
+		op.retNs = s.now
+		switch {
+		case errors.Is(r.Err, vsr.ErrEvicted):
+			op.unknown = true
+			s.stats.Evictions++
+		case r.Err != nil:
+			s.fail(Correctness, fmt.Sprintf("client %d: request failed: %v", w.index, r.Err))
+		default:
+			w.record(op, r.Body)
+			s.replies++
+			s.stats.Replies++
+		}
+		w.pending = -1
+	}
+	w.think()
+}
+
+func (w *workloadClient) record(op *historyOp, body []byte) {
+	reply, err := kv.DecodeReply(body)
+	if err != nil {
+		w.sim.fail(Correctness, fmt.Sprintf("client %d: undecodable reply: %v", w.index, err))
+		return
+	}
+	op.status, op.output = reply.Status, string(reply.Value)
+	if reply.Status == kv.StatusInvalid || reply.Status == kv.StatusFull {
+		w.sim.fail(Correctness, fmt.Sprintf("client %d: %s reply to a valid %v request", w.index, reply.Status, op.kind))
+	}
+}
+
+func (w *workloadClient) think() {
+	if w.waiting {
+		return
+	}
+	w.waiting = true
+	at := w.sim.now + w.rng.Exponential(w.sim.opts.Workload.ThinkMeanNs)
+	w.sim.queue.push(event{at: at, kind: eventClientGo, a: w.index})
+}
+
+// recordRequest notes a request a client sent: the canonical-chain checker
+// accepts only committed requests some client really sent.
+func (s *Simulator) recordRequest(message []byte) {
+	h, _, err := vsr.Decode(message, s.opts.MessageSizeMax)
+	if err != nil || h.Command != vsr.CommandRequest {
+		panic("vopr: a client sent an invalid request")
+	}
+	s.check.sent[h.Checksum] = struct{}{}
+	if i, ok := s.clientOf[h.Client]; ok {
+		s.clients[i].lastRequest = h.Checksum
+	}
+}
