@@ -29,6 +29,28 @@ func expectFailure(t *testing.T, res *Result, class Class, text string) {
 	}
 }
 
+// expectCaughtOnSomeSeed runs a bug over seeds 1 to 12 (a bug bites only
+// when the faults it needs happen): every run that fails must fail as
+// class, and at least one must fail with text, from the checker under test.
+func expectCaughtOnSomeSeed(t *testing.T, bug string, edit func(o *Options), class Class, text string) {
+	t.Helper()
+	var got []string
+	for seed := uint64(1); seed <= 12; seed++ {
+		res := runWithBug(t, seed, bug, edit)
+		if res.Class == Pass {
+			continue
+		}
+		if res.Class != class {
+			t.Fatalf("seed %d: got %s: %q; want %s", seed, res.Class, firstLine(res.Message), class)
+		}
+		if strings.Contains(res.Message, text) {
+			return
+		}
+		got = append(got, firstLine(res.Message))
+	}
+	t.Fatalf("no seed failed with %q; failures: %q", text, got)
+}
+
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
@@ -43,13 +65,17 @@ func faultyThree(o *Options) {
 }
 
 func TestCheckerCanonicalChainCatchesCommitWithoutQuorum(t *testing.T) {
-	res := runWithBug(t, 1, "commit-without-quorum", faultyThree)
-	expectFailure(t, res, Correctness, "committed op")
+	expectCaughtOnSomeSeed(t, "commit-without-quorum", faultyThree, Correctness, "committed op")
 }
 
 func TestCheckerCanonicalChainCatchesForgedRequest(t *testing.T) {
 	res := runWithBug(t, 1, "forge-request", nil)
 	expectFailure(t, res, Correctness, "that no client sent")
+}
+
+func TestCheckerRepliesCatchReplyBeforeCommit(t *testing.T) {
+	res := runWithBug(t, 1, "reply-before-commit", func(o *Options) { o.Replicas = 3 })
+	expectFailure(t, res, Correctness, "which never committed")
 }
 
 func TestCheckerStateCatchesDivergence(t *testing.T) {

@@ -216,7 +216,6 @@ func (s *Simulator) buildClients() error {
 		}
 		s.clients = append(s.clients, c)
 		s.clientOf[c.client.ID()] = i
-		s.queue.push(event{at: tickNs, kind: eventClientTick, a: i})
 		s.queue.push(event{at: uint64(i+1) * 1_000_000, kind: eventClientGo, a: i})
 	}
 	return nil
@@ -275,8 +274,7 @@ func (s *Simulator) handle(e *event) {
 	case eventReplicaTick:
 		s.replicaTick(e)
 	case eventClientTick:
-		s.clients[e.a].client.Tick()
-		s.queue.push(event{at: s.now + tickNs, kind: eventClientTick, a: e.a})
+		s.clients[e.a].tick()
 	case eventDeliver:
 		s.deliver(e)
 	case eventStorage:

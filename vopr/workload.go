@@ -45,6 +45,7 @@ type workloadClient struct {
 	rng     *faults.PRNG
 	pending int  // index in the history of the op in flight, -1 if none
 	waiting bool // a think-time eventClientGo is scheduled
+	ticking bool // an eventClientTick is scheduled
 	stopped bool // liveness phase: issue nothing new
 	writes  int
 	// lastRequest is the checksum of the latest request this client sent,
@@ -68,6 +69,25 @@ func newWorkloadClient(s *Simulator, i int) (*workloadClient, error) {
 // idle reports whether the client has nothing in flight.
 func (w *workloadClient) idle() bool { return w.pending < 0 && !w.client.Busy() }
 
+// tick is the client's clock. An idle client's clock has nothing to time
+// out, so its ticks stop until it sends again: the simulator skips the
+// idle time instead of simulating it.
+func (w *workloadClient) tick() {
+	w.ticking = false
+	if !w.client.Busy() {
+		return
+	}
+	w.client.Tick()
+	w.startTicking()
+}
+
+func (w *workloadClient) startTicking() {
+	if !w.ticking {
+		w.ticking = true
+		w.sim.queue.push(event{at: w.sim.now + tickNs, kind: eventClientTick, a: w.index})
+	}
+}
+
 // next is the end of the think time: register or issue the next op.
 func (w *workloadClient) next() {
 	w.waiting = false
@@ -78,6 +98,7 @@ func (w *workloadClient) next() {
 		if err := w.client.Register(); err != nil {
 			panic("vopr: register: " + err.Error())
 		}
+		w.startTicking()
 		return
 	}
 	op := w.draw()
@@ -89,6 +110,7 @@ func (w *workloadClient) next() {
 	if _, err := w.client.Submit(operation, input); err != nil {
 		panic("vopr: submit: " + err.Error())
 	}
+	w.startTicking()
 	op.callNs = w.sim.now
 	w.pending = len(w.sim.check.history)
 	w.sim.check.history = append(w.sim.check.history, op)

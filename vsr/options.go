@@ -157,12 +157,14 @@ const (
 	BugForgeRequest            // the primary alters each request before preparing it
 	BugPanicAtOp50             // executing op 50 panics
 	BugIgnoreStartView         // backups drop every start_view
+	BugReplyBeforeCommit       // the primary answers each request as soon as it prepares it
 	bugCount
 )
 
 var bugNames = [bugCount]string{
 	BugNone: "none", BugCommitWithoutQuorum: "commit-without-quorum", BugForgeRequest: "forge-request",
 	BugPanicAtOp50: "panic-at-op-50", BugIgnoreStartView: "ignore-start-view",
+	BugReplyBeforeCommit: "reply-before-commit",
 }
 
 func (b Bug) String() string {

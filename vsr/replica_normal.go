@@ -153,7 +153,21 @@ func (r *Replica) prepareQueued() {
 		r.stats.Prepares++
 		r.writePrepare(h.Op)
 		r.broadcast(&h, body)
+		if r.opts.TestingBug == BugReplyBeforeCommit {
+			r.replyBeforeCommit(&h, body)
+		}
 	}
+}
+
+// replyBeforeCommit is BugReplyBeforeCommit: it tells each client of the
+// batch "ok" at op before the op commits.
+func (r *Replica) replyBeforeCommit(prepare *Header, batch []byte) {
+	_ = BatchRequests(batch, r.opts.MessageSizeMax, func(rh *Header, _ []byte) {
+		reply := Header{Command: CommandReply, View: r.view, Op: prepare.Op, Commit: prepare.Op,
+			Client: rh.Client, Request: rh.Request, RequestChecksum: rh.Checksum, Operation: rh.Operation}
+		n := r.encode(&reply, []byte{1})
+		r.bus.SendToClient(rh.Client, r.sendBuf[:n])
+	})
 }
 
 // packBatch moves queued requests into a batch body in r.scratch, as many

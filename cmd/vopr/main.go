@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/govsr/govsr/faults"
 	"github.com/govsr/govsr/vopr"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
@@ -274,11 +275,11 @@ func printOptions(w io.Writer, o *vopr.Options) {
 		{"message_size_max", o.MessageSizeMax}, {"requests_max", o.RequestsMax}, {"ticks_max", o.TicksMax},
 		{"faults on", strings.Join(o.Enabled(), " ")},
 		{"latency (ms)", fmt.Sprintf("%.2f + exp(%.2f)", ms(o.Network.LatencyMinNs), ms(o.Network.LatencyMeanNs))},
-		{"loss / duplicate / corrupt", fmt.Sprintf("%s / %s / %s", o.Network.Loss, o.Network.Duplicate, o.Network.Corrupt)},
-		{"partition / heal per 100 ms", fmt.Sprintf("%s / %s (asymmetric %s)", o.Network.Partition, o.Network.Heal, o.Network.Asymmetric)},
-		{"clog per link per 100 ms", fmt.Sprintf("%s for exp(%.0f ms)", o.Network.Clog, ms(o.Network.ClogMeanNs))},
+		{"loss / duplicate / corrupt", fmt.Sprintf("%s / %s / %s", pct(o.Network.Loss), pct(o.Network.Duplicate), pct(o.Network.Corrupt))},
+		{"partition / heal per 100 ms", fmt.Sprintf("%s / %s (asymmetric %s)", pct(o.Network.Partition), pct(o.Network.Heal), pct(o.Network.Asymmetric))},
+		{"clog per link per 100 ms", fmt.Sprintf("%s for exp(%.0f ms)", pct(o.Network.Clog), ms(o.Network.ClogMeanNs))},
 		{"link capacity", o.Network.LinkCapacity},
-		{"pause per 100 ms", fmt.Sprintf("%s for exp(%.0f ms)", o.Process.Pause, ms(o.Process.PauseMeanNs))},
+		{"pause per 100 ms", fmt.Sprintf("%s for exp(%.0f ms)", pct(o.Process.Pause), ms(o.Process.PauseMeanNs))},
 		{"clock drift max (ppm)", o.Process.ClockDriftPpmMax},
 		{"disk write latency (ms)", fmt.Sprintf("%.2f + exp(%.2f)", ms(o.Storage.WriteLatencyMinNs), ms(o.Storage.WriteLatencyMeanNs))},
 		{"workload", fmt.Sprintf("%d keys, skew %d, read %d%% write %d%% cas %d%%, think exp(%.1f ms)",
@@ -295,6 +296,14 @@ func printOptions(w io.Writer, o *vopr.Options) {
 }
 
 func ms(ns uint64) float64 { return float64(ns) / 1e6 }
+
+// pct formats a rate as a percentage, or "off".
+func pct(r faults.Ratio) string {
+	if r.Num == 0 {
+		return "off"
+	}
+	return fmt.Sprintf("%.3g%%", 100*float64(r.Num)/float64(r.Den))
+}
 
 func printResult(w io.Writer, o *vopr.Options, res *vopr.Result, wall time.Duration) {
 	st := &res.Stats
