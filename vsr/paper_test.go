@@ -246,7 +246,7 @@ func TestPaperNewerLogViewWinsOverLongerOlderLog(t *testing.T) {
 		older, parent = append(older, h), h.Checksum
 	}
 	newer = slices.Clone(older[:3])
-	h4, msg4 := sealedPrepare(1, 4, older[2].Checksum, "new4") // view 1 replaced op 4 and dropped 5, 6
+	h4, _ := sealedPrepare(1, 4, older[2].Checksum, "new4") // view 1 replaced op 4 and dropped 5, 6
 	newer = append(newer, h4)
 
 	primary.Receive(doViewChangeMessage(2, 0, 3, older))
@@ -262,7 +262,6 @@ func TestPaperNewerLogViewWinsOverLongerOlderLog(t *testing.T) {
 	if primary.journal.header(5) != nil || primary.journal.header(6) != nil {
 		t.Fatal("ops 5 and 6 of the older log survived")
 	}
-	_ = msg4
 }
 
 // §6 (client recovery) and §4.1 step 2: a retried request that already
@@ -575,5 +574,29 @@ func TestUnalignedMessageSizeMax(t *testing.T) {
 			}
 		}
 	}
+	net.checkAgreement()
+}
+
+// §4.2 (a primary that cannot make progress): a primary whose oldest
+// prepare stays uncommitted for PrimaryAbdicateTicks starts a view change
+// instead of holding the cluster, while backups still hear it.
+func TestPaperPrimaryAbdicatesWhenItCannotCommit(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.PrimaryAbdicateTicks = 40; o.PrimaryTimeoutTicks = 10_000 })
+	c := net.addClient(1)
+	net.register(c)
+	net.drop = dropCommand(CommandPrepareOk, -1)
+	if _, err := c.Submit(OperationUserMin, []byte("stuck")); err != nil {
+		t.Fatal(err)
+	}
+	net.tick(30)
+	if net.replicas[0].status != StatusNormal || net.replicas[0].view != 0 {
+		t.Fatalf("primary left view 0 before its abdication timeout")
+	}
+	net.tick(20)
+	if net.replicas[0].view == 0 {
+		t.Fatalf("primary still in view 0 after its pipeline stalled past the timeout")
+	}
+	net.drop = nil
+	net.run(1000, "reply in a later view", func() bool { return !c.Busy() })
 	net.checkAgreement()
 }
