@@ -56,9 +56,31 @@ func (m *testMachine) Apply(op, timestamp uint64, operation Operation, input, ou
 	return copy(output, entry)
 }
 
-func (m *testMachine) Digest() U128                     { return m.digest }
-func (m *testMachine) AppendSnapshot(dst []byte) []byte { return dst }
-func (m *testMachine) Restore([]byte) error             { return nil }
+func (m *testMachine) Digest() U128 { return m.digest }
+
+// The test machine's snapshot is its digest, last op and applied list, so
+// that a checkpoint restores everything the tests compare.
+func (m *testMachine) AppendSnapshot(dst []byte) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, m.digest.Lo)
+	dst = binary.LittleEndian.AppendUint64(dst, m.digest.Hi)
+	dst = binary.LittleEndian.AppendUint64(dst, m.lastOp)
+	return append(dst, strings.Join(m.applied, "\n")...)
+}
+
+func (m *testMachine) Restore(b []byte) error {
+	if len(b) < 24 {
+		return errors.New("test machine: snapshot too short")
+	}
+	m.digest = U128{Lo: binary.LittleEndian.Uint64(b), Hi: binary.LittleEndian.Uint64(b[8:])}
+	m.lastOp = binary.LittleEndian.Uint64(b[16:])
+	m.applied = nil
+	if len(b) > 24 {
+		m.applied = strings.Split(string(b[24:]), "\n")
+	}
+	return nil
+}
+
+func (m *testMachine) SnapshotSizeMax() int { return 1 << 20 }
 
 type endpoint struct {
 	replica int // -1 for a client
@@ -96,24 +118,23 @@ func (b *testBus) SendToClient(client U128, message []byte) {
 	b.net.enqueue(b.from, endpoint{replica: -1, client: client}, message)
 }
 
-// testStorage keeps writes in memory and holds completions until the
-// network releases them (or the test holds them back).
+// testStorage is a MemoryStorage whose I/O completes in submission order
+// when the network releases it (or the test holds it back).
 type testStorage struct {
-	data    map[uint64][]byte
-	pending []uint64 // tags
-	hold    bool
-	writes  int
+	*MemoryStorage
+	ids  []uint64 // in flight, oldest first
+	hold bool
 }
 
-func (s *testStorage) Read(offset uint64, buf []byte, tag uint64) {
-	copy(buf, s.data[offset])
-	s.pending = append(s.pending, tag)
-}
-
-func (s *testStorage) Write(offset uint64, data []byte, tag uint64) {
-	s.data[offset] = slices.Clone(data)
-	s.writes++
-	s.pending = append(s.pending, tag)
+func newTestStorage(o Options, seed uint64) *testStorage {
+	s := &testStorage{MemoryStorage: NewMemoryStorage(&splitMix{state: seed}, MemoryFaults{})}
+	s.OnSubmit = func(id uint64) { s.ids = append(s.ids, id) }
+	sectors, err := FormatDataFile(o)
+	if err != nil {
+		panic(err)
+	}
+	s.Load(sectors)
+	return s
 }
 
 type testNet struct {
@@ -128,6 +149,8 @@ type testNet struct {
 	// messages with anyone.
 	drop        func(p *packet) bool
 	partitioned [ReplicasMax]bool
+	down        [ReplicasMax]bool // crashed, not yet restarted
+	options     []Options
 	events      []Event
 	sent        []string // every packet enqueued, for digests and debugging
 	digest      U128
@@ -144,17 +167,61 @@ func newTestNet(t testing.TB, n int, tune func(o *Options)) *testNet {
 			tune(&o)
 		}
 		m := &testMachine{}
-		s := &testStorage{data: map[uint64][]byte{}}
-		r, err := NewReplica(o, Env{
-			Bus: &testBus{net: net, from: endpoint{replica: i}}, Storage: s, StateMachine: m,
-			Random: &splitMix{state: uint64(i) + 1}, Hook: func(e *Event) { net.events = append(net.events, *e) },
-		})
+		s := newTestStorage(o, uint64(i)+100)
+		r, err := NewReplica(o, net.env(i, s, m, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
 		net.replicas, net.machines, net.storages = append(net.replicas, r), append(net.machines, m), append(net.storages, s)
+		net.options = append(net.options, o)
 	}
 	return net
+}
+
+func (net *testNet) env(i int, s *testStorage, m *testMachine, incarnation uint64) Env {
+	return Env{Bus: &testBus{net: net, from: endpoint{replica: i}}, Storage: s, StateMachine: m,
+		Random: &splitMix{state: uint64(i) + 1 + incarnation*1000},
+		Hook:   func(e *Event) { net.events = append(net.events, *e) }}
+}
+
+// crash stops replica i as a power loss would: its writes in flight land
+// torn, whole or not at all, and it hears nothing until restart.
+func (net *testNet) crash(i int) {
+	net.down[i] = true
+	net.storages[i].Crash()
+	net.storages[i].ids = nil
+}
+
+// restart opens replica i from its data file with a fresh state machine
+// and runs until the open completes.
+func (net *testNet) restart(i int) {
+	net.t.Helper()
+	if !net.down[i] {
+		net.t.Fatalf("restart of r%d, which is up", i)
+	}
+	m := &testMachine{}
+	r, err := OpenReplica(net.options[i], net.env(i, net.storages[i], m, uint64(net.restarts(i)+1)))
+	if err != nil {
+		net.t.Fatal(err)
+	}
+	net.replicas[i], net.machines[i], net.down[i] = r, m, false
+	net.completeIO()
+	if err := r.OpenError(); err != nil {
+		net.t.Fatalf("r%d: %v", i, err)
+	}
+	if r.Opening() {
+		net.t.Fatalf("r%d still opening after its reads completed", i)
+	}
+}
+
+func (net *testNet) restarts(i int) int {
+	n := 0
+	for _, e := range net.events {
+		if e.Kind == EventOpened && int(e.Replica) == i {
+			n++
+		}
+	}
+	return n
 }
 
 func (net *testNet) addClient(id uint64) *Client {
@@ -206,7 +273,9 @@ func (net *testNet) step() bool {
 	net.queue = net.queue[1:]
 	if !net.blocked(&p) {
 		if p.to.replica >= 0 {
-			net.replicas[p.to.replica].Receive(p.data)
+			if !net.down[p.to.replica] {
+				net.replicas[p.to.replica].Receive(p.data)
+			}
 		} else {
 			for _, c := range net.clients {
 				if c.ID() == p.to.client {
@@ -221,10 +290,12 @@ func (net *testNet) step() bool {
 
 func (net *testNet) completeIO() {
 	for i, s := range net.storages {
-		for !s.hold && len(s.pending) > 0 {
-			tag := s.pending[0]
-			s.pending = s.pending[1:]
-			net.replicas[i].StorageDone(tag, nil)
+		for !s.hold && len(s.ids) > 0 && !net.down[i] {
+			id := s.ids[0]
+			s.ids = s.ids[1:]
+			if tag, err, ok := s.Complete(id); ok {
+				net.replicas[i].StorageDone(tag, err)
+			}
 		}
 	}
 }
@@ -244,8 +315,10 @@ func (net *testNet) deliver() {
 // traffic after each.
 func (net *testNet) tick(n int) {
 	for range n {
-		for _, r := range net.replicas {
-			r.Tick()
+		for i, r := range net.replicas {
+			if !net.down[i] {
+				r.Tick()
+			}
 		}
 		for _, c := range net.clients {
 			c.Tick()

@@ -40,19 +40,23 @@ type EventKind uint8
 
 // Event kinds.
 const (
-	EventCommitted EventKind = iota + 1 // op committed here: Op, Checksum, Parent, Prepare
-	EventExecuted                       // op executed here: Op, Digest
-	EventStatus                         // status or view changed: Status, View, LogView
-	EventDropped                        // a message was dropped: Command, Reason
-	EventViolation                      // a peer broke the protocol in a way only a bug explains: Reason
-	EventEvicted                        // a client session was evicted: Client
-	EventReply                          // a reply was sent to a client: Client, Request, Op
+	EventCommitted     EventKind = iota + 1 // op committed here: Op, Checksum, Parent, Prepare
+	EventExecuted                           // op executed here: Op, Digest
+	EventStatus                             // status or view changed: Status, View, LogView
+	EventDropped                            // a message was dropped: Command, Reason
+	EventViolation                          // a peer broke the protocol in a way only a bug explains: Reason
+	EventEvicted                            // a client session was evicted: Client
+	EventReply                              // a reply was sent to a client: Client, Request, Op
+	EventStateTransfer                      // a peer's checkpoint was restored: Op, Digest
+	EventCheckpoint                         // a checkpoint became durable: Op
+	EventOpened                             // the data file was read back: Op (head), Commit, Reason (faults found)
 	eventKindCount
 )
 
 var eventKindNames = [eventKindCount]string{
 	EventCommitted: "committed", EventExecuted: "executed", EventStatus: "status",
 	EventDropped: "dropped", EventViolation: "violation", EventEvicted: "evicted", EventReply: "reply",
+	EventStateTransfer: "state_transfer", EventCheckpoint: "checkpoint", EventOpened: "opened",
 }
 
 func (k EventKind) String() string {

@@ -18,8 +18,18 @@ type slot struct {
 	// cluster of small prepares does not pay for the largest possible ones.
 	buffer []byte
 
-	durable U128 // checksum of the prepare whose write to storage completed
+	durable U128 // checksum of the prepare whose write to the prepares zone completed
 	writing U128 // checksum of the prepare being written, zero if none
+
+	// ring is the header of the latest prepare written durably to this
+	// slot: what the headers ring on disk should say. ringWriting and
+	// ringDurable are the checksums in the header-sector write in flight
+	// and in the last one completed. A prepare counts as durable (and is
+	// acknowledged) only once both its own write and its header's are done,
+	// so that on restart every acknowledged op is named by a valid header.
+	ring        Header
+	ringWriting U128
+	ringDurable U128
 }
 
 type journal struct {
@@ -58,10 +68,12 @@ func (j *journal) hasPrepare(op uint64) bool {
 	return h != nil && len(j.slotOf(op).message) > 0
 }
 
-// durable reports whether the prepare of op with this checksum is on disk.
+// durable reports whether the prepare of op with this checksum is on disk,
+// in the prepares zone and in the headers ring.
 func (j *journal) durable(op uint64, checksum U128) bool {
 	s := j.slotOf(op)
-	return s.header.Op == op && s.header.Checksum == checksum && s.durable == checksum && !checksum.IsZero()
+	return s.header.Op == op && s.header.Checksum == checksum && !checksum.IsZero() &&
+		s.durable == checksum && s.ringDurable == checksum
 }
 
 // putHeader records h as the entry of op h.Op. A prepare already held with

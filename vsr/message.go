@@ -17,15 +17,18 @@ import (
 //	    16    16  checksum_body     Checksum(body)
 //	    32    16  cluster           cluster id
 //	    48    16  parent            prepare: checksum of the previous prepare's header
+//	                                (recovery_response: checksum of the sender's head)
 //	    64    16  client            client id (request, prepare, reply, eviction)
 //	    80    16  request_checksum  checksum of the request a prepare or reply answers
-//	    96    16  context           per command: prepare checksum, nonce, commit checksum
+//	    96    16  context           per command: prepare checksum, nonce, commit checksum, checkpoint checksum
 //	   112     8  op                op number
-//	   120     8  commit            commit number (request_headers: first op wanted)
-//	   128     8  timestamp         primary's clock at prepare, in ticks
+//	   120     8  commit            commit number (request_headers: first op wanted;
+//	                                checkpoint and request_checkpoint: byte offset)
+//	   128     8  timestamp         primary's clock at prepare, in ticks (checkpoint: total size)
 //	   136     4  view              view number
 //	   140     4  log_view          last view in which the sender's log was normal
-//	   144     4  request           client request number (0 = register)
+//	   144     4  request           client request number (0 = register;
+//	                                do_view_change: 1 if the sender's journal has faulty slots)
 //	   148     4  size              header + body, in bytes
 //	   152     1  command           Command
 //	   153     1  operation         Operation

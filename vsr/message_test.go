@@ -240,6 +240,9 @@ func TestFieldRules(t *testing.T) {
 		{CommandHeaders, "body is whole headers", func(h *Header) []byte { return make([]byte, 5) }},
 		{CommandRequestStartView, "context (nonce) != 0", none(func(h *Header) { h.Context = U128{} })},
 		{CommandEviction, "client != 0", none(func(h *Header) { h.Client = U128{} })},
+		{CommandRequestCheckpoint, "operation == none", none(func(h *Header) { h.Operation = OperationUserMin })},
+		{CommandCheckpoint, "op >= 1", none(func(h *Header) { h.Op = 0 })},
+		{CommandCheckpoint, "context (checksum) != 0", none(func(h *Header) { h.Context = U128{} })},
 	}
 	covered := map[Command]bool{}
 	for _, c := range cases {

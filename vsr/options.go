@@ -17,6 +17,14 @@ type Options struct {
 	ClientsMax      int    // client sessions (default 32)
 	MessageSizeMax  uint32 // largest message, header included (default 64 KiB)
 
+	// CheckpointInterval: every this many ops the replica writes a
+	// checkpoint, so the journal can wrap (default JournalSlots/4).
+	CheckpointInterval int
+	// CheckpointSizeMax bounds a checkpoint: the client table and the state
+	// machine's snapshot (default 64 MiB). It sizes the data file's two
+	// checkpoint areas and the buffers of state transfer.
+	CheckpointSizeMax uint64
+
 	// Timeouts, in ticks of the replica's own clock (a tick is 10 ms).
 	HeartbeatTicks         int // primary: commit heartbeat interval (default 10)
 	PrepareRetryTicks      int // primary: resend an unacknowledged prepare (default 5)
@@ -25,6 +33,11 @@ type Options struct {
 	ViewChangeTimeoutTicks int // move to the next view when a view change stalls (default 100)
 	ViewChangeRetryTicks   int // resend start_view_change / do_view_change (default 10)
 	RepairRetryTicks       int // re-request missing headers and prepares (default 5)
+	RecoveryRetryTicks     int // recovering: resend recovery (default 20)
+	// RecoveryTimeoutTicks: a recovering replica whose journal is intact
+	// and that hears from no primary (the whole cluster restarted) joins a
+	// view change instead, after this long (default 300).
+	RecoveryTimeoutTicks int
 	// JitterTicks is the largest random extra delay added to the two
 	// view-change timeouts, so that replicas do not all start a view
 	// change in the same tick (default 50).
@@ -42,7 +55,8 @@ func DefaultOptions(cluster U128, replica, replicaCount uint8) Options {
 		MessageSizeMax: 64 << 10,
 		HeartbeatTicks: 10, PrepareRetryTicks: 5, PrimaryTimeoutTicks: 100,
 		PrimaryAbdicateTicks: 150, ViewChangeTimeoutTicks: 100, ViewChangeRetryTicks: 10,
-		RepairRetryTicks: 5, JitterTicks: 50,
+		RepairRetryTicks: 5, JitterTicks: 50, RecoveryRetryTicks: 20, RecoveryTimeoutTicks: 300,
+		CheckpointSizeMax: 64 << 20, // CheckpointInterval: JournalSlots/4, filled in by withDefaults
 	}
 }
 
@@ -66,6 +80,12 @@ func (o Options) withDefaults() Options {
 	fill(&o.ViewChangeRetryTicks, d.ViewChangeRetryTicks)
 	fill(&o.RepairRetryTicks, d.RepairRetryTicks)
 	fill(&o.JitterTicks, d.JitterTicks)
+	fill(&o.RecoveryRetryTicks, d.RecoveryRetryTicks)
+	fill(&o.RecoveryTimeoutTicks, d.RecoveryTimeoutTicks)
+	fill(&o.CheckpointInterval, max(1, o.JournalSlots/4))
+	if o.CheckpointSizeMax == 0 {
+		o.CheckpointSizeMax = d.CheckpointSizeMax
+	}
 	if o.MessageSizeMax == 0 {
 		o.MessageSizeMax = d.MessageSizeMax
 	}
@@ -77,8 +97,10 @@ func (o Options) withDefaults() Options {
 // must carry a few headers.
 const MessageSizeMin = 4 * HeaderSize
 
-// Validate returns an error naming the first option out of range.
+// Validate returns an error naming the first option out of range. Zero
+// fields are checked as the defaults they stand for.
 func (o Options) Validate() error {
+	o = o.withDefaults()
 	switch {
 	case o.ReplicaCount < 1 || o.ReplicaCount > ReplicasMax:
 		return fmt.Errorf("vsr: options: replica count %d outside [1, %d]", o.ReplicaCount, ReplicasMax)
@@ -96,6 +118,11 @@ func (o Options) Validate() error {
 		return fmt.Errorf("vsr: options: clients max %d outside [1, %d]", o.ClientsMax, 1<<16)
 	case o.MessageSizeMax < MessageSizeMin || o.MessageSizeMax > 64<<20:
 		return fmt.Errorf("vsr: options: message size max %d outside [%d, %d]", o.MessageSizeMax, MessageSizeMin, 64<<20)
+	case o.CheckpointInterval < 1 || o.CheckpointInterval+2*o.PipelineMax > o.JournalSlots || 2*o.CheckpointInterval > o.JournalSlots:
+		return fmt.Errorf("vsr: options: checkpoint interval %d must be at least 1, at most half of journal slots %d, "+
+			"and leave room for two pipelines of %d", o.CheckpointInterval, o.JournalSlots, o.PipelineMax)
+	case o.CheckpointSizeMax < SectorSize || o.CheckpointSizeMax > 1<<36:
+		return fmt.Errorf("vsr: options: checkpoint size max %d outside [%d, %d]", o.CheckpointSizeMax, SectorSize, uint64(1)<<36)
 	}
 	ticks := []struct {
 		name string
@@ -105,6 +132,7 @@ func (o Options) Validate() error {
 		{"primary timeout", o.PrimaryTimeoutTicks}, {"primary abdicate", o.PrimaryAbdicateTicks},
 		{"view change timeout", o.ViewChangeTimeoutTicks}, {"view change retry", o.ViewChangeRetryTicks},
 		{"repair retry", o.RepairRetryTicks}, {"jitter", o.JitterTicks},
+		{"recovery retry", o.RecoveryRetryTicks}, {"recovery timeout", o.RecoveryTimeoutTicks},
 	}
 	for _, t := range ticks {
 		if t.v < 1 || t.v > 1<<20 {

@@ -566,12 +566,10 @@ func TestUnalignedMessageSizeMax(t *testing.T) {
 	c := net.addClient(1)
 	net.register(c)
 	big := strings.Repeat("x", 5000-3*HeaderSize)
-	net.submit(c, big)
+	net.submit(c, big) // MemoryStorage panics on I/O that is not whole sectors
 	for i, s := range net.storages {
-		for offset, data := range s.data {
-			if offset%SectorSize != 0 || len(data)%SectorSize != 0 {
-				t.Fatalf("r%d wrote %d bytes at %d: not whole sectors", i, len(data), offset)
-			}
+		if s.Stats().Writes == 0 {
+			t.Fatalf("r%d wrote nothing", i)
 		}
 	}
 	net.checkAgreement()

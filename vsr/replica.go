@@ -37,6 +37,21 @@ type Replica struct {
 	super superblock
 	vc    viewChangeState
 	rep   repairState
+	cp    checkpointState
+	// logOp is the head of the log when logView was set (the superblock
+	// keeps it): at open, entries above it from other views are stale.
+	logOp uint64
+
+	headerSectors   []headerSector
+	headerSectorBuf []byte // one sector: the headers-ring write being built
+
+	open    *openState // non-nil while the data file is being read back
+	openErr error
+	// journalFaulty: the open found a slot whose op it cannot know. Until
+	// it recovers from a primary, this replica's head may be understated,
+	// so it must not join a view change on its own.
+	journalFaulty bool
+	rec           recoveryState
 
 	ticks   uint64 // this replica's clock
 	timers  timers
@@ -57,6 +72,8 @@ type Stats struct {
 	Evictions        uint64
 	Violations       uint64
 	RepairRequests   uint64
+	StateTransfers   uint64
+	Checkpoints      uint64 // checkpoints made durable
 }
 
 // Env is what a replica needs from its environment.
@@ -77,10 +94,19 @@ func rootChecksum(cluster U128) U128 {
 	return Checksum(b[:])
 }
 
-// NewReplica returns a replica of a freshly formatted cluster: view 0,
-// an empty log, status normal. (Restarting from a data file is
-// the durability issue's Open.)
+// NewReplica returns a replica of a freshly formatted cluster (its data
+// file holds what FormatDataFile returns): view 0, an empty log, status
+// normal. A replica restarting from its data file uses OpenReplica.
 func NewReplica(opts Options, env Env) (*Replica, error) {
+	r, err := newReplica(opts, env)
+	if err != nil {
+		return nil, err
+	}
+	r.enterNormal()
+	return r, nil
+}
+
+func newReplica(opts Options, env Env) (*Replica, error) {
 	opts = opts.withDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -98,12 +124,20 @@ func NewReplica(opts Options, env Env) (*Replica, error) {
 		queue:    newRequestQueue(opts.RequestQueueMax, opts.MessageSizeMax),
 		sendBuf:  make([]byte, opts.MessageSizeMax),
 		scratch:  make([]byte, opts.MessageSizeMax),
+
+		headerSectorBuf: make([]byte, SectorSize),
+	}
+	r.headerSectors = make([]headerSector, r.layout.headerSectors())
+	if size := r.checkpointSizeMax(); uint64(size) > opts.CheckpointSizeMax {
+		return nil, fmt.Errorf("vsr: NewReplica: a checkpoint can take %d bytes (%d clients of %d-byte replies and a "+
+			"%d-byte snapshot), more than checkpoint size max %d", size, opts.ClientsMax, opts.MessageSizeMax,
+			r.machine.SnapshotSizeMax(), opts.CheckpointSizeMax)
 	}
 	r.commitChecksum = rootChecksum(opts.Cluster)
 	r.super = newSuperblock(r)
 	r.vc = newViewChangeState(opts.ReplicaCount, opts.MessageSizeMax)
 	r.timers = newTimers(&opts)
-	r.enterNormal()
+	r.cp.written = r.super.durable.checkpoint
 	return r, nil
 }
 
@@ -135,6 +169,9 @@ func (r *Replica) Tick() {
 }
 
 func (r *Replica) tick() {
+	if r.open != nil || r.openErr != nil {
+		return
+	}
 	r.ticks++
 	t := &r.timers
 	switch {
@@ -154,6 +191,9 @@ func (r *Replica) tick() {
 			r.startViewChange(r.view+1, "primary timeout")
 			return
 		}
+	case r.status == StatusRecovering:
+		r.tickRecovering()
+		return
 	case r.status == StatusViewChange:
 		if t.viewChange.tick() {
 			r.startViewChange(r.view+1, "view change timeout")
@@ -183,6 +223,10 @@ func (r *Replica) receive(message []byte) {
 		r.dropErr(CommandReserved, err)
 		return
 	}
+	if r.open != nil || r.openErr != nil {
+		r.drop(h.Command, "data file not open")
+		return
+	}
 	if h.Cluster != r.opts.Cluster {
 		r.drop(h.Command, "other cluster")
 		return
@@ -200,6 +244,12 @@ func (r *Replica) receive(message []byte) {
 }
 
 func (r *Replica) dispatch(h *Header, body, message []byte) {
+	if r.status == StatusRecovering && h.Command != CommandRecoveryResponse {
+		// Recovering, a replica takes no part in the protocol until it
+		// knows the current view.
+		r.drop(h.Command, "recovering")
+		return
+	}
 	switch h.Command {
 	case CommandRequest:
 		r.onRequest(h, body, message)
@@ -223,10 +273,16 @@ func (r *Replica) dispatch(h *Header, body, message []byte) {
 		r.onRequestHeaders(h)
 	case CommandHeaders:
 		r.onHeaders(h, body)
+	case CommandRecovery:
+		r.onRecovery(h)
+	case CommandRecoveryResponse:
+		r.onRecoveryResponse(h, body)
+	case CommandRequestCheckpoint:
+		r.onRequestCheckpoint(h)
+	case CommandCheckpoint:
+		r.onCheckpoint(h, body)
 	default:
-		// reply, eviction: for clients; recovery and recovery_response
-		// belong to the durability issue's recovery protocol.
-		r.drop(h.Command, "not handled by a replica")
+		r.drop(h.Command, "for clients, not replicas") // reply, eviction
 	}
 }
 

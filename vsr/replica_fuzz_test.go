@@ -26,7 +26,7 @@ func FuzzReplicaReceive(f *testing.F) {
 		f.Add(append(rec, buf...))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		net := newTestNet(t, 3, func(o *Options) { o.MessageSizeMax = 4 << 10; o.JournalSlots = 16 })
+		net := newTestNet(t, 3, func(o *Options) { o.MessageSizeMax = 4 << 10; o.JournalSlots = 32; o.PipelineMax = 4 })
 		c := net.addClient(1)
 		net.register(c)
 		net.submit(c, "before")

@@ -132,8 +132,8 @@ func (r *Replica) prepareQueued() {
 		if r.status != StatusNormal || !r.IsPrimary() {
 			panic("vsr: prepareQueued outside a normal primary")
 		}
-		if r.op+1-r.commitMin >= uint64(r.opts.JournalSlots) {
-			return
+		if r.op+1-r.commitMin >= uint64(r.opts.JournalSlots) || r.op+1 > r.journalLimit() {
+			return // wait for execution, or for a checkpoint to free journal slots
 		}
 		body := r.packBatch()
 		r.timestamp = max(r.timestamp+1, r.ticks)
@@ -395,11 +395,13 @@ func (r *Replica) execute(h *Header) {
 	}
 	r.commitMin = h.Op
 	r.commitChecksum = h.Checksum
+	r.timestamp = max(r.timestamp, h.Timestamp)
 	r.stats.Executed++
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventExecuted, Replica: r.opts.Replica, View: r.view, Op: h.Op,
 			Digest: r.machine.Digest()})
 	}
+	r.maybeCheckpoint(h.Op, h)
 }
 
 // executeRequest runs one request of a committed batch. The session rules

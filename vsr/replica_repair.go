@@ -125,6 +125,10 @@ func (r *Replica) repair() {
 	if !r.repairing() || r.opts.ReplicaCount == 1 {
 		return
 	}
+	if r.NeedsStateTransfer() {
+		r.retryStateTransfer()
+		return
+	}
 	peer := r.repairPeer()
 	if r.rep.headOp > r.op {
 		r.requestPrepare(peer, r.rep.headOp, r.rep.headChecksum)

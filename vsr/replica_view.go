@@ -283,7 +283,7 @@ func (r *Replica) tryFinishViewChange() {
 		return
 	}
 	if r.logView != r.view {
-		r.logView = r.view
+		r.logView, r.logOp = r.view, r.op
 		r.super.persist()
 	}
 	if !r.viewDurable() {
@@ -348,12 +348,18 @@ func (r *Replica) onStartView(h *Header, body []byte) {
 		r.drop(h.Command, "start_view not from that view's primary")
 		return
 	}
+	r.installPrimaryLog(h, body)
+}
+
+// installPrimaryLog makes a primary's log (from a start_view, or a
+// recovery_response) this backup's log in h.View, and goes normal.
+func (r *Replica) installPrimaryLog(h *Header, body []byte) {
 	if err := checkHeaderRun(body, h.Op, h.Context); err != "" {
-		r.violation(h.Command, "start_view headers: "+err)
+		r.violation(h.Command, h.Command.String()+" headers: "+err)
 		return
 	}
 	if h.Op < r.commitMin {
-		r.violation(h.Command, "start_view log is shorter than an executed op")
+		r.violation(h.Command, h.Command.String()+" log is shorter than an executed op")
 		return
 	}
 	r.view, r.logView = h.View, h.View
@@ -362,9 +368,11 @@ func (r *Replica) onStartView(h *Header, body []byte) {
 	r.queue.clear()
 	r.truncateAbove(h.Op)
 	r.op = h.Op
+	r.logOp = h.Op
 	r.installHeaders(body)
-	r.commitMax = max(r.commitMax, h.Commit)
+	r.commitMax = max(r.commitMax, min(h.Commit, h.Op))
 	r.rep.headOp, r.rep.headChecksum = 0, U128{}
+	r.journalFaulty = false
 	r.enterNormal()
 	r.super.persist()
 	r.emitStatus()
@@ -375,6 +383,14 @@ func (r *Replica) onStartView(h *Header, body []byte) {
 // onDurable runs when the superblock write completes: what waited for the
 // view or log_view to be durable can go now.
 func (r *Replica) onDurable() {
+	if cp := r.durableCheckpoint(); cp != r.cp.announced {
+		r.cp.announced = cp
+		r.stats.Checkpoints++
+		if r.hook != nil {
+			r.hook(&Event{Kind: EventCheckpoint, Replica: r.opts.Replica, View: r.view, Op: cp.op})
+		}
+		r.flushJournal()
+	}
 	switch r.status {
 	case StatusViewChange:
 		r.checkStartViewChangeQuorum()

@@ -29,6 +29,7 @@ const (
 	ruleRegisterRequestZero
 	ruleRegisterNoBody
 	ruleRequestPositive
+	ruleChecksum
 	ruleCount
 )
 
@@ -47,6 +48,7 @@ var ruleNames = [ruleCount]string{
 	ruleRegisterRequestZero: "register has request 0",
 	ruleRegisterNoBody:      "register has no body",
 	ruleRequestPositive:     "request >= 1 unless register",
+	ruleChecksum:            "context (checksum) != 0",
 }
 
 // check reports whether h follows the rule, and the value to report if not.
@@ -81,6 +83,8 @@ func (r fieldRule) check(h *Header) (ok bool, value uint64) {
 		return !register || h.Size == HeaderSize, uint64(h.Size)
 	case ruleRequestPositive:
 		return register || h.Request >= 1, uint64(h.Request)
+	case ruleChecksum:
+		return !h.Context.IsZero(), 0
 	}
 	panic("vsr: unknown field rule")
 }
@@ -96,20 +100,22 @@ type commandSpec struct {
 var commandSpecs = [commandCount]commandSpec{
 	CommandRequest: {bodyAny, []fieldRule{ruleClient, ruleSomeOperation,
 		ruleRegisterRequestZero, ruleRegisterNoBody, ruleRequestPositive}},
-	CommandPrepare:          {bodyAny, []fieldRule{ruleOpPositive, ruleCommitBelowOp}},
-	CommandPrepareOk:        {bodyNone, []fieldRule{ruleOpPositive, ruleNoOperation}},
-	CommandReply:            {bodyAny, []fieldRule{ruleClient, ruleOpPositive, ruleOpAtMostCommit}},
-	CommandCommit:           {bodyNone, []fieldRule{ruleNoOperation}},
-	CommandStartViewChange:  {bodyNone, []fieldRule{ruleViewPositive, ruleNoOperation}},
-	CommandDoViewChange:     {bodyHeaders, []fieldRule{ruleViewPositive, ruleLogViewBelowView, ruleCommitAtMostOp, ruleNoOperation}},
-	CommandStartView:        {bodyHeaders, []fieldRule{ruleViewPositive, ruleLogViewAtMostView, ruleCommitAtMostOp, ruleNoOperation}},
-	CommandRecovery:         {bodyNone, []fieldRule{ruleNonce, ruleNoOperation}},
-	CommandRecoveryResponse: {bodyHeaders, []fieldRule{ruleNonce, ruleLogViewAtMostView, ruleCommitAtMostOp, ruleNoOperation}},
-	CommandRequestPrepare:   {bodyNone, []fieldRule{ruleOpPositive, ruleNoOperation}},
-	CommandRequestHeaders:   {bodyNone, []fieldRule{ruleCommitAtMostOp, ruleNoOperation}},
-	CommandHeaders:          {bodyHeaders, []fieldRule{ruleNoOperation}},
-	CommandRequestStartView: {bodyNone, []fieldRule{ruleViewPositive, ruleNonce, ruleNoOperation}},
-	CommandEviction:         {bodyNone, []fieldRule{ruleClient, ruleNoOperation}},
+	CommandPrepare:           {bodyAny, []fieldRule{ruleOpPositive, ruleCommitBelowOp}},
+	CommandPrepareOk:         {bodyNone, []fieldRule{ruleOpPositive, ruleNoOperation}},
+	CommandReply:             {bodyAny, []fieldRule{ruleClient, ruleOpPositive, ruleOpAtMostCommit}},
+	CommandCommit:            {bodyNone, []fieldRule{ruleNoOperation}},
+	CommandStartViewChange:   {bodyNone, []fieldRule{ruleViewPositive, ruleNoOperation}},
+	CommandDoViewChange:      {bodyHeaders, []fieldRule{ruleViewPositive, ruleLogViewBelowView, ruleCommitAtMostOp, ruleNoOperation}},
+	CommandStartView:         {bodyHeaders, []fieldRule{ruleViewPositive, ruleLogViewAtMostView, ruleCommitAtMostOp, ruleNoOperation}},
+	CommandRecovery:          {bodyNone, []fieldRule{ruleNonce, ruleNoOperation}},
+	CommandRecoveryResponse:  {bodyHeaders, []fieldRule{ruleNonce, ruleLogViewAtMostView, ruleCommitAtMostOp, ruleNoOperation}},
+	CommandRequestPrepare:    {bodyNone, []fieldRule{ruleOpPositive, ruleNoOperation}},
+	CommandRequestHeaders:    {bodyNone, []fieldRule{ruleCommitAtMostOp, ruleNoOperation}},
+	CommandHeaders:           {bodyHeaders, []fieldRule{ruleNoOperation}},
+	CommandRequestStartView:  {bodyNone, []fieldRule{ruleViewPositive, ruleNonce, ruleNoOperation}},
+	CommandEviction:          {bodyNone, []fieldRule{ruleClient, ruleNoOperation}},
+	CommandRequestCheckpoint: {bodyNone, []fieldRule{ruleNoOperation}},
+	CommandCheckpoint:        {bodyAny, []fieldRule{ruleOpPositive, ruleChecksum, ruleNoOperation}},
 }
 
 // Validate checks the rules every header must follow beyond its checksums:

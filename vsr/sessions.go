@@ -1,5 +1,12 @@
 package vsr
 
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+var le = binary.LittleEndian
+
 // clientTable holds one session per registered client: the latest request
 // number it executed and the reply it got, so a retried request is answered
 // from the cache and never executed twice. It is part of the replicated
@@ -78,3 +85,75 @@ func (t *clientTable) oldest() int {
 
 // count returns the number of open sessions.
 func (t *clientTable) count() int { return len(t.index) }
+
+// sessionRecordSize is a session's fixed part in a checkpoint: client,
+// session, request, last op, request checksum, reply length.
+const sessionRecordSize = 16 + 8 + 4 + 8 + 16 + 4
+
+// appendTo appends the open sessions, in table order, to dst. The order is
+// the same on every replica: the table changes only at execution.
+func (t *clientTable) appendTo(dst []byte) []byte {
+	for i := range t.sessions {
+		s := &t.sessions[i]
+		if !s.inUse {
+			continue
+		}
+		var rec [sessionRecordSize]byte
+		putU128(rec[0:], s.client)
+		le.PutUint64(rec[16:], s.session)
+		le.PutUint32(rec[24:], s.request)
+		le.PutUint64(rec[28:], s.lastOp)
+		putU128(rec[36:], s.requestChecksum)
+		le.PutUint32(rec[52:], uint32(len(s.reply)))
+		dst = append(append(dst, rec[:]...), s.reply...)
+	}
+	return dst
+}
+
+// sizeMax bounds appendTo's output.
+func (t *clientTable) sizeMax() int {
+	return len(t.sessions) * (sessionRecordSize + len(t.sessions[0].replyBuf))
+}
+
+// restore replaces the table with count sessions decoded from b, or
+// returns what is wrong with b and leaves the table unchanged.
+func (t *clientTable) restore(b []byte, count int) error {
+	if count > len(t.sessions) {
+		return fmt.Errorf("vsr: checkpoint holds %d sessions, more than clients max %d", count, len(t.sessions))
+	}
+	// Check everything before changing anything.
+	seen := make(map[U128]bool, count)
+	off := 0
+	for range count {
+		if len(b)-off < sessionRecordSize {
+			return fmt.Errorf("vsr: checkpoint sessions truncated at byte %d", off)
+		}
+		client := getU128(b[off:])
+		n := int(le.Uint32(b[off+52:]))
+		if n > len(t.sessions[0].replyBuf) || len(b)-off-sessionRecordSize < n || client.IsZero() || seen[client] {
+			return fmt.Errorf("vsr: checkpoint session at byte %d is malformed", off)
+		}
+		seen[client] = true
+		off += sessionRecordSize + n
+	}
+	if off != len(b) {
+		return fmt.Errorf("vsr: checkpoint sessions have %d trailing bytes", len(b)-off)
+	}
+	clear(t.index)
+	for i := range t.sessions {
+		t.sessions[i].inUse = false
+	}
+	off = 0
+	for i := range count {
+		s := &t.sessions[i]
+		s.client, s.session = getU128(b[off:]), le.Uint64(b[off+16:])
+		s.request, s.lastOp = le.Uint32(b[off+24:]), le.Uint64(b[off+28:])
+		s.requestChecksum = getU128(b[off+36:])
+		n := int(le.Uint32(b[off+52:]))
+		s.reply = s.replyBuf[:copy(s.replyBuf, b[off+sessionRecordSize:off+sessionRecordSize+n])]
+		s.inUse = true
+		t.index[s.client] = i
+		off += sessionRecordSize + n
+	}
+	return nil
+}

@@ -29,6 +29,10 @@ type StateMachine interface {
 	// AppendSnapshot appends a serialization of the whole state to dst.
 	AppendSnapshot(dst []byte) []byte
 
+	// SnapshotSizeMax bounds AppendSnapshot's output: the replica sizes
+	// its checkpoints from it.
+	SnapshotSizeMax() int
+
 	// Restore replaces the state with a snapshot made by AppendSnapshot,
 	// or returns an error that says what is wrong with it, leaving the
 	// state unchanged.

@@ -1,0 +1,264 @@
+package vsr
+
+import "fmt"
+
+// Checkpoints: every CheckpointInterval ops, a replica writes its client
+// table and state machine snapshot to the checkpoint area not holding its
+// latest durable checkpoint, then names it in the superblock. Only then may
+// the journal overwrite the ops the checkpoint covers. A replica that fell
+// behind every journal takes a peer's checkpoint (state transfer), then
+// repairs the suffix from journals.
+//
+// Checkpoint layout (little-endian), padded to whole sectors:
+//
+//	offset size field
+//	     0   16 checksum of bytes 16..size
+//	    16    8 magic "govsrCP1"
+//	    24    8 op
+//	    32   16 checksum of op's prepare (the chain continues from it)
+//	    48    8 timestamp of op's prepare (later prepares' timestamps exceed it)
+//	    56    4 sessions count
+//	    60    4 sessions size in bytes
+//	    64    - sessions (clientTable.appendTo), then the state machine snapshot
+const (
+	checkpointMagic      = "govsrCP1"
+	checkpointHeaderSize = 64
+)
+
+type checkpointState struct {
+	announced checkpointRef // the durable checkpoint last reported
+	written   checkpointRef // latest checkpoint whose area write completed
+	writing   checkpointRef
+	inFlight  bool
+	// areas[i] holds the bytes of the checkpoint in area i: the durable
+	// one is served to peers for state transfer.
+	areas    [2][]byte
+	transfer transfer
+}
+
+// durableCheckpoint is the checkpoint the durable superblock names.
+func (r *Replica) durableCheckpoint() checkpointRef { return r.super.durable.checkpoint }
+
+// checkpointSizeMax is the largest checkpoint this replica can produce.
+func (r *Replica) checkpointSizeMax() int {
+	return checkpointHeaderSize + r.clients.sizeMax() + r.machine.SnapshotSizeMax()
+}
+
+// maybeCheckpoint runs after executing op: at every interval it captures
+// the state and writes it out. A checkpoint still on its way to the
+// superblock makes it skip this interval; the journal has room for that.
+func (r *Replica) maybeCheckpoint(op uint64, prepare *Header) {
+	if op%uint64(r.opts.CheckpointInterval) != 0 || r.cp.inFlight || r.cp.written != r.durableCheckpoint() {
+		return
+	}
+	area := 1 - r.durableCheckpoint().area
+	if r.durableCheckpoint().op == 0 && r.durableCheckpoint().checksum.IsZero() {
+		area = 0
+	}
+	b := r.encodeCheckpoint(r.cp.areas[area][:0], op, prepare)
+	r.writeCheckpoint(area, b, checkpointRef{op: op, checksum: getU128(b[0:]), prepare: prepare.Checksum,
+		size: uint64(len(b)), area: area})
+}
+
+// writeCheckpoint writes checkpoint b (which may alias the area's buffer)
+// to area, padded to whole sectors.
+func (r *Replica) writeCheckpoint(area uint8, b []byte, ref checkpointRef) {
+	size := int(sectorCeil(ref.size))
+	buf := r.cp.areas[area]
+	if cap(buf) < size {
+		buf = make([]byte, size, max(size, int(sectorCeil(uint64(r.checkpointSizeMax())))))
+	}
+	buf = buf[:size]
+	copy(buf, b)
+	clear(buf[len(b):])
+	r.cp.areas[area] = buf
+	r.cp.writing, r.cp.inFlight = ref, true
+	r.storage.Write(r.layout.checkpointOffset(area), buf, tag(tagCheckpoint, uint64(area)))
+}
+
+func (r *Replica) encodeCheckpoint(dst []byte, op uint64, prepare *Header) []byte {
+	b := append(dst, make([]byte, checkpointHeaderSize)...)
+	copy(b[16:24], checkpointMagic)
+	le.PutUint64(b[24:], op)
+	putU128(b[32:], prepare.Checksum)
+	le.PutUint64(b[48:], prepare.Timestamp)
+	le.PutUint32(b[56:], uint32(r.clients.count()))
+	b = r.clients.appendTo(b)
+	le.PutUint32(b[60:], uint32(len(b)-checkpointHeaderSize))
+	b = r.machine.AppendSnapshot(b)
+	if len(b) > int(r.opts.CheckpointSizeMax) {
+		panic(fmt.Sprintf("vsr: checkpoint of %d bytes exceeds checkpoint size max %d", len(b), r.opts.CheckpointSizeMax))
+	}
+	putU128(b[0:], Checksum(b[16:]))
+	return b
+}
+
+func (r *Replica) checkpointWriteDone(area uint64, err error) {
+	if !r.cp.inFlight || uint64(r.cp.writing.area) != area {
+		panic("vsr: checkpoint write completion without a write in flight")
+	}
+	r.cp.inFlight = false
+	if err != nil {
+		return // the next interval tries again
+	}
+	r.cp.written = r.cp.writing
+	r.super.persist()
+}
+
+// restoreCheckpoint replaces the client table and the state machine with
+// checkpoint b (already checked against its checksum), and sets the
+// executed prefix to end at its op.
+func (r *Replica) restoreCheckpoint(b []byte) error {
+	if len(b) < checkpointHeaderSize || string(b[16:24]) != checkpointMagic || getU128(b[0:]) != Checksum(b[16:]) {
+		return fmt.Errorf("vsr: checkpoint of %d bytes fails its checksum or magic", len(b))
+	}
+	op, prepare, timestamp := le.Uint64(b[24:]), getU128(b[32:]), le.Uint64(b[48:])
+	count, sessionsSize := int(le.Uint32(b[56:])), int(le.Uint32(b[60:]))
+	if sessionsSize > len(b)-checkpointHeaderSize {
+		return fmt.Errorf("vsr: checkpoint sessions of %d bytes overrun the checkpoint", sessionsSize)
+	}
+	sessions := b[checkpointHeaderSize : checkpointHeaderSize+sessionsSize]
+	if err := r.clients.restore(sessions, count); err != nil {
+		return err
+	}
+	if err := r.machine.Restore(b[checkpointHeaderSize+sessionsSize:]); err != nil {
+		return fmt.Errorf("vsr: checkpoint at op %d: %w", op, err)
+	}
+	r.commitMin, r.commitChecksum = op, prepare
+	r.commitMax = max(r.commitMax, op)
+	r.timestamp = max(r.timestamp, timestamp)
+	return nil
+}
+
+// transfer is a state transfer in progress: a peer's checkpoint arriving
+// chunk by chunk into buf.
+type transfer struct {
+	active   bool
+	peer     uint8
+	op       uint64
+	checksum U128
+	size     uint64
+	received uint64
+	progress uint64 // received, at the previous repair round
+	buf      []byte // CheckpointSizeMax bytes, allocated on the first transfer
+}
+
+// retryStateTransfer runs on the repair timer while this replica needs
+// state transfer: it asks again, and if the transfer stalled since the
+// last round, asks another peer from the start.
+func (r *Replica) retryStateTransfer() {
+	t := &r.cp.transfer
+	if t.active && t.received == t.progress {
+		t.active = false // the peer went quiet: start over elsewhere
+	}
+	t.progress = t.received
+	r.requestCheckpoint()
+}
+
+// requestCheckpoint asks a peer for the next chunk of its latest
+// checkpoint (from the start if no transfer is under way).
+func (r *Replica) requestCheckpoint() {
+	t := &r.cp.transfer
+	if !t.active {
+		t.peer = r.repairPeer()
+	}
+	h := Header{Command: CommandRequestCheckpoint, View: r.view}
+	if t.active {
+		h.Op, h.Commit, h.Context = t.op, t.received, t.checksum
+	}
+	r.stats.RepairRequests++
+	r.send(t.peer, &h, nil)
+}
+
+// onRequestCheckpoint serves a chunk of this replica's durable checkpoint.
+// The request names the checkpoint it is assembling (or none yet); a
+// replica whose checkpoint moved on sends its new one from the start.
+func (r *Replica) onRequestCheckpoint(h *Header) {
+	cp := r.durableCheckpoint()
+	if cp.checksum.IsZero() {
+		r.drop(h.Command, "no checkpoint to serve")
+		return
+	}
+	offset := h.Commit
+	if h.Op != cp.op || h.Context != cp.checksum || offset >= cp.size {
+		offset = 0
+	}
+	chunk := min(cp.size-offset, uint64(r.opts.MessageSizeMax)-HeaderSize)
+	reply := Header{Command: CommandCheckpoint, View: r.view, Op: cp.op, Context: cp.checksum,
+		Commit: offset, Timestamp: cp.size}
+	r.send(h.Replica, &reply, r.cp.areas[cp.area][offset:offset+chunk])
+}
+
+// onCheckpoint takes a chunk of a peer's checkpoint while this replica
+// needs state transfer, and restores the checkpoint once it is whole.
+func (r *Replica) onCheckpoint(h *Header, body []byte) {
+	t := &r.cp.transfer
+	switch {
+	case !r.NeedsStateTransfer() || r.status == StatusRecovering:
+		r.drop(h.Command, "checkpoint while not in state transfer")
+		return
+	case h.Op <= r.commitMin || h.Op+1 < r.windowMin():
+		r.drop(h.Command, "checkpoint too old to help")
+		return
+	case h.Timestamp > r.opts.CheckpointSizeMax || h.Commit+uint64(len(body)) > h.Timestamp:
+		r.violation(h.Command, "checkpoint chunk outside its size")
+		return
+	}
+	if !t.active || t.op != h.Op || t.checksum != h.Context {
+		if h.Commit != 0 {
+			r.drop(h.Command, "chunk of a checkpoint not being assembled")
+			return
+		}
+		if t.buf == nil {
+			t.buf = make([]byte, r.opts.CheckpointSizeMax)
+		}
+		*t = transfer{active: true, peer: h.Replica, op: h.Op, checksum: h.Context, size: h.Timestamp, buf: t.buf}
+	}
+	if h.Commit != t.received {
+		r.drop(h.Command, "checkpoint chunk out of order")
+		return
+	}
+	t.received += uint64(copy(t.buf[t.received:], body))
+	if t.received < t.size {
+		r.requestCheckpoint()
+		return
+	}
+	r.finishTransfer()
+}
+
+// finishTransfer restores a fully received checkpoint, then writes it to
+// this replica's own checkpoint area.
+func (r *Replica) finishTransfer() {
+	t := &r.cp.transfer
+	t.active = false
+	b := t.buf[:t.size]
+	if Checksum(b[16:]) != t.checksum {
+		r.violation(CommandCheckpoint, "state transfer: checkpoint does not match its checksum")
+		return
+	}
+	if err := r.restoreCheckpoint(b); err != nil {
+		r.violation(CommandCheckpoint, "state transfer: "+err.Error())
+		return
+	}
+	if r.op < r.commitMin {
+		r.op = r.commitMin
+	}
+	r.stats.StateTransfers++
+	if r.hook != nil {
+		r.hook(&Event{Kind: EventStateTransfer, Replica: r.opts.Replica, View: r.view, Op: r.commitMin,
+			Digest: r.machine.Digest()})
+	}
+	r.writeTransferredCheckpoint(b)
+	r.commitJournal()
+}
+
+// writeTransferredCheckpoint stores a checkpoint received from a peer in
+// the free checkpoint area, to be named by the superblock.
+func (r *Replica) writeTransferredCheckpoint(b []byte) {
+	if r.cp.inFlight || r.cp.written != r.durableCheckpoint() {
+		return // a checkpoint of its own is on its way; the next interval writes this state
+	}
+	area := 1 - r.durableCheckpoint().area
+	r.writeCheckpoint(area, b, checkpointRef{op: r.commitMin, checksum: getU128(b[0:]), prepare: r.commitChecksum,
+		size: uint64(len(b)), area: area})
+}

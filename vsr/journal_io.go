@@ -1,0 +1,124 @@
+package vsr
+
+// Journal writes. A prepare goes to its slot in the prepares zone; once
+// that write completes, the slot's header goes to the headers ring, whose
+// sectors hold 16 headers each and are written whole, at most one write
+// per sector in flight. A prepare is durable once both writes are done.
+
+type headerSector struct {
+	inFlight bool
+	dirty    bool // a slot of the sector changed while its write was in flight
+}
+
+// journalLimit is the highest op the journal may write: its slot must not
+// hold an op the durable checkpoint does not cover yet, or a crash could
+// lose an op no replica can replay. Ops above it wait in memory
+// (flushJournal writes them once a checkpoint frees their slots).
+func (r *Replica) journalLimit() uint64 {
+	return r.durableCheckpoint().op + uint64(r.opts.JournalSlots)
+}
+
+// flushJournal writes the prepares held in memory but not yet on disk.
+func (r *Replica) flushJournal() {
+	for i := range r.journal.slots {
+		s := &r.journal.slots[i]
+		if len(s.message) > 0 && s.durable != s.header.Checksum && s.writing.IsZero() && s.header.Op <= r.journalLimit() {
+			r.writePrepare(s.header.Op)
+		}
+	}
+}
+
+// writePrepare submits the write of op's prepare to its journal slot,
+// unless one is in flight for this slot: then prepareWriteDone submits it.
+func (r *Replica) writePrepare(op uint64) {
+	s := r.journal.slotOf(op)
+	if len(s.message) == 0 || s.header.Op != op {
+		panic("vsr: writePrepare without the prepare")
+	}
+	if !s.writing.IsZero() || s.durable == s.header.Checksum || op > r.journalLimit() {
+		return
+	}
+	index := op % uint64(len(r.journal.slots))
+	size := sectorCeil(uint64(len(s.message)))
+	clear(s.buffer[len(s.message):size])
+	s.writing = s.header.Checksum
+	r.storage.Write(r.layout.prepareOffset(index), s.buffer[:size], tag(tagPrepare, index))
+}
+
+func (r *Replica) prepareWriteDone(index uint64, err error) {
+	if index >= uint64(len(r.journal.slots)) {
+		panic("vsr: prepare write completion for a slot that does not exist")
+	}
+	s := &r.journal.slots[index]
+	if s.writing.IsZero() {
+		panic("vsr: prepare write completion without a write in flight")
+	}
+	written := s.writing
+	s.writing = U128{}
+	if err != nil {
+		// A write must land before the prepare can count as durable.
+		if len(s.message) > 0 {
+			r.writePrepare(s.header.Op)
+		}
+		return
+	}
+	s.durable = written
+	if s.header.Checksum != written {
+		if len(s.message) > 0 {
+			r.writePrepare(s.header.Op) // the slot was reused while the write was in flight
+		}
+		return
+	}
+	s.ring = s.header
+	r.writeHeaderSector(index / headersPerSector)
+}
+
+// writeHeaderSector writes the ring headers of one sector's slots.
+func (r *Replica) writeHeaderSector(sector uint64) {
+	hs := &r.headerSectors[sector]
+	if hs.inFlight {
+		hs.dirty = true
+		return
+	}
+	buf := r.headerSectorBuf
+	clear(buf)
+	first := sector * headersPerSector
+	for i := uint64(0); i < headersPerSector && first+i < uint64(len(r.journal.slots)); i++ {
+		s := &r.journal.slots[first+i]
+		if s.ring.Command == CommandPrepare {
+			s.ring.put(buf[i*HeaderSize:])
+		}
+		s.ringWriting = s.ring.Checksum
+	}
+	hs.inFlight, hs.dirty = true, false
+	r.storage.Write(r.layout.headerSectorOffset(sector), buf, tag(tagHeaders, sector))
+}
+
+func (r *Replica) headerSectorWriteDone(sector uint64, err error) {
+	if sector >= uint64(len(r.headerSectors)) || !r.headerSectors[sector].inFlight {
+		panic("vsr: header sector write completion without a write in flight")
+	}
+	hs := &r.headerSectors[sector]
+	hs.inFlight = false
+	if err != nil {
+		r.writeHeaderSector(sector)
+		return
+	}
+	first := sector * headersPerSector
+	last := min(first+headersPerSector, uint64(len(r.journal.slots)))
+	var changed [headersPerSector]bool
+	for i := first; i < last; i++ {
+		s := &r.journal.slots[i]
+		changed[i-first] = s.ringDurable != s.ringWriting
+		s.ringDurable = s.ringWriting
+	}
+	if hs.dirty {
+		r.writeHeaderSector(sector)
+	}
+	for i := first; i < last; i++ {
+		h := r.journal.slots[i].header
+		if changed[i-first] && h.Command == CommandPrepare && r.journal.durable(h.Op, h.Checksum) {
+			r.onPrepareDurable(h.Op, h.Checksum)
+		}
+	}
+}

@@ -1,0 +1,209 @@
+package vsr
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// MemoryStorage is a data file in memory with the faults of a real disk,
+// for tests and the simulator. It keeps data by sector. I/O is submitted
+// through the Storage interface and completes only when the environment
+// calls Complete (in any order it likes); a Crash decides the fate of the
+// writes still in flight. Every fault is drawn from the Random it was
+// given, so a seed replays exactly.
+type MemoryStorage struct {
+	sectors map[uint64][]byte // sector offset → SectorSize bytes; looked up, never iterated
+	pending map[uint64]*memoryIO
+	nextID  uint64
+	random  Random
+	faults  MemoryFaults
+	// OnSubmit, if set, is told the id of each I/O as it is submitted, so
+	// the environment can schedule its completion.
+	OnSubmit func(id uint64)
+	stats    MemoryStorageStats
+}
+
+type memoryIO struct {
+	write  bool
+	offset uint64
+	data   []byte // write: a copy of the data; read: the caller's buffer
+	tag    uint64
+}
+
+// MemoryFaults says which faults the storage injects, as one-in-N odds
+// (0: never). Faulty, if set, limits them to the offsets it accepts: the
+// simulator's fault atlas keeps every piece of data intact on enough
+// replicas. Torn and lost writes at a crash are not faults of the disk
+// but of the crash, and always apply.
+type MemoryFaults struct {
+	ReadErrorOneIn uint64 // a read fails (a latent sector error)
+	CorruptOneIn   uint64 // a write lands with one bit flipped
+	MisdirectOneIn uint64 // a write lands on another slot of its zone instead
+	Faulty         func(offset uint64) bool
+	Misdirect      func(offset uint64) (uint64, bool) // where a misdirected write may land instead
+}
+
+// MemoryStorageStats counts what the storage did.
+type MemoryStorageStats struct {
+	Reads, Writes                        uint64
+	ReadErrors, Corruptions, Misdirected uint64
+	Torn, Lost                           uint64 // writes in flight at a crash: partly landed, not landed
+}
+
+// ErrReadFault is the error of a read that the storage failed.
+var ErrReadFault = errors.New("vsr: memory storage: read fault (latent sector error)")
+
+// NewMemoryStorage returns an empty (all-zero) data file.
+func NewMemoryStorage(random Random, faults MemoryFaults) *MemoryStorage {
+	return &MemoryStorage{sectors: map[uint64][]byte{}, pending: map[uint64]*memoryIO{}, random: random, faults: faults}
+}
+
+// Load writes sectors (by offset, each a whole number of sectors) directly,
+// as FormatDataFile's output is written before a replica starts.
+func (s *MemoryStorage) Load(sectors map[uint64][]byte) {
+	for offset, data := range sectors { // each lands whole: the order does not matter
+		s.put(offset, data)
+	}
+}
+
+func (s *MemoryStorage) Read(offset uint64, buf []byte, tag uint64) {
+	s.submit(&memoryIO{offset: offset, data: buf, tag: tag})
+}
+
+func (s *MemoryStorage) Write(offset uint64, data []byte, tag uint64) {
+	s.submit(&memoryIO{write: true, offset: offset, data: append([]byte(nil), data...), tag: tag})
+}
+
+func (s *MemoryStorage) submit(io *memoryIO) {
+	if io.offset%SectorSize != 0 || len(io.data)%SectorSize != 0 {
+		panic(fmt.Sprintf("vsr: memory storage: I/O of %d bytes at %d is not whole sectors", len(io.data), io.offset))
+	}
+	s.nextID++
+	s.pending[s.nextID] = io
+	if s.OnSubmit != nil {
+		s.OnSubmit(s.nextID)
+	}
+}
+
+// Pending returns how many I/Os are in flight.
+func (s *MemoryStorage) Pending() int { return len(s.pending) }
+
+// Complete finishes I/O id: a write lands (perhaps with a fault), a read
+// fills its buffer (or fails). It returns the tag and error to hand to the
+// replica's StorageDone, and false if id is not in flight (a crash took it).
+func (s *MemoryStorage) Complete(id uint64) (tag uint64, err error, ok bool) {
+	io, ok := s.pending[id]
+	if !ok {
+		return 0, nil, false
+	}
+	delete(s.pending, id)
+	if io.write {
+		s.stats.Writes++
+		s.land(io.offset, io.data)
+		return io.tag, nil, true
+	}
+	s.stats.Reads++
+	if s.chance(s.faults.ReadErrorOneIn, io.offset) {
+		s.stats.ReadErrors++
+		return io.tag, ErrReadFault, true
+	}
+	s.get(io.offset, io.data)
+	return io.tag, nil, true
+}
+
+// land applies a write, with the faults that may strike it.
+func (s *MemoryStorage) land(offset uint64, data []byte) {
+	if s.chance(s.faults.MisdirectOneIn, offset) && s.faults.Misdirect != nil {
+		if other, ok := s.faults.Misdirect(offset); ok && other != offset {
+			s.stats.Misdirected++
+			offset = other
+		}
+	}
+	if s.chance(s.faults.CorruptOneIn, offset) {
+		s.stats.Corruptions++
+		bit := s.random.Uint64() % uint64(len(data)*8)
+		data[bit/8] ^= 1 << (bit % 8)
+	}
+	s.put(offset, data)
+}
+
+func (s *MemoryStorage) chance(oneIn, offset uint64) bool {
+	if oneIn == 0 || (s.faults.Faulty != nil && !s.faults.Faulty(offset)) {
+		return false
+	}
+	return s.random.Uint64()%oneIn == 0
+}
+
+// Crash ends every I/O in flight as a power loss would: a read is
+// forgotten; a write lands a random prefix of its sectors, each whole
+// (none: lost; all: it made it). Writes are decided in submission order.
+func (s *MemoryStorage) Crash() {
+	ids := make([]uint64, 0, len(s.pending))
+	for id := range s.pending { // collected, then sorted: map order decides nothing
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		io := s.pending[id]
+		delete(s.pending, id)
+		if !io.write {
+			continue
+		}
+		sectors := uint64(len(io.data)) / SectorSize
+		n := s.random.Uint64() % (sectors + 1)
+		switch {
+		case n == 0:
+			s.stats.Lost++
+		case n < sectors:
+			s.stats.Torn++
+		}
+		s.put(io.offset, io.data[:n*SectorSize])
+	}
+}
+
+// FlipBit flips one bit of the data at offset (a whole-sector offset plus
+// bit index), as bit rot on the platter would: tests aim it at a chosen op.
+func (s *MemoryStorage) FlipBit(offset uint64, bit uint64) {
+	sector := offset + bit/8/SectorSize*SectorSize
+	b := s.sectorFor(sector)
+	b[(bit/8)%SectorSize] ^= 1 << (bit % 8)
+}
+
+// Stats returns what the storage did.
+func (s *MemoryStorage) Stats() MemoryStorageStats { return s.stats }
+
+func (s *MemoryStorage) put(offset uint64, data []byte) {
+	for i := uint64(0); i < uint64(len(data)); i += SectorSize {
+		copy(s.sectorFor(offset+i), data[i:i+SectorSize])
+	}
+}
+
+func (s *MemoryStorage) get(offset uint64, buf []byte) {
+	for i := uint64(0); i < uint64(len(buf)); i += SectorSize {
+		if b, ok := s.sectors[offset+i]; ok {
+			copy(buf[i:i+SectorSize], b)
+		} else {
+			clear(buf[i : i+SectorSize])
+		}
+	}
+}
+
+func (s *MemoryStorage) sectorFor(offset uint64) []byte {
+	b, ok := s.sectors[offset]
+	if !ok {
+		b = make([]byte, SectorSize)
+		s.sectors[offset] = b
+	}
+	return b
+}
+
+// Clone returns a copy of the data file with nothing in flight, for tests
+// that open one image many ways.
+func (s *MemoryStorage) Clone(random Random) *MemoryStorage {
+	c := NewMemoryStorage(random, s.faults)
+	for offset, b := range s.sectors { // copies: the order does not matter
+		c.sectors[offset] = append([]byte(nil), b...)
+	}
+	return c
+}

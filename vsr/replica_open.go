@@ -1,0 +1,332 @@
+package vsr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Opening a data file after a restart: read every superblock copy and
+// take the newest valid one; read the headers ring and every journal slot
+// and classify each slot; restore the checkpoint; replay the ops this
+// replica had executed; then recover (replica_recovery.go).
+
+// SlotClass is what the open found in a journal slot, comparing the
+// redundant header in the headers ring with the prepare in the slot
+// (Protocol-Aware Recovery, FAST'18).
+type SlotClass uint8
+
+// Slot classes.
+const (
+	SlotBlank   SlotClass = iota + 1 // never written
+	SlotValid                        // a valid prepare (whose header the ring holds, or an older one)
+	SlotTorn                         // the ring names an op whose prepare is corrupt here: repair it
+	SlotMissing                      // the ring names an op whose prepare never landed (an older op is there): repair it
+	SlotCorrupt                      // neither copy is valid: the op is unknown, and never presumed absent
+)
+
+func (c SlotClass) String() string {
+	return [...]string{"?", "blank", "valid", "torn", "missing", "corrupt"}[min(int(c), 5)]
+}
+
+// ClassifySlot decides what journal slot slot holds from the header the
+// headers ring has for it and the slot's bytes. It returns the header the
+// log should record (for valid, torn and missing slots) and, for a valid
+// slot, the prepare message (aliasing prepare).
+func ClassifySlot(slot, slots uint64, ringHeader, prepare []byte, sizeMax uint32) (SlotClass, Header, []byte) {
+	h, hErr := DecodeHeader(ringHeader)
+	hOK := hErr == nil && h.Command == CommandPrepare && h.Op%slots == slot
+	hBlank := allZero(ringHeader)
+	p, _, pErr := Decode(prepare, sizeMax)
+	pOK := pErr == nil && p.Command == CommandPrepare && p.Op%slots == slot
+	var message []byte
+	if pOK {
+		message = prepare[:p.Size]
+	}
+	switch {
+	case hOK && pOK && p.Checksum == h.Checksum:
+		return SlotValid, p, message
+	case hOK && pOK && (p.Op > h.Op || (p.Op == h.Op && p.View > h.View)):
+		return SlotValid, p, message // the header's write was lost: the prepare is newer
+	case hOK && pOK:
+		return SlotMissing, h, nil // the prepare's write was lost: an older op is still there
+	case hOK && allZero(prepare):
+		return SlotMissing, h, nil
+	case hOK:
+		return SlotTorn, h, nil
+	case pOK:
+		return SlotValid, p, message // the ring's copy is blank or corrupt; the prepare proves itself
+	case hBlank:
+		// Never a durable prepare here: a prepare counts as durable only
+		// once its header is in the ring, so a torn first write of the
+		// slot lost nothing anyone was told.
+		return SlotBlank, Header{}, nil
+	}
+	return SlotCorrupt, Header{}, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// openState holds the reads of an open in progress.
+type openState struct {
+	phase         openPhase
+	pending       int
+	supers        [SuperblockCopies][]byte
+	superErr      [SuperblockCopies]error
+	headers       []byte   // the whole headers ring
+	prepares      [][]byte // each journal slot
+	readErr       []bool   // per slot: its read failed
+	sectorErr     []bool   // per header sector: its read failed
+	checkpoint    []byte
+	checkpointErr error
+	chosen        superblockState
+	classes       [SlotCorrupt + 1]int
+}
+
+type openPhase uint8
+
+const (
+	openSuperblock openPhase = iota + 1
+	openJournal
+	openCheckpoint
+)
+
+// ErrOpen wraps every reason a data file cannot be opened.
+var ErrOpen = errors.New("vsr: open")
+
+// OpenReplica starts a replica from its data file after a restart. The
+// open itself is asynchronous, like all storage: the replica reads through
+// env.Storage and becomes able to recover once the reads complete. Until
+// then it drops messages and ignores ticks. OpenError reports a data file
+// that cannot be used (another cluster's or replica's, or no valid
+// superblock copy).
+func OpenReplica(opts Options, env Env) (*Replica, error) {
+	r, err := newReplica(opts, env)
+	if err != nil {
+		return nil, err
+	}
+	r.status = StatusRecovering
+	r.open = &openState{phase: openSuperblock}
+	for i := range uint64(SuperblockCopies) {
+		r.open.supers[i] = make([]byte, SectorSize)
+		r.open.pending++
+		r.storage.Read(r.layout.superblockOffset(i), r.open.supers[i], tag(tagReadSuper, i))
+	}
+	return r, nil
+}
+
+// OpenError reports why the data file could not be opened, or nil.
+func (r *Replica) OpenError() error { return r.openErr }
+
+// Opening reports whether the replica is still reading its data file.
+func (r *Replica) Opening() bool { return r.open != nil }
+
+func (r *Replica) readDone(kind, index uint64, err error) {
+	o := r.open
+	if o == nil || o.pending <= 0 {
+		panic("vsr: read completion outside an open")
+	}
+	switch kind {
+	case tagReadSuper:
+		o.superErr[index] = err
+	case tagReadHeaders:
+		o.sectorErr[index] = err != nil
+	case tagReadPrepare:
+		o.readErr[index] = err != nil
+	case tagReadCheckpoint:
+		o.checkpointErr = err
+	}
+	o.pending--
+	if o.pending > 0 {
+		return
+	}
+	switch o.phase {
+	case openSuperblock:
+		r.openSuperblockDone()
+	case openJournal:
+		r.openJournalDone()
+	case openCheckpoint:
+		r.openCheckpointDone()
+	}
+}
+
+func (r *Replica) openFail(err error) {
+	r.openErr = fmt.Errorf("%w: replica %d: %w", ErrOpen, r.opts.Replica, err)
+	r.open = nil
+	if r.hook != nil {
+		r.hook(&Event{Kind: EventViolation, Replica: r.opts.Replica, Reason: r.openErr.Error()})
+	}
+}
+
+// openSuperblockDone picks the newest valid superblock copy and reads the
+// journal.
+func (r *Replica) openSuperblockDone() {
+	o := r.open
+	found := false
+	var firstErr error
+	for i := range SuperblockCopies {
+		if o.superErr[i] != nil {
+			continue
+		}
+		s, err := decodeSuperblock(o.supers[i], &r.opts)
+		if err != nil {
+			if !errors.Is(err, errNotSuperblock) && firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if !found || s.sequence > o.chosen.sequence {
+			o.chosen, found = s, true
+			r.super.lastChecksum = getU128(o.supers[i][0:])
+		}
+	}
+	if firstErr != nil {
+		r.openFail(firstErr) // a valid superblock of someone else: refuse the file
+		return
+	}
+	if !found {
+		r.openFail(errors.New("no valid superblock copy: the data file is not formatted or all copies are damaged"))
+		return
+	}
+	r.super.durable, r.super.last = o.chosen, o.chosen
+	r.view, r.logView, r.logOp = o.chosen.view, o.chosen.logView, o.chosen.logOp
+	r.cp.written = o.chosen.checkpoint
+	o.phase = openJournal
+	slots := uint64(r.opts.JournalSlots)
+	o.headers = make([]byte, r.layout.headerSectors()*SectorSize)
+	o.sectorErr = make([]bool, r.layout.headerSectors())
+	for s := range r.layout.headerSectors() {
+		o.pending++
+		r.storage.Read(r.layout.headerSectorOffset(s), o.headers[s*SectorSize:(s+1)*SectorSize], tag(tagReadHeaders, s))
+	}
+	o.prepares = make([][]byte, slots)
+	o.readErr = make([]bool, slots)
+	for i := range slots {
+		o.prepares[i] = make([]byte, r.layout.PrepareSlotSize)
+		o.pending++
+		r.storage.Read(r.layout.prepareOffset(i), o.prepares[i], tag(tagReadPrepare, i))
+	}
+}
+
+// openJournalDone classifies every slot and rebuilds the journal, then
+// reads the checkpoint.
+func (r *Replica) openJournalDone() {
+	o := r.open
+	slots := uint64(r.opts.JournalSlots)
+	for i := range slots {
+		ring := o.headers[i*HeaderSize : (i+1)*HeaderSize]
+		if o.sectorErr[i/headersPerSector] {
+			ring = make([]byte, HeaderSize)
+			ring[0] = 1 // an unreadable ring sector is a corrupt header, not a blank one
+		}
+		prepare := o.prepares[i]
+		if o.readErr[i] {
+			prepare = []byte{1} // unreadable: corrupt, not blank
+		}
+		class, h, message := ClassifySlot(i, slots, ring, prepare, r.opts.MessageSizeMax)
+		o.classes[class]++
+		r.restoreSlot(i, class, &h, message, ring)
+	}
+	r.journalFaulty = o.classes[SlotCorrupt] > 0 || o.chosen.rejoin
+	o.prepares, o.headers = nil, nil
+	cp := o.chosen.checkpoint
+	if cp.checksum.IsZero() {
+		r.openCheckpointDone()
+		return
+	}
+	o.phase = openCheckpoint
+	o.checkpoint = make([]byte, sectorCeil(cp.size))
+	o.pending++
+	r.storage.Read(r.layout.checkpointOffset(cp.area), o.checkpoint, tag(tagReadCheckpoint, uint64(cp.area)))
+}
+
+// restoreSlot records what the open found in slot i. Entries above the
+// superblock's log_op from a view other than its log_view were never part
+// of this replica's log (a view change truncated them in memory only), so
+// they are dropped.
+func (r *Replica) restoreSlot(i uint64, class SlotClass, h *Header, message, ring []byte) {
+	if class == SlotBlank || class == SlotCorrupt {
+		return
+	}
+	if h.Op > r.logOp && h.View != r.logView {
+		return
+	}
+	s := &r.journal.slots[i]
+	if message != nil {
+		r.journal.putPrepare(h, message)
+		s.durable = h.Checksum
+	} else {
+		r.journal.putHeader(h)
+	}
+	s.ring = *h
+	if rh, err := DecodeHeader(ring); err == nil && rh.Checksum == h.Checksum {
+		s.ringDurable = h.Checksum
+	}
+	r.op = max(r.op, h.Op)
+}
+
+// openCheckpointDone restores the checkpoint (if any), replays the ops
+// executed before the restart, and starts recovery.
+func (r *Replica) openCheckpointDone() {
+	o := r.open
+	cp := o.chosen.checkpoint
+	if !cp.checksum.IsZero() {
+		b := o.checkpoint[:min(cp.size, uint64(len(o.checkpoint)))]
+		if o.checkpointErr == nil && Checksum(b[16:]) == cp.checksum && r.restoreCheckpoint(b) == nil {
+			r.cp.areas[cp.area] = o.checkpoint
+		} else {
+			// The checkpoint is damaged: start from the empty state; the
+			// journal or a peer's checkpoint (state transfer) rebuilds it.
+			r.cp.written = checkpointRef{prepare: rootChecksum(r.opts.Cluster)}
+			r.super.durable.checkpoint = r.cp.written
+			o.classes[0]++
+		}
+	}
+	r.open = nil
+	r.commitMax = max(r.commitMax, min(o.chosen.commit, r.op))
+	r.replayExecuted(o.chosen.commit)
+	r.op = max(r.op, r.commitMin)
+	r.rewriteRing()
+	if r.hook != nil {
+		r.hook(&Event{Kind: EventOpened, Replica: r.opts.Replica, View: r.view, LogView: r.logView, Op: r.op,
+			Commit: r.commitMin, Reason: fmt.Sprintf("slots: %d valid, %d torn, %d missing, %d corrupt, %d blank; checkpoint damaged: %v",
+				o.classes[SlotValid], o.classes[SlotTorn], o.classes[SlotMissing], o.classes[SlotCorrupt],
+				o.classes[SlotBlank], o.classes[0] > 0)})
+	}
+	r.startRecovery()
+}
+
+// replayExecuted executes again, from the checkpoint, the ops this replica
+// had executed before it stopped (they were committed), as far as the
+// journal holds them in one chain.
+func (r *Replica) replayExecuted(executed uint64) {
+	for r.commitMin < executed {
+		h := r.journal.header(r.commitMin + 1)
+		if h == nil || !r.journal.hasPrepare(h.Op) || h.Parent != r.commitChecksum {
+			return // repair or state transfer fills the rest
+		}
+		r.execute(h)
+	}
+}
+
+// rewriteRing writes the header sectors whose ring copy on disk does not
+// match a durable prepare (a header write lost at the crash), so those
+// prepares count as durable again.
+func (r *Replica) rewriteRing() {
+	for sector := range r.layout.headerSectors() {
+		first := sector * headersPerSector
+		for i := first; i < min(first+headersPerSector, uint64(len(r.journal.slots))); i++ {
+			s := &r.journal.slots[i]
+			if !s.durable.IsZero() && s.ringDurable != s.durable {
+				r.writeHeaderSector(sector)
+				break
+			}
+		}
+	}
+}

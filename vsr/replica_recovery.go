@@ -1,0 +1,116 @@
+package vsr
+
+// Recovery (VR Revisited §4.3, with a durable log): a restarted replica
+// asks every peer for the current view with a nonce; once replicas enough to
+// make a view-change quorum with it answer, the primary of the newest view
+// among them included, it installs that primary's log and becomes a backup.
+// Until then it takes no part in view changes. If no primary answers (the
+// whole cluster restarted) and its journal came back intact, it joins a
+// view change instead after RecoveryTimeoutTicks: with every acknowledged
+// prepare durable and named by a valid header, its log is as good as
+// before the crash.
+
+type recoveryState struct {
+	nonce     U128
+	responses [ReplicasMax]recoveryResponse
+	// primary is the answer of the primary of the newest view heard so
+	// far, with its log (primaryBody aliases primaryBuf).
+	primary     Header
+	primaryBody []byte
+	primaryBuf  []byte
+	retry       timeout
+	fallback    timeout
+}
+
+type recoveryResponse struct {
+	present bool
+	view    uint32
+}
+
+// startRecovery begins the recovery protocol once the data file is read.
+func (r *Replica) startRecovery() {
+	r.status = StatusRecovering
+	r.emitStatus()
+	if r.opts.ReplicaCount == 1 {
+		r.recoveryFallback()
+		return
+	}
+	buf := r.rec.primaryBuf
+	if buf == nil {
+		buf = make([]byte, r.opts.MessageSizeMax)
+	}
+	r.rec = recoveryState{nonce: U128{Lo: r.random.Uint64() | 1, Hi: r.random.Uint64()}, primaryBuf: buf}
+	r.rec.retry.start(r.opts.RecoveryRetryTicks)
+	r.rec.fallback.start(r.opts.RecoveryTimeoutTicks + r.jitter())
+	r.sendRecovery()
+}
+
+func (r *Replica) sendRecovery() {
+	r.broadcast(&Header{Command: CommandRecovery, View: r.view, Context: r.rec.nonce}, nil)
+}
+
+func (r *Replica) tickRecovering() {
+	if r.rec.retry.tick() {
+		r.sendRecovery()
+	}
+	if r.rec.fallback.tick() && !r.journalFaulty {
+		r.recoveryFallback()
+	}
+}
+
+// recoveryFallback: nobody answered as primary; an intact journal lets this
+// replica join a view change on its own.
+func (r *Replica) recoveryFallback() {
+	if r.journalFaulty {
+		return
+	}
+	r.rec.retry.stop()
+	r.rec.fallback.stop()
+	r.startViewChange(r.view+1, "recovery: no primary answered")
+}
+
+// onRecovery answers a recovering peer: with the view, and, from the
+// primary, the log.
+func (r *Replica) onRecovery(h *Header) {
+	if r.status != StatusNormal {
+		r.drop(h.Command, "recovery while not normal")
+		return
+	}
+	var body []byte
+	if r.IsPrimary() {
+		body = r.appendLogHeaders(r.scratch[:0])
+	}
+	reply := Header{Command: CommandRecoveryResponse, View: r.view, LogView: r.logView, Op: r.op,
+		Commit: min(r.commitMax, r.op), Context: h.Context, Parent: r.headChecksum()}
+	r.send(h.Replica, &reply, body)
+}
+
+// onRecoveryResponse counts answers to this replica's recovery and, with
+// enough of them and the primary's, installs the primary's log.
+func (r *Replica) onRecoveryResponse(h *Header, body []byte) {
+	if r.status != StatusRecovering || h.Context != r.rec.nonce || h.View < r.view {
+		r.drop(h.Command, "recovery_response not for this recovery")
+		return
+	}
+	r.rec.responses[h.Replica] = recoveryResponse{present: true, view: h.View}
+	if h.Replica == r.primaryIndex(h.View) && (r.rec.primary.Command == CommandReserved || h.View >= r.rec.primary.View) {
+		r.rec.primary = *h
+		r.rec.primaryBody = r.rec.primaryBuf[:copy(r.rec.primaryBuf, body)]
+	}
+	count, view := 0, uint32(0)
+	for i := range r.rec.responses {
+		if resp := &r.rec.responses[i]; resp.present {
+			count++
+			view = max(view, resp.view)
+		}
+	}
+	p := &r.rec.primary
+	if count+1 < QuorumViewChange(int(r.opts.ReplicaCount)) || p.Command == CommandReserved || p.View != view {
+		return // wait for more answers, or for the newest view's primary (whose answer carries the log)
+	}
+	start := *p
+	start.Context = p.Parent // the head's checksum, as a start_view carries it
+	r.rec.retry.stop()
+	r.rec.fallback.stop()
+	r.installPrimaryLog(&start, r.rec.primaryBody)
+}

@@ -1,0 +1,238 @@
+package vsr
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// The superblock is the root of a replica's durable state: its identity,
+// the data file's geometry, view, log_view, how far it executed, and which
+// checkpoint to restore. It is written before the replica acts on a new
+// view, log_view or checkpoint, to the SuperblockCopies copies in turn,
+// each copy naming its sequence number and its predecessor's checksum. A
+// torn or corrupt copy is skipped at open; the newest valid one wins.
+//
+// Sector layout (little-endian):
+//
+//	offset size field
+//	     0   16 checksum of bytes 16..4096
+//	    16    8 magic "govsrSB1"
+//	    24   16 cluster
+//	    40    1 replica
+//	    41    1 replica_count
+//	    44    4 journal_slots
+//	    48    4 message_size_max
+//	    52    4 clients_max
+//	    56    8 checkpoint_size_max
+//	    64    8 sequence
+//	    72   16 parent: checksum of the copy written before this one
+//	    88    4 view
+//	    92    4 log_view
+//	    96    8 commit: ops executed here when written (all committed)
+//	   104    8 checkpoint op
+//	   112   16 checkpoint checksum (of its bytes)
+//	   128   16 checkpoint prepare: checksum of the checkpoint op's prepare
+//	   144    8 checkpoint size
+//	   152    1 checkpoint area (0 or 1)
+//	   160    8 log_op: the head of the log when log_view was set; an entry
+//	            above it from another view was never part of this log_view's log
+//	   168    1 rejoin: 1 if the file was formatted to replace a lost one, so its
+//	            empty journal proves nothing until a primary supplies the log
+//	   169    - zero
+const superblockMagic = "govsrSB1"
+
+type superblockState struct {
+	sequence   uint64
+	parent     U128
+	view       uint32
+	logView    uint32
+	logOp      uint64
+	commit     uint64
+	checkpoint checkpointRef
+	rejoin     bool
+}
+
+// checkpointRef names a durable checkpoint.
+type checkpointRef struct {
+	op       uint64
+	checksum U128 // of the checkpoint's bytes; zero for the empty state at op 0
+	prepare  U128 // of op's prepare header (the root's for op 0): the chain continues from it
+	size     uint64
+	area     uint8
+}
+
+func encodeSuperblock(b []byte, o *Options, s *superblockState) U128 {
+	if len(b) != SectorSize {
+		panic("vsr: superblock buffer is not one sector")
+	}
+	clear(b)
+	copy(b[16:24], superblockMagic)
+	putU128(b[24:], o.Cluster)
+	b[40], b[41] = o.Replica, o.ReplicaCount
+	le := binary.LittleEndian
+	le.PutUint32(b[44:], uint32(o.JournalSlots))
+	le.PutUint32(b[48:], o.MessageSizeMax)
+	le.PutUint32(b[52:], uint32(o.ClientsMax))
+	le.PutUint64(b[56:], o.CheckpointSizeMax)
+	le.PutUint64(b[64:], s.sequence)
+	putU128(b[72:], s.parent)
+	le.PutUint32(b[88:], s.view)
+	le.PutUint32(b[92:], s.logView)
+	le.PutUint64(b[96:], s.commit)
+	le.PutUint64(b[104:], s.checkpoint.op)
+	putU128(b[112:], s.checkpoint.checksum)
+	putU128(b[128:], s.checkpoint.prepare)
+	le.PutUint64(b[144:], s.checkpoint.size)
+	b[152] = s.checkpoint.area
+	le.PutUint64(b[160:], s.logOp)
+	if s.rejoin {
+		b[168] = 1
+	}
+	sum := Checksum(b[16:])
+	putU128(b[0:], sum)
+	return sum
+}
+
+// errNotSuperblock marks a sector that is not a valid superblock copy at
+// all (blank, torn or corrupt), as opposed to a valid copy of another
+// replica's or cluster's data file.
+var errNotSuperblock = fmt.Errorf("vsr: not a valid superblock copy")
+
+// decodeSuperblock reads a superblock copy and checks it belongs to the
+// replica o describes.
+func decodeSuperblock(b []byte, o *Options) (superblockState, error) {
+	var s superblockState
+	if len(b) != SectorSize || getU128(b[0:]) != Checksum(b[16:]) || string(b[16:24]) != superblockMagic {
+		return s, errNotSuperblock
+	}
+	le := binary.LittleEndian
+	switch cluster := getU128(b[24:]); {
+	case cluster != o.Cluster:
+		return s, fmt.Errorf("vsr: data file belongs to cluster %s, not %s", cluster, o.Cluster)
+	case b[40] != o.Replica || b[41] != o.ReplicaCount:
+		return s, fmt.Errorf("vsr: data file belongs to replica %d of %d, not replica %d of %d",
+			b[40], b[41], o.Replica, o.ReplicaCount)
+	case le.Uint32(b[44:]) != uint32(o.JournalSlots) || le.Uint32(b[48:]) != o.MessageSizeMax ||
+		le.Uint32(b[52:]) != uint32(o.ClientsMax) || le.Uint64(b[56:]) != o.CheckpointSizeMax:
+		return s, fmt.Errorf("vsr: data file was formatted with journal slots %d, message size max %d, clients max %d, "+
+			"checkpoint size max %d; the options say %d, %d, %d, %d", le.Uint32(b[44:]), le.Uint32(b[48:]),
+			le.Uint32(b[52:]), le.Uint64(b[56:]), o.JournalSlots, o.MessageSizeMax, o.ClientsMax, o.CheckpointSizeMax)
+	}
+	s.sequence = le.Uint64(b[64:])
+	s.parent = getU128(b[72:])
+	s.view, s.logView = le.Uint32(b[88:]), le.Uint32(b[92:])
+	s.commit = le.Uint64(b[96:])
+	s.checkpoint = checkpointRef{op: le.Uint64(b[104:]), checksum: getU128(b[112:]), prepare: getU128(b[128:]),
+		size: le.Uint64(b[144:]), area: b[152]}
+	s.logOp = le.Uint64(b[160:])
+	s.rejoin = b[168] == 1
+	if s.logView > s.view || s.checkpoint.area > 1 || s.checkpoint.size > o.CheckpointSizeMax ||
+		s.checkpoint.op > s.commit {
+		return s, fmt.Errorf("vsr: superblock copy %d holds impossible values (view %d log_view %d checkpoint op %d commit %d)",
+			s.sequence, s.view, s.logView, s.checkpoint.op, s.commit)
+	}
+	return s, nil
+}
+
+// FormatDataFile returns the sectors of a freshly formatted data file for
+// opts, by offset: every superblock copy, at view 0 with an empty log. The
+// rest of the file reads as zeros. The environment writes them before it
+// starts the replica with NewReplica (or opens it later with OpenReplica).
+func FormatDataFile(opts Options) (map[uint64][]byte, error) {
+	opts = opts.withDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	sectors, _, _ := formatSuperblocks(&opts, false)
+	return sectors, nil
+}
+
+// FormatDataFileForRejoin formats a data file for a replica that lost its
+// own (a replaced disk). The replica then trusts nothing of its empty
+// journal: it must recover the log from a primary, and it catches up by
+// state transfer, before it takes part in view changes. Starting a replica
+// on a plain FormatDataFile after it had acknowledged prepares could lose
+// committed ops.
+func FormatDataFileForRejoin(opts Options) (map[uint64][]byte, error) {
+	opts = opts.withDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	sectors, _, _ := formatSuperblocks(&opts, true)
+	return sectors, nil
+}
+
+// formatSuperblocks returns the formatted superblock copies, the state of
+// the last one written and its checksum.
+func formatSuperblocks(opts *Options, rejoin bool) (map[uint64][]byte, superblockState, U128) {
+	l := NewLayout(*opts)
+	sectors := map[uint64][]byte{}
+	state := superblockState{checkpoint: checkpointRef{prepare: rootChecksum(opts.Cluster)}, rejoin: rejoin}
+	var sum U128
+	for i := uint64(0); i < SuperblockCopies; i++ {
+		state.sequence, state.parent = i+1, sum
+		b := make([]byte, SectorSize)
+		sum = encodeSuperblock(b, opts, &state)
+		sectors[l.superblockOffset(state.sequence%SuperblockCopies)] = b
+	}
+	return sectors, state, sum
+}
+
+// superblock makes view, log_view and checkpoints durable before the
+// replica acts on them (DESIGN.md). At most one write is in flight; the
+// latest wanted state is written when it completes.
+type superblock struct {
+	r            *Replica
+	buf          []byte          // one sector
+	last         superblockState // the latest copy submitted
+	lastChecksum U128            // its checksum: the next copy's parent
+	want         superblockState
+	writing      superblockState
+	inFlight     bool
+	durable      superblockState
+}
+
+// newSuperblock starts from the copies FormatDataFile wrote.
+func newSuperblock(r *Replica) superblock {
+	s := superblock{r: r, buf: make([]byte, SectorSize)}
+	_, s.durable, s.lastChecksum = formatSuperblocks(&r.opts, false)
+	s.last = s.durable
+	return s
+}
+
+// persist asks for the replica's view, log_view, commit and latest
+// checkpoint to be made durable; the replica's onDurable runs when they are.
+func (s *superblock) persist() {
+	s.want = superblockState{view: s.r.view, logView: s.r.logView, logOp: s.r.logOp, commit: s.r.commitMin,
+		checkpoint: s.r.cp.written}
+	if !s.inFlight {
+		s.submit()
+	}
+}
+
+func (s *superblock) submit() {
+	s.writing = s.want
+	s.writing.sequence = s.last.sequence + 1
+	s.writing.parent = s.lastChecksum
+	s.lastChecksum = encodeSuperblock(s.buf, &s.r.opts, &s.writing)
+	s.last = s.writing
+	s.inFlight = true
+	index := s.writing.sequence % SuperblockCopies
+	s.r.storage.Write(s.r.layout.superblockOffset(index), s.buf, tag(tagSuperblock, index))
+}
+
+func (s *superblock) writeDone(err error) {
+	if !s.inFlight {
+		panic("vsr: superblock write completion without a write in flight")
+	}
+	s.inFlight = false
+	if err == nil {
+		s.durable = s.writing
+	}
+	if s.want.view != s.durable.view || s.want.logView != s.durable.logView || s.want.logOp != s.durable.logOp ||
+		s.want.checkpoint != s.durable.checkpoint || err != nil {
+		s.submit()
+		return
+	}
+	s.r.onDurable()
+}
