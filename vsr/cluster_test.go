@@ -124,6 +124,17 @@ type testStorage struct {
 	*MemoryStorage
 	ids  []uint64 // in flight, oldest first
 	hold bool
+	log  []recordedWrite // every write submitted, in order
+}
+
+type recordedWrite struct {
+	offset uint64
+	data   []byte
+}
+
+func (s *testStorage) Write(offset uint64, data []byte, tag uint64) {
+	s.log = append(s.log, recordedWrite{offset: offset, data: slices.Clone(data)})
+	s.MemoryStorage.Write(offset, data, tag)
 }
 
 func newTestStorage(o Options, seed uint64) *testStorage {
@@ -151,6 +162,7 @@ type testNet struct {
 	partitioned [ReplicasMax]bool
 	down        [ReplicasMax]bool // crashed, not yet restarted
 	options     []Options
+	onIO        func(replica int) // called after each storage completion, if set
 	events      []Event
 	sent        []string // every packet enqueued, for digests and debugging
 	digest      U128
@@ -295,6 +307,9 @@ func (net *testNet) completeIO() {
 			s.ids = s.ids[1:]
 			if tag, err, ok := s.Complete(id); ok {
 				net.replicas[i].StorageDone(tag, err)
+				if net.onIO != nil {
+					net.onIO(i)
+				}
 			}
 		}
 	}

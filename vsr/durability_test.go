@@ -134,3 +134,328 @@ func mustRejoinFormat(t *testing.T, o Options) map[uint64][]byte {
 	}
 	return sectors
 }
+
+// slotBytes encodes a prepare at op for the classification table.
+func slotBytes(t *testing.T, op uint64, view uint32, tag string) (Header, []byte) {
+	t.Helper()
+	h, msg := sealedPrepare(view, op, U128{Lo: op}, tag)
+	return h, msg
+}
+
+func ringBytes(h *Header) []byte {
+	b := make([]byte, HeaderSize)
+	if h != nil {
+		PutHeader(b, h)
+	}
+	return b
+}
+
+func padded(msg []byte) []byte {
+	b := make([]byte, sectorCeil(uint64(len(msg))))
+	copy(b, msg)
+	return b
+}
+
+func TestPARClassifySlot(t *testing.T) {
+	const slots = 8
+	h5, p5 := slotBytes(t, 5, 1, "five")
+	h13, p13 := slotBytes(t, 13, 1, "thirteen") // the same slot, one lap later
+	h13b, p13b := slotBytes(t, 13, 2, "thirteen-v2")
+	h6, p6 := slotBytes(t, 6, 1, "six") // another slot's prepare (misdirected here)
+	corrupt := func(b []byte) []byte { c := slices.Clone(b); c[40] ^= 0x10; return c }
+	blank := make([]byte, SectorSize)
+	cases := []struct {
+		name   string
+		ring   []byte
+		slot   []byte
+		class  SlotClass
+		header *Header
+	}{
+		{"blank", ringBytes(nil), blank, SlotBlank, nil},
+		{"valid", ringBytes(&h13), padded(p13), SlotValid, &h13},
+		{"header write lost: prepare newer", ringBytes(&h5), padded(p13), SlotValid, &h13},
+		{"same op, prepare of a newer view", ringBytes(&h13), padded(p13b), SlotValid, &h13b},
+		{"same op, header of a newer view", ringBytes(&h13b), padded(p13), SlotMissing, &h13b},
+		{"prepare write lost: older op there", ringBytes(&h13), padded(p5), SlotMissing, &h13},
+		{"prepare never written", ringBytes(&h13), blank, SlotMissing, &h13},
+		{"prepare torn", ringBytes(&h13), corrupt(padded(p13)), SlotTorn, &h13},
+		{"ring corrupt, prepare valid", corrupt(ringBytes(&h13)), padded(p13), SlotValid, &h13},
+		{"ring blank, prepare valid", ringBytes(nil), padded(p13), SlotValid, &h13},
+		{"ring blank, first write torn", ringBytes(nil), corrupt(padded(p13)), SlotBlank, nil},
+		{"both corrupt", corrupt(ringBytes(&h13)), corrupt(padded(p13)), SlotCorrupt, nil},
+		{"misdirected prepare, ring corrupt", corrupt(ringBytes(&h13)), padded(p6), SlotCorrupt, nil},
+		{"misdirected prepare, ring valid", ringBytes(&h13), padded(p6), SlotTorn, &h13},
+		{"ring holds another slot's header", ringBytes(&h6), padded(p13), SlotValid, &h13},
+	}
+	_ = h6
+	for _, c := range cases {
+		class, h, msg := ClassifySlot(5, slots, c.ring, c.slot, testSizeMax)
+		if class != c.class {
+			t.Errorf("%s: class %s, want %s", c.name, class, c.class)
+			continue
+		}
+		if c.header != nil && h.Checksum != c.header.Checksum {
+			t.Errorf("%s: header of op %d view %d, want op %d view %d", c.name, h.Op, h.View, c.header.Op, c.header.View)
+		}
+		if (class == SlotValid) != (msg != nil) {
+			t.Errorf("%s: class %s with message %v", c.name, class, msg != nil)
+		}
+	}
+}
+
+func TestPARSuperblockNewestValidCopyWins(t *testing.T) {
+	o := DefaultOptions(testCluster, 1, 3).withDefaults()
+	sectors, err := FormatDataFile(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var newest superblockState
+	for _, b := range sectors {
+		s, err := decodeSuperblock(b, &o)
+		if err != nil {
+			t.Fatalf("formatted copy does not decode: %v", err)
+		}
+		newest.sequence = max(newest.sequence, s.sequence)
+	}
+	if newest.sequence != SuperblockCopies {
+		t.Fatalf("newest formatted copy has sequence %d", newest.sequence)
+	}
+	// Another replica's and another cluster's files are refused by name.
+	other := o
+	other.Replica = 2
+	if _, err := decodeSuperblock(sectors[0], &other); err == nil || !strings.Contains(err.Error(), "replica 1 of 3, not replica 2 of 3") {
+		t.Fatalf("another replica's superblock: %v", err)
+	}
+	other = o
+	other.Cluster = U128{Lo: 77}
+	if _, err := decodeSuperblock(sectors[0], &other); err == nil || !strings.Contains(err.Error(), "belongs to cluster") {
+		t.Fatalf("another cluster's superblock: %v", err)
+	}
+	// A flipped bit makes a copy invalid, not a different superblock.
+	bad := slices.Clone(sectors[0])
+	bad[100] ^= 1
+	if _, err := decodeSuperblock(bad, &o); err != errNotSuperblock {
+		t.Fatalf("corrupt copy: %v", err)
+	}
+}
+
+// openImage opens replica i's data file as it stands and returns the
+// replica once its open completed.
+func (net *testNet) reopen(i int) *Replica {
+	net.t.Helper()
+	if !net.down[i] {
+		net.crash(i)
+	}
+	net.restart(i)
+	return net.replicas[i]
+}
+
+func TestPARDataFileOfAnotherReplicaRefused(t *testing.T) {
+	net := newTestNet(t, 3, nil)
+	net.crash(1)
+	net.storages[1] = net.storages[2] // replica 2's disk in replica 1's slot
+	m := &testMachine{}
+	r, err := OpenReplica(net.options[1], net.env(1, net.storages[1], m, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.replicas[1], net.down[1] = r, false
+	net.completeIO()
+	if err := r.OpenError(); err == nil || !strings.Contains(err.Error(), "belongs to replica 2 of 3") {
+		t.Fatalf("open of another replica's file: %v", err)
+	}
+}
+
+// corruptSlot flips a bit in op's prepare on replica i's disk (and, with
+// header, in its headers-ring entry too).
+func (net *testNet) corruptSlot(i int, op uint64, header bool) {
+	l := NewLayout(net.options[i])
+	slot := op % l.JournalSlots
+	net.storages[i].FlipBit(l.prepareOffset(slot), 8*HeaderSize+17) // in the body
+	if header {
+		sector := slot / headersPerSector
+		net.storages[i].FlipBit(l.headerSectorOffset(sector), 8*(slot%headersPerSector*HeaderSize+100))
+	}
+}
+
+func TestPARCorruptCommittedPrepareIsRepaired(t *testing.T) {
+	for _, c := range []struct {
+		replicas, corrupted int
+	}{{3, 1}, {5, 2}} { // one replica; a replication quorum minus one
+		t.Run(fmt.Sprintf("%d of %d", c.corrupted, c.replicas), func(t *testing.T) {
+			net := newTestNet(t, c.replicas, nil)
+			cl := net.addClient(1)
+			net.register(cl)
+			for i := range 6 {
+				net.submit(cl, fmt.Sprintf("x%d", i))
+			}
+			net.tick(30)
+			const target = 4 // a committed op
+			for i := 1; i <= c.corrupted; i++ {
+				net.crash(i)
+				net.corruptSlot(i, target, false)
+				net.restart(i)
+			}
+			torn := 0
+			for _, e := range net.events {
+				if e.Kind == EventOpened && strings.Contains(e.Reason, "1 torn") {
+					torn++
+				}
+			}
+			if torn != c.corrupted {
+				t.Fatalf("%d opens found the torn slot, want %d", torn, c.corrupted)
+			}
+			net.run(1000, "repaired", func() bool {
+				for i := 1; i <= c.corrupted; i++ {
+					if !net.replicas[i].journal.hasPrepare(target) || net.replicas[i].Status() != StatusNormal {
+						return false
+					}
+				}
+				return true
+			})
+			net.submit(cl, "after")
+			net.tick(30)
+			// The op was never truncated: every replica executed it, and a
+			// second restart finds the slot valid again (rewritten on disk).
+			for i := range net.replicas {
+				if a := net.applied(i); len(a) < target-1 || !strings.HasPrefix(a[target-2], fmt.Sprint(target)+":") {
+					t.Fatalf("r%d applied %v", i, a)
+				}
+			}
+			net.reopen(1)
+			last := net.events[len(net.events)-1]
+			for _, e := range net.events {
+				if e.Kind == EventOpened && e.Replica == 1 {
+					last = e
+				}
+			}
+			if !strings.Contains(last.Reason, "0 torn") {
+				t.Fatalf("slot not rewritten after repair: %s", last.Reason)
+			}
+			net.run(1000, "r1 back", func() bool { return net.replicas[1].Status() == StatusNormal })
+			net.checkAgreement()
+		})
+	}
+}
+
+// A slot corrupt in both copies hides which op it held: the replica must
+// learn the log from a primary before it does anything on its own.
+func TestPARCorruptSlotWaitsForAPrimary(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.RecoveryTimeoutTicks = 50 })
+	c := net.addClient(1)
+	net.register(c)
+	for i := range 5 {
+		net.submit(c, fmt.Sprintf("x%d", i))
+	}
+	net.crash(1)
+	net.corruptSlot(1, 6, true) // the head
+	net.crash(0)
+	net.crash(2)
+	net.restart(1)
+	if !net.replicas[1].journalFaulty {
+		t.Fatal("open did not notice the slot corrupt in both copies")
+	}
+	net.tick(200) // well past the recovery timeout, alone
+	if s := net.replicas[1].Status(); s != StatusRecovering {
+		t.Fatalf("a replica with an unknown slot went %s on its own", s)
+	}
+	net.restart(0)
+	net.restart(2)
+	net.run(2000, "all normal", func() bool {
+		for _, r := range net.replicas {
+			if r.Status() != StatusNormal {
+				return false
+			}
+		}
+		return true
+	})
+	net.tick(50)
+	for i := range net.replicas {
+		net.checkReplied(i)
+	}
+	net.checkAgreement()
+}
+
+// TestPARCrashAtEveryWriteStep runs a one-replica cluster, records every
+// write it makes, then for every point in that sequence builds the data
+// file a crash there would leave (the writes before it whole, the one in
+// flight lost, torn or whole) and opens it: the replica must come back with
+// every op it had acknowledged and nothing that was never in its history.
+func TestPARCrashAtEveryWriteStep(t *testing.T) {
+	tune := func(o *Options) { o.JournalSlots = 32; o.PipelineMax = 2; o.CheckpointInterval = 8 }
+	net := newTestNet(t, 1, tune)
+	st := net.storages[0]
+	var committedAt []uint64 // commit_max when each write completed
+	writesDone := uint64(0)
+	net.onIO = func(i int) {
+		for w := st.Stats().Writes; writesDone < w; writesDone++ {
+			committedAt = append(committedAt, net.replicas[0].CommitMax())
+		}
+	}
+	c := net.addClient(1)
+	net.register(c)
+	for i := range 45 { // past several checkpoints and a wrap of the journal
+		net.submit(c, fmt.Sprintf("op%d", i))
+	}
+	history := slices.Clone(net.applied(0))
+	writes := slices.Clone(st.log)
+	if len(writes) != len(committedAt) {
+		t.Fatalf("%d writes recorded, %d completions", len(writes), len(committedAt))
+	}
+	o := net.options[0]
+	format, err := FormatDataFile(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := 0
+	for k := 0; k <= len(writes); k++ {
+		tears := []int{0}
+		if k < len(writes) {
+			sectors := len(writes[k].data) / SectorSize
+			tears = []int{0, sectors}
+			if sectors > 1 {
+				tears = append(tears, sectors/2)
+			}
+		}
+		for _, tear := range tears {
+			image := NewMemoryStorage(&splitMix{state: 1}, MemoryFaults{})
+			image.Load(format)
+			for _, w := range writes[:k] {
+				image.Load(map[uint64][]byte{w.offset: w.data})
+			}
+			if k < len(writes) && tear > 0 {
+				image.Load(map[uint64][]byte{writes[k].offset: writes[k].data[:tear*SectorSize]})
+			}
+			acked := uint64(0)
+			if k > 0 {
+				acked = committedAt[k-1]
+			}
+			checkReopened(t, o, image, history, acked, fmt.Sprintf("crash before write %d (of %d), %d sectors of it landed", k, len(writes), tear))
+			images++
+		}
+	}
+	t.Logf("%d crash images opened", images)
+}
+
+// checkReopened opens image as a one-replica cluster and checks it comes
+// back normal with every op up to acked executed, in history's order.
+func checkReopened(t *testing.T, o Options, image *MemoryStorage, history []string, acked uint64, what string) {
+	t.Helper()
+	st := &testStorage{MemoryStorage: image}
+	st.OnSubmit = func(id uint64) { st.ids = append(st.ids, id) }
+	net := &testNet{t: t, results: map[U128][]ClientResult{}, options: []Options{o}}
+	net.storages = []*testStorage{st}
+	net.machines = []*testMachine{{}}
+	net.replicas = []*Replica{nil}
+	net.down[0] = true
+	net.restart(0)
+	net.run(1000, what+": normal", func() bool { return net.replicas[0].Status() == StatusNormal })
+	r := net.replicas[0]
+	if r.CommitMin() < acked {
+		t.Fatalf("%s: executed to %d, but op %d had been acknowledged", what, r.CommitMin(), acked)
+	}
+	got := net.applied(0)
+	if len(got) > len(history) || !slices.Equal(got, history[:len(got)]) {
+		t.Fatalf("%s: executed %v, not a prefix of the history %v", what, got, history)
+	}
+}
