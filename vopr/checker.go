@@ -18,6 +18,9 @@ type checker struct {
 	digests []vsr.U128
 	sent    map[vsr.U128]struct{} // checksums of every request a client sent; looked up only
 	history []historyOp
+	// durable[i] is replica i's latest superblock update known durable:
+	// after a restart it must not find its view or log_view older.
+	durable [6]struct{ view, logView uint32 }
 }
 
 type canonicalEntry struct {
@@ -44,6 +47,20 @@ func (c *checker) onEvent(replica int, e *vsr.Event) {
 		c.onExecuted(replica, e)
 	case vsr.EventViolation:
 		c.sim.fail(Correctness, fmt.Sprintf("replica %d reported a protocol violation: %s", replica, e.Reason))
+	case vsr.EventDurable:
+		c.durable[replica].view, c.durable[replica].logView = e.View, e.LogView
+	case vsr.EventOpened:
+		d := c.durable[replica]
+		if e.View < d.view || e.LogView < d.logView {
+			c.sim.fail(Correctness, fmt.Sprintf("replica %d reopened at view %d log_view %d, but view %d log_view %d were durable",
+				replica, e.View, e.LogView, d.view, d.logView))
+		}
+		c.sim.logf(logShort, "replica %d opened: view=%d log_view=%d op=%d commit=%d; %s", replica, e.View, e.LogView, e.Op, e.Commit, e.Reason)
+	case vsr.EventCheckpoint:
+		c.sim.stats.Checkpoints++
+	case vsr.EventStateTransfer:
+		c.sim.stats.StateTransfers++
+		c.sim.logf(logShort, "replica %d took a checkpoint at op %d by state transfer", replica, e.Op)
 	case vsr.EventStatus:
 		if e.Status == vsr.StatusViewChange {
 			c.sim.stats.ViewChanges++

@@ -63,13 +63,21 @@ type NetworkOptions struct {
 type ProcessOptions struct {
 	Pause            faults.Ratio `json:"pause"` // per step, per replica
 	PauseMeanNs      uint64       `json:"pause_mean_ns"`
+	Crash            faults.Ratio `json:"crash"` // per step, per replica: writes in flight tear, the replica restarts from disk
+	RestartMeanNs    uint64       `json:"restart_mean_ns"`
 	ClockDriftPpmMax uint32       `json:"clock_drift_ppm_max"` // each replica's tick runs fast or slow by up to this
 }
 
-// StorageOptions are the simulated disks' behaviour.
+// StorageOptions are the simulated disks' behaviour. Faulty turns storage
+// faults on for the disks the fault atlas picks (see simStorage); the
+// ratios are per I/O.
 type StorageOptions struct {
-	WriteLatencyMinNs  uint64 `json:"write_latency_min_ns"`
-	WriteLatencyMeanNs uint64 `json:"write_latency_mean_ns"`
+	WriteLatencyMinNs  uint64       `json:"write_latency_min_ns"`
+	WriteLatencyMeanNs uint64       `json:"write_latency_mean_ns"`
+	Faulty             bool         `json:"faulty"`
+	ReadError          faults.Ratio `json:"read_error"`
+	Corrupt            faults.Ratio `json:"corrupt"`
+	Misdirect          faults.Ratio `json:"misdirect"`
 }
 
 // WorkloadOptions shape what the clients ask.
@@ -82,7 +90,7 @@ type WorkloadOptions struct {
 }
 
 // FaultKinds lists the faults a swarm turns on or off per seed, by name.
-var FaultKinds = []string{"loss", "duplicate", "corrupt", "partition", "clog", "pause", "drift"}
+var FaultKinds = []string{"loss", "duplicate", "corrupt", "partition", "clog", "pause", "drift", "crash", "storage"}
 
 // Force holds fault kinds forced on or off, whatever the seed draws.
 type Force map[string]bool
@@ -114,7 +122,7 @@ func Draw(seed uint64, force Force) Options {
 	o.Replicas = p.RangeInt(1, 6)
 	o.Clients = p.RangeInt(1, 16)
 	o.PipelineMax = p.RangeInt(1, 8)
-	o.JournalSlots = 1024
+	o.JournalSlots = p.RangeInt(32, 256)
 	o.ClientsMax = p.RangeInt(o.Clients, 32) // sessions are evicted only by the eviction test, not the swarm
 	o.RequestQueueMax = p.RangeInt(1, 64)
 	o.MessageSizeMax = uint32(p.RangeInt(4, 16)) << 10
@@ -156,10 +164,16 @@ func Draw(seed uint64, force Force) Options {
 	if on("drift") {
 		pr.ClockDriftPpmMax = drift
 	}
+	pr.Crash = rate("crash", faults.PerMillion(1_000), faults.PerMillion(10_000))
+	pr.RestartMeanNs = p.Range(100_000_000, 3_000_000_000)
 
 	s := &o.Storage
 	s.WriteLatencyMinNs = p.Range(50_000, 1_000_000)
 	s.WriteLatencyMeanNs = p.Range(100_000, 5_000_000)
+	s.ReadError = p.RatioBetween(faults.PerMillion(100), faults.PerMillion(10_000))
+	s.Corrupt = p.RatioBetween(faults.PerMillion(100), faults.PerMillion(10_000))
+	s.Misdirect = p.RatioBetween(faults.PerMillion(100), faults.PerMillion(5_000))
+	s.Faulty = on("storage")
 
 	w := &o.Workload
 	// At least a key per four clients, and a moderate skew: a single key
@@ -187,6 +201,8 @@ func (o *Options) Validate() error {
 	check(o.TicksMax >= 1 && o.TicksMax <= 10_000_000, "ticks max %d outside [1, 10000000]", o.TicksMax)
 	check(o.LivenessTicksMax >= 100, "liveness ticks max %d below 100", o.LivenessTicksMax)
 	check(o.Network.LinkCapacity >= 1, "link capacity %d below 1", o.Network.LinkCapacity)
+	check(o.JournalSlots >= 32 && o.JournalSlots <= 4096, "journal slots %d outside [32, 4096]", o.JournalSlots)
+	check(o.PipelineMax >= 1 && o.PipelineMax <= 8, "pipeline max %d outside [1, 8]", o.PipelineMax)
 	check(o.Workload.Keys >= 1 && o.Workload.Keys <= 1024, "keys %d outside [1, 1024]", o.Workload.Keys)
 	check(o.Workload.ReadPercent+o.Workload.WritePercent <= 100, "read %d%% + write %d%% above 100%%",
 		o.Workload.ReadPercent, o.Workload.WritePercent)
@@ -196,7 +212,8 @@ func (o *Options) Validate() error {
 	}{
 		{"loss", o.Network.Loss}, {"duplicate", o.Network.Duplicate}, {"corrupt", o.Network.Corrupt},
 		{"partition", o.Network.Partition}, {"heal", o.Network.Heal}, {"asymmetric", o.Network.Asymmetric},
-		{"clog", o.Network.Clog}, {"pause", o.Process.Pause},
+		{"clog", o.Network.Clog}, {"pause", o.Process.Pause}, {"crash", o.Process.Crash},
+		{"read error", o.Storage.ReadError}, {"storage corrupt", o.Storage.Corrupt}, {"misdirect", o.Storage.Misdirect},
 	} {
 		if err := r.ratio.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r.name, err))
@@ -209,6 +226,18 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("vopr: options: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// absentRatiosNever sets rates a report predating them left out (zero
+// ratios) to Never: a report replays with the faults it knew of.
+func (o *Options) absentRatiosNever() {
+	for _, r := range []*faults.Ratio{&o.Network.Loss, &o.Network.Duplicate, &o.Network.Corrupt, &o.Network.Partition,
+		&o.Network.Heal, &o.Network.Asymmetric, &o.Network.Clog, &o.Process.Pause, &o.Process.Crash,
+		&o.Storage.ReadError, &o.Storage.Corrupt, &o.Storage.Misdirect} {
+		if *r == (faults.Ratio{}) {
+			*r = faults.Never
+		}
+	}
 }
 
 // Enabled reports which fault kinds are on in o.
@@ -232,6 +261,10 @@ func (o *Options) Enabled() []string {
 			off = never(o.Process.Pause)
 		case "drift":
 			off = o.Process.ClockDriftPpmMax == 0
+		case "crash":
+			off = never(o.Process.Crash)
+		case "storage":
+			off = !o.Storage.Faulty || faultyDisks(o.Replicas) == 0
 		}
 		if !off {
 			on = append(on, k)

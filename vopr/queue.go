@@ -11,12 +11,14 @@ const (
 	eventStep      // every 100 ms: partitions, clogs, pauses start and end
 	eventResume    // replica a's pause ends
 	eventClientGo  // client a's think time is over: it may submit
+	eventRestart   // replica a restarts after a crash
 	eventKindCount // one past the last
 )
 
 var eventKindNames = [eventKindCount]string{
 	eventReplicaTick: "tick", eventClientTick: "client_tick", eventDeliver: "deliver",
 	eventStorage: "storage", eventStep: "step", eventResume: "resume", eventClientGo: "client_go",
+	eventRestart: "restart",
 }
 
 func (k eventKind) String() string { return eventKindNames[k] }

@@ -55,6 +55,7 @@ func LoadReport(path string) (Report, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return r, fmt.Errorf("vopr: report %s is not valid JSON: %w", path, err)
 	}
+	r.Options.absentRatiosNever()
 	if err := r.Options.Validate(); err != nil {
 		return r, fmt.Errorf("vopr: report %s: %w", path, err)
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/govsr/govsr/faults"
 	"github.com/govsr/govsr/vsr"
-	"github.com/govsr/govsr/vsr/kv"
 )
 
 // Simulated time.
@@ -98,34 +97,25 @@ const (
 
 const recentEvents = 64
 
-// simReplica is a replica with its process state.
-type simReplica struct {
-	replica    *vsr.Replica
-	machine    *kv.Store
-	storage    *storage
-	tickNs     uint64 // this replica's tick period, drift included
-	paused     bool
-	held       []event // deliveries and completions that arrived while paused
-	pausedAtNs uint64
-}
-
 // Stats counts what happened in a run.
 type Stats struct {
-	Network       NetworkStats
-	Ticks         uint64 // ticks of simulated time (10 ms each)
-	Events        uint64
-	Requests      uint64 // requests the clients issued
-	Replies       uint64
-	Evictions     uint64
-	ViewChanges   uint64
-	Pauses        uint64
-	Committed     uint64 // highest op committed
-	StorageWrites uint64
-	StorageReads  uint64
-	StorageFaults uint64
-	// AwaitingStateTransfer counts replicas that ended the run behind every
-	// journal's window.
-	AwaitingStateTransfer uint64
+	Network        NetworkStats
+	Ticks          uint64 // ticks of simulated time (10 ms each)
+	Events         uint64
+	Requests       uint64 // requests the clients issued
+	Replies        uint64
+	Evictions      uint64
+	ViewChanges    uint64
+	Pauses         uint64
+	Crashes        uint64
+	Restarts       uint64
+	Checkpoints    uint64
+	StateTransfers uint64
+	Committed      uint64 // highest op committed
+	StorageWrites  uint64
+	StorageReads   uint64
+	StorageFaults  uint64 // read errors, bit flips and misdirected writes
+	TornWrites     uint64 // writes in flight at a crash that landed in part or not at all
 }
 
 // Result is the outcome of a run.
@@ -171,41 +161,6 @@ func New(opts Options, log io.Writer, level LogLevel) (*Simulator, error) {
 // clusterID is derived from the seed so that two runs never share one.
 func (s *Simulator) clusterID() vsr.U128 {
 	return vsr.U128{Lo: s.opts.Seed | 1, Hi: 0x676f767372}
-}
-
-func (s *Simulator) buildReplicas() error {
-	drift := s.root.Stream("clock-drift")
-	for i := range s.opts.Replicas {
-		o := vsr.DefaultOptions(s.clusterID(), uint8(i), uint8(s.opts.Replicas))
-		o.PipelineMax, o.JournalSlots = s.opts.PipelineMax, s.opts.JournalSlots
-		o.ClientsMax, o.RequestQueueMax = s.opts.ClientsMax, s.opts.RequestQueueMax
-		o.MessageSizeMax = s.opts.MessageSizeMax
-		machine, err := kv.New(kv.Options{KeysMax: 1024, KeySizeMax: 16, ValueSizeMax: 64})
-		if err != nil {
-			return err
-		}
-		if bug, err := vsr.ParseBug(s.opts.Bug); err == nil {
-			o.TestingBug = bug
-		}
-		st := newStorage(s, i, s.root.Stream(fmt.Sprintf("storage/replica-%d", i)), &s.opts.Storage)
-		index := i
-		r, err := vsr.NewReplica(o, vsr.Env{
-			Bus: &replicaBus{net: s.net, node: i}, Storage: st, StateMachine: s.machineFor(i, machine),
-			Random: s.root.Stream(fmt.Sprintf("replica-%d", i)),
-			Hook:   func(e *vsr.Event) { s.check.onEvent(index, e) },
-		})
-		if err != nil {
-			return err
-		}
-		ppm := int64(0)
-		if max := int64(s.opts.Process.ClockDriftPpmMax); max > 0 {
-			ppm = int64(drift.Range(0, uint64(2*max))) - max
-		}
-		period := uint64(int64(tickNs) + int64(tickNs)*ppm/1_000_000)
-		s.replicas = append(s.replicas, &simReplica{replica: r, machine: machine, storage: st, tickNs: period})
-		s.queue.push(event{at: period, kind: eventReplicaTick, a: i})
-	}
-	return nil
 }
 
 func (s *Simulator) buildClients() error {
@@ -254,11 +209,6 @@ func (s *Simulator) Run() (res *Result) {
 	if s.failure != nil {
 		return s.failure
 	}
-	for _, r := range s.replicas {
-		if r.replica.NeedsStateTransfer() {
-			s.stats.AwaitingStateTransfer++
-		}
-	}
 	return s.finish()
 }
 
@@ -283,6 +233,8 @@ func (s *Simulator) handle(e *event) {
 		s.step()
 	case eventResume:
 		s.resume(e.a)
+	case eventRestart:
+		s.restart(e.a)
 	case eventClientGo:
 		s.clients[e.a].next()
 	default:
@@ -309,84 +261,6 @@ func (s *Simulator) fold(e *event) {
 	s.digest = vsr.Checksum(b[:])
 	s.recent[s.recentAt%recentEvents] = event{at: e.at, kind: e.kind, a: e.a, b: e.b, tag: e.tag, seq: uint64(len(e.data))}
 	s.recentAt++
-}
-
-func (s *Simulator) replicaTick(e *event) {
-	r := s.replicas[e.a]
-	s.queue.push(event{at: s.now + r.tickNs, kind: eventReplicaTick, a: e.a})
-	if r.paused {
-		return
-	}
-	r.replica.Tick()
-	if e.a == 0 {
-		s.stats.Ticks++
-	}
-}
-
-func (s *Simulator) deliver(e *event) {
-	if !s.net.arrive(e.a, e.b) {
-		s.net.recycle(e.data)
-		return
-	}
-	if e.b < s.opts.Replicas {
-		r := s.replicas[e.b]
-		if r.paused {
-			r.held = append(r.held, *e)
-			return
-		}
-		r.replica.Receive(e.data)
-	} else {
-		s.clients[e.b-s.opts.Replicas].client.Receive(e.data)
-	}
-	s.net.recycle(e.data)
-}
-
-func (s *Simulator) storageDone(e *event) {
-	r := s.replicas[e.a]
-	if r.paused {
-		r.held = append(r.held, *e)
-		return
-	}
-	r.replica.StorageDone(e.tag, nil)
-}
-
-// step draws the network's and the processes' faults for the next 100 ms.
-func (s *Simulator) step() {
-	s.queue.push(event{at: s.now + stepNs, kind: eventStep})
-	s.net.step()
-	for i, r := range s.replicas {
-		start := s.process.Chance(s.opts.Process.Pause)
-		length := s.process.Exponential(s.opts.Process.PauseMeanNs)
-		if start && !r.paused && s.phase == phaseSafety {
-			r.paused = true
-			r.pausedAtNs = s.now
-			s.stats.Pauses++
-			s.queue.push(event{at: s.now + length, kind: eventResume, a: i})
-			s.logf(logShort, "replica %d paused for %d ms", i, length/1_000_000)
-		}
-	}
-}
-
-// resume ends replica i's pause: what arrived meanwhile is handled now, in
-// arrival order.
-func (s *Simulator) resume(i int) {
-	r := s.replicas[i]
-	if !r.paused {
-		return
-	}
-	r.paused = false
-	held := r.held
-	r.held = nil
-	for k := range held {
-		e := &held[k]
-		if e.kind == eventStorage {
-			r.replica.StorageDone(e.tag, nil)
-		} else {
-			r.replica.Receive(e.data)
-			s.net.recycle(e.data)
-		}
-	}
-	s.logf(logShort, "replica %d resumed after %d ms", i, (s.now-r.pausedAtNs)/1_000_000)
 }
 
 // advancePhase ends the safety phase after enough replies or ticks, and the
@@ -419,7 +293,11 @@ func (s *Simulator) startLiveness() {
 	s.phase = phaseLiveness
 	s.livenessStart = s.now
 	s.net.stopFaults()
-	for i := range s.replicas {
+	for i, r := range s.replicas {
+		r.storage.stopFaults()
+		if r.down {
+			s.restart(i)
+		}
 		s.resume(i)
 	}
 	for _, c := range s.clients {
@@ -428,11 +306,8 @@ func (s *Simulator) startLiveness() {
 	s.logf(logShort, "liveness phase: faults off, %d replies so far", s.replies)
 }
 
-// converged reports whether every client is idle and every replica that can
-// catch up from journals is normal in one view, executed to the highest
-// commit, with one state digest. A replica that fell out of every journal's
-// window needs state transfer, which the durability issue brings; until
-// then it is left out, as long as a view-change quorum converges without it.
+// converged reports whether every client is idle and every replica is
+// normal in one view, executed to the highest commit, with one state digest.
 func (s *Simulator) converged() bool {
 	for _, c := range s.clients {
 		if c.client.Busy() || !c.idle() {
@@ -446,14 +321,10 @@ func (s *Simulator) converged() bool {
 		view = max(view, r.replica.View())
 	}
 	var digest vsr.U128
-	first, core := true, 0
+	first := true
 	for _, r := range s.replicas {
 		rr := r.replica
-		if rr.NeedsStateTransfer() {
-			continue
-		}
-		core++
-		if rr.Status() != vsr.StatusNormal || rr.View() != view || rr.CommitMin() != commit {
+		if r.down || rr.Status() != vsr.StatusNormal || rr.View() != view || rr.CommitMin() != commit {
 			return false
 		}
 		if first {
@@ -462,7 +333,7 @@ func (s *Simulator) converged() bool {
 			return false
 		}
 	}
-	return core >= vsr.QuorumViewChange(len(s.replicas))
+	return true
 }
 
 // describe summarizes every replica and client, for failure messages.
@@ -470,8 +341,9 @@ func (s *Simulator) describe() string {
 	out := ""
 	for i, r := range s.replicas {
 		rr := r.replica
-		out += fmt.Sprintf("  replica %d: %s view=%d log_view=%d op=%d commit_min=%d commit_max=%d paused=%v state_transfer=%v\n",
-			i, rr.Status(), rr.View(), rr.LogView(), rr.Op(), rr.CommitMin(), rr.CommitMax(), r.paused, rr.NeedsStateTransfer())
+		out += fmt.Sprintf("  replica %d: %s view=%d log_view=%d op=%d commit_min=%d commit_max=%d paused=%v down=%v opening=%v needs_state_transfer=%v faulty_disk=%v\n",
+			i, rr.Status(), rr.View(), rr.LogView(), rr.Op(), rr.CommitMin(), rr.CommitMax(), r.paused, r.down,
+			rr.Opening(), rr.NeedsStateTransfer(), r.storage.faulty)
 	}
 	for i, c := range s.clients {
 		out += fmt.Sprintf("  client %d: registered=%v busy=%v view=%d\n", i, c.client.Registered(), c.client.Busy(), c.client.View())
@@ -488,6 +360,14 @@ func (s *Simulator) fail(class Class, message string) {
 
 func (s *Simulator) result(class Class, message string) *Result {
 	s.stats.Committed = s.check.committed()
+	s.stats.StorageWrites, s.stats.StorageReads, s.stats.StorageFaults, s.stats.TornWrites = 0, 0, 0, 0
+	for _, r := range s.replicas {
+		m := r.storage.Stats()
+		s.stats.StorageWrites += m.Writes
+		s.stats.StorageReads += m.Reads
+		s.stats.StorageFaults += r.storage.faultCount()
+		s.stats.TornWrites += m.Torn + m.Lost
+	}
 	res := &Result{Class: class, Message: message, TimeNs: s.now, Tick: s.now / tickNs,
 		Digest: s.digest.String(), Stats: s.stats, Linearizability: "skipped"}
 	for i := range min(s.recentAt, recentEvents) {

@@ -35,6 +35,12 @@ func TestSeedsPass(t *testing.T) {
 		tn.Partitions += n.Partitions
 		tn.Clogs += n.Clogs
 		total.Pauses += res.Stats.Pauses
+		total.Crashes += res.Stats.Crashes
+		total.Restarts += res.Stats.Restarts
+		total.StorageFaults += res.Stats.StorageFaults
+		total.TornWrites += res.Stats.TornWrites
+		total.Checkpoints += res.Stats.Checkpoints
+		total.StateTransfers += res.Stats.StateTransfers
 		total.ViewChanges += res.Stats.ViewChanges
 		total.Replies += res.Stats.Replies
 	}
@@ -43,10 +49,13 @@ func TestSeedsPass(t *testing.T) {
 		"capacity drops": total.Network.DroppedCapacity, "duplicate": total.Network.Duplicated,
 		"corrupt": total.Network.Corrupted, "partition": total.Network.Partitions, "clog": total.Network.Clogs,
 		"pause": total.Pauses, "drift": uint64(drifting), "view changes": total.ViewChanges, "replies": total.Replies,
+		"crash": total.Crashes, "restart": total.Restarts, "storage faults": total.StorageFaults,
+		"torn or lost writes": total.TornWrites, "checkpoints": total.Checkpoints, "state transfers": total.StateTransfers,
 	}
 	for kind, n := range happened {
 		if n == 0 {
 			t.Errorf("over 50 seeds, %s never happened", kind)
 		}
 	}
+	t.Logf("over 50 seeds: %v", happened)
 }

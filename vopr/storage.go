@@ -1,45 +1,93 @@
 package vopr
 
 import (
-	"slices"
+	"fmt"
 
 	"github.com/govsr/govsr/faults"
+	"github.com/govsr/govsr/vsr"
 )
 
-// storage is one replica's simulated disk: writes land in memory and
-// complete after a latency of minimum + exponential, so completions
-// reorder. (Read faults, corruption, misdirected and torn writes arrive with
-// durable storage: until the replica reads its data file back, they could
-// not bite.)
-type storage struct {
+// simStorage is one replica's simulated disk: a vsr.MemoryStorage whose
+// I/O completes after a latency of minimum + exponential (so completions
+// reorder), and which may be one of the seed's faulty disks.
+//
+// The fault atlas: storage faults (read errors, bit flips, misdirected
+// writes) strike only the journal and checkpoint zones of at most
+// min(replication quorum - 1, replicas - view-change quorum) replicas.
+// So every committed op stays intact on at least one replica that holds it,
+// and the replicas with clean disks can still form a view-change quorum
+// after the whole cluster restarts: a failure is a bug, not an
+// unrecoverable scenario. Torn and lost writes at a crash hit every disk.
+type simStorage struct {
+	*vsr.MemoryStorage
 	sim     *Simulator
 	replica int
-	rng     *faults.PRNG
-	opts    *StorageOptions
-	sectors map[uint64][]byte // offset → data; looked up, never iterated
+	latency *faults.PRNG
+	atlas   *faults.PRNG
+	layout  vsr.Layout
+	faulty  bool
+	faults  vsr.MemoryFaults
 }
 
-func newStorage(sim *Simulator, replica int, rng *faults.PRNG, opts *StorageOptions) *storage {
-	return &storage{sim: sim, replica: replica, rng: rng, opts: opts, sectors: map[uint64][]byte{}}
-}
-
-func (s *storage) Write(offset uint64, data []byte, tag uint64) {
-	if old, ok := s.sectors[offset]; ok && cap(old) >= len(data) {
-		s.sectors[offset] = append(old[:0], data...)
-	} else {
-		s.sectors[offset] = slices.Clone(data)
+func newSimStorage(s *Simulator, replica int, o vsr.Options, faulty bool) (*simStorage, error) {
+	st := &simStorage{sim: s, replica: replica, layout: vsr.NewLayout(o), faulty: faulty,
+		latency: s.root.Stream(fmt.Sprintf("storage/replica-%d/latency", replica)),
+		atlas:   s.root.Stream(fmt.Sprintf("storage/replica-%d/atlas", replica))}
+	if faulty {
+		so := &s.opts.Storage
+		st.faults = vsr.MemoryFaults{
+			ReadErrorPerMillion: perMillion(so.ReadError), CorruptPerMillion: perMillion(so.Corrupt),
+			MisdirectPerMillion: perMillion(so.Misdirect), Faulty: st.faultable, Misdirect: st.misdirect,
+		}
 	}
-	s.sim.stats.StorageWrites++
-	s.complete(tag)
+	st.MemoryStorage = vsr.NewMemoryStorage(s.root.Stream(fmt.Sprintf("storage/replica-%d/faults", replica)), st.faults)
+	st.OnSubmit = st.schedule
+	sectors, err := vsr.FormatDataFile(o)
+	if err != nil {
+		return nil, err
+	}
+	st.Load(sectors)
+	return st, nil
 }
 
-func (s *storage) Read(offset uint64, buf []byte, tag uint64) {
-	copy(buf, s.sectors[offset])
-	s.sim.stats.StorageReads++
-	s.complete(tag)
+func perMillion(r faults.Ratio) uint64 { return uint64(r.Num) * 1_000_000 / uint64(r.Den) }
+
+// schedule sets the completion time of a submitted I/O.
+func (st *simStorage) schedule(id uint64) {
+	o := &st.sim.opts.Storage
+	at := st.sim.now + o.WriteLatencyMinNs + st.latency.Exponential(o.WriteLatencyMeanNs)
+	st.sim.queue.push(event{at: at, kind: eventStorage, a: st.replica, tag: id})
 }
 
-func (s *storage) complete(tag uint64) {
-	at := s.sim.now + s.opts.WriteLatencyMinNs + s.rng.Exponential(s.opts.WriteLatencyMeanNs)
-	s.sim.queue.push(event{at: at, kind: eventStorage, a: s.replica, tag: tag})
+// faultable: the atlas lets faults strike every zone but the superblock
+// (whose copies are all rewritten at each update; crash tearing covers it).
+func (st *simStorage) faultable(offset uint64) bool {
+	zone, _ := st.layout.ZoneOf(offset)
+	return zone == vsr.ZoneHeaders || zone == vsr.ZonePrepares || zone == vsr.ZoneCheckpoint
+}
+
+// misdirect picks where a misdirected write lands: another piece of the
+// same zone, at the same offset within it.
+func (st *simStorage) misdirect(offset uint64) (uint64, bool) {
+	zone, index := st.layout.ZoneOf(offset)
+	l := &st.layout
+	switch zone {
+	case vsr.ZonePrepares:
+		other := st.atlas.Uint64N(l.JournalSlots)
+		return offset - index*l.PrepareSlotSize + other*l.PrepareSlotSize, other != index
+	case vsr.ZoneHeaders:
+		sectors := (l.PreparesOffset - l.HeadersOffset) / vsr.SectorSize
+		other := st.atlas.Uint64N(sectors)
+		return l.HeadersOffset + other*vsr.SectorSize, other != index
+	}
+	return offset, false
+}
+
+// stopFaults is the liveness phase: the disk heals.
+func (st *simStorage) stopFaults() { st.SetFaults(vsr.MemoryFaults{}) }
+
+// faultCount sums the faults this disk injected.
+func (st *simStorage) faultCount() uint64 {
+	m := st.Stats()
+	return m.ReadErrors + m.Corruptions + m.Misdirected
 }

@@ -49,14 +49,15 @@ const (
 	EventReply                              // a reply was sent to a client: Client, Request, Op
 	EventStateTransfer                      // a peer's checkpoint was restored: Op, Digest
 	EventCheckpoint                         // a checkpoint became durable: Op
-	EventOpened                             // the data file was read back: Op (head), Commit, Reason (faults found)
+	EventOpened                             // the data file was read back: View, LogView, Op (head), Commit, Reason (faults found)
+	EventDurable                            // a superblock update is durable: View, LogView, Commit
 	eventKindCount
 )
 
 var eventKindNames = [eventKindCount]string{
 	EventCommitted: "committed", EventExecuted: "executed", EventStatus: "status",
 	EventDropped: "dropped", EventViolation: "violation", EventEvicted: "evicted", EventReply: "reply",
-	EventStateTransfer: "state_transfer", EventCheckpoint: "checkpoint", EventOpened: "opened",
+	EventStateTransfer: "state_transfer", EventCheckpoint: "checkpoint", EventOpened: "opened", EventDurable: "durable",
 }
 
 func (k EventKind) String() string {

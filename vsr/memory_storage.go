@@ -31,18 +31,22 @@ type memoryIO struct {
 	tag    uint64
 }
 
-// MemoryFaults says which faults the storage injects, as one-in-N odds
-// (0: never). Faulty, if set, limits them to the offsets it accepts: the
-// simulator's fault atlas keeps every piece of data intact on enough
+// MemoryFaults says which faults the storage injects, as odds per million
+// I/Os (0: never). Faulty, if set, limits them to the offsets it accepts:
+// the simulator's fault atlas keeps every piece of data intact on enough
 // replicas. Torn and lost writes at a crash are not faults of the disk
 // but of the crash, and always apply.
 type MemoryFaults struct {
-	ReadErrorOneIn uint64 // a read fails (a latent sector error)
-	CorruptOneIn   uint64 // a write lands with one bit flipped
-	MisdirectOneIn uint64 // a write lands on another slot of its zone instead
-	Faulty         func(offset uint64) bool
-	Misdirect      func(offset uint64) (uint64, bool) // where a misdirected write may land instead
+	ReadErrorPerMillion uint64 // a read fails (a latent sector error)
+	CorruptPerMillion   uint64 // a write lands with one bit flipped
+	MisdirectPerMillion uint64 // a write lands on another slot of its zone instead
+	Faulty              func(offset uint64) bool
+	Misdirect           func(offset uint64) (uint64, bool) // where a misdirected write may land instead
 }
+
+// SetFaults replaces the fault odds (the simulator stops faults for its
+// liveness phase).
+func (s *MemoryStorage) SetFaults(f MemoryFaults) { s.faults = f }
 
 // MemoryStorageStats counts what the storage did.
 type MemoryStorageStats struct {
@@ -104,7 +108,7 @@ func (s *MemoryStorage) Complete(id uint64) (tag uint64, err error, ok bool) {
 		return io.tag, nil, true
 	}
 	s.stats.Reads++
-	if s.chance(s.faults.ReadErrorOneIn, io.offset) {
+	if s.chance(s.faults.ReadErrorPerMillion, io.offset) {
 		s.stats.ReadErrors++
 		return io.tag, ErrReadFault, true
 	}
@@ -114,13 +118,13 @@ func (s *MemoryStorage) Complete(id uint64) (tag uint64, err error, ok bool) {
 
 // land applies a write, with the faults that may strike it.
 func (s *MemoryStorage) land(offset uint64, data []byte) {
-	if s.chance(s.faults.MisdirectOneIn, offset) && s.faults.Misdirect != nil {
+	if s.chance(s.faults.MisdirectPerMillion, offset) && s.faults.Misdirect != nil {
 		if other, ok := s.faults.Misdirect(offset); ok && other != offset {
 			s.stats.Misdirected++
 			offset = other
 		}
 	}
-	if s.chance(s.faults.CorruptOneIn, offset) {
+	if s.chance(s.faults.CorruptPerMillion, offset) {
 		s.stats.Corruptions++
 		bit := s.random.Uint64() % uint64(len(data)*8)
 		data[bit/8] ^= 1 << (bit % 8)
@@ -128,11 +132,11 @@ func (s *MemoryStorage) land(offset uint64, data []byte) {
 	s.put(offset, data)
 }
 
-func (s *MemoryStorage) chance(oneIn, offset uint64) bool {
-	if oneIn == 0 || (s.faults.Faulty != nil && !s.faults.Faulty(offset)) {
+func (s *MemoryStorage) chance(perMillion, offset uint64) bool {
+	if perMillion == 0 || (s.faults.Faulty != nil && !s.faults.Faulty(offset)) {
 		return false
 	}
-	return s.random.Uint64()%oneIn == 0
+	return s.random.Uint64()%1_000_000 < perMillion
 }
 
 // Crash ends every I/O in flight as a power loss would: a read is

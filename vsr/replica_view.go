@@ -383,6 +383,10 @@ func (r *Replica) installPrimaryLog(h *Header, body []byte) {
 // onDurable runs when the superblock write completes: what waited for the
 // view or log_view to be durable can go now.
 func (r *Replica) onDurable() {
+	if r.hook != nil {
+		d := &r.super.durable
+		r.hook(&Event{Kind: EventDurable, Replica: r.opts.Replica, View: d.view, LogView: d.logView, Commit: d.commit})
+	}
 	if cp := r.durableCheckpoint(); cp != r.cp.announced {
 		r.cp.announced = cp
 		r.stats.Checkpoints++

@@ -8,9 +8,9 @@ import (
 // The superblock is the root of a replica's durable state: its identity,
 // the data file's geometry, view, log_view, how far it executed, and which
 // checkpoint to restore. It is written before the replica acts on a new
-// view, log_view or checkpoint, to the SuperblockCopies copies in turn,
-// each copy naming its sequence number and its predecessor's checksum. A
-// torn or corrupt copy is skipped at open; the newest valid one wins.
+// view, log_view or checkpoint, to all SuperblockCopies copies, each naming
+// its sequence number and its predecessor's checksum. A torn or corrupt
+// copy is skipped at open; the newest valid one wins.
 //
 // Sector layout (little-endian):
 //
@@ -179,16 +179,19 @@ func formatSuperblocks(opts *Options, rejoin bool) (map[uint64][]byte, superbloc
 }
 
 // superblock makes view, log_view and checkpoints durable before the
-// replica acts on them (DESIGN.md). At most one write is in flight; the
-// latest wanted state is written when it completes.
+// replica acts on them (DESIGN.md). Each update is written to every copy at
+// once, so a copy that a fault spoils leaves others of the same sequence;
+// it is durable when all copies are written. At most one update is in
+// flight; the latest wanted state is written when it completes.
 type superblock struct {
 	r            *Replica
-	buf          []byte          // one sector
-	last         superblockState // the latest copy submitted
-	lastChecksum U128            // its checksum: the next copy's parent
+	buf          []byte          // one sector, shared by the copies' writes
+	last         superblockState // the latest update submitted
+	lastChecksum U128            // its checksum: the next update's parent
 	want         superblockState
 	writing      superblockState
-	inFlight     bool
+	copiesLeft   int // copies of the update in flight still to complete
+	failed       bool
 	durable      superblockState
 }
 
@@ -205,7 +208,7 @@ func newSuperblock(r *Replica) superblock {
 func (s *superblock) persist() {
 	s.want = superblockState{view: s.r.view, logView: s.r.logView, logOp: s.r.logOp, commit: s.r.commitMin,
 		checkpoint: s.r.cp.written}
-	if !s.inFlight {
+	if s.copiesLeft == 0 {
 		s.submit()
 	}
 }
@@ -216,21 +219,26 @@ func (s *superblock) submit() {
 	s.writing.parent = s.lastChecksum
 	s.lastChecksum = encodeSuperblock(s.buf, &s.r.opts, &s.writing)
 	s.last = s.writing
-	s.inFlight = true
-	index := s.writing.sequence % SuperblockCopies
-	s.r.storage.Write(s.r.layout.superblockOffset(index), s.buf, tag(tagSuperblock, index))
+	s.copiesLeft, s.failed = SuperblockCopies, false
+	for i := range uint64(SuperblockCopies) {
+		s.r.storage.Write(s.r.layout.superblockOffset(i), s.buf, tag(tagSuperblock, i))
+	}
 }
 
 func (s *superblock) writeDone(err error) {
-	if !s.inFlight {
+	if s.copiesLeft <= 0 {
 		panic("vsr: superblock write completion without a write in flight")
 	}
-	s.inFlight = false
-	if err == nil {
+	s.copiesLeft--
+	s.failed = s.failed || err != nil
+	if s.copiesLeft > 0 {
+		return
+	}
+	if !s.failed {
 		s.durable = s.writing
 	}
 	if s.want.view != s.durable.view || s.want.logView != s.durable.logView || s.want.logOp != s.durable.logOp ||
-		s.want.checkpoint != s.durable.checkpoint || err != nil {
+		s.want.checkpoint != s.durable.checkpoint || s.failed {
 		s.submit()
 		return
 	}

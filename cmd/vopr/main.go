@@ -280,6 +280,9 @@ func printOptions(w io.Writer, o *vopr.Options) {
 		{"clog per link per 100 ms", fmt.Sprintf("%s for exp(%.0f ms)", pct(o.Network.Clog), ms(o.Network.ClogMeanNs))},
 		{"link capacity", o.Network.LinkCapacity},
 		{"pause per 100 ms", fmt.Sprintf("%s for exp(%.0f ms)", pct(o.Process.Pause), ms(o.Process.PauseMeanNs))},
+		{"crash per 100 ms", fmt.Sprintf("%s, restart after exp(%.0f ms)", pct(o.Process.Crash), ms(o.Process.RestartMeanNs))},
+		{"faulty disks", fmt.Sprintf("%v: read error %s, bit flip %s, misdirect %s per I/O", o.Storage.Faulty,
+			pct(o.Storage.ReadError), pct(o.Storage.Corrupt), pct(o.Storage.Misdirect))},
 		{"clock drift max (ppm)", o.Process.ClockDriftPpmMax},
 		{"disk write latency (ms)", fmt.Sprintf("%.2f + exp(%.2f)", ms(o.Storage.WriteLatencyMinNs), ms(o.Storage.WriteLatencyMeanNs))},
 		{"workload", fmt.Sprintf("%d keys, skew %d, read %d%% write %d%% cas %d%%, think exp(%.1f ms)",
@@ -323,9 +326,12 @@ func printResult(w io.Writer, o *vopr.Options, res *vopr.Result, wall time.Durat
 		{"dropped (partition, capacity)", fmt.Sprintf("%d (%d, %d)", n.Dropped, n.DroppedPartition, n.DroppedCapacity)},
 		{"duplicated / corrupted", fmt.Sprintf("%d / %d", n.Duplicated, n.Corrupted)},
 		{"partitions / clogs", fmt.Sprintf("%d / %d", n.Partitions, n.Clogs)},
-		{"view changes", st.ViewChanges}, {"pauses", st.Pauses}, {"crashes", 0},
-		{"storage writes / faults", fmt.Sprintf("%d / %d", st.StorageWrites, st.StorageFaults)},
-		{"evictions", st.Evictions}, {"awaiting state transfer", st.AwaitingStateTransfer}, {"linearizability", res.Linearizability}, {"digest", res.Digest},
+		{"view changes", st.ViewChanges}, {"pauses", st.Pauses},
+		{"crashes / restarts", fmt.Sprintf("%d / %d", st.Crashes, st.Restarts)},
+		{"storage writes / reads", fmt.Sprintf("%d / %d", st.StorageWrites, st.StorageReads)},
+		{"storage faults / torn writes", fmt.Sprintf("%d / %d", st.StorageFaults, st.TornWrites)},
+		{"checkpoints / state transfers", fmt.Sprintf("%d / %d", st.Checkpoints, st.StateTransfers)},
+		{"evictions", st.Evictions}, {"linearizability", res.Linearizability}, {"digest", res.Digest},
 	}
 	for _, r := range rows {
 		_ = t.Append(r...)

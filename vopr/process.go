@@ -1,0 +1,230 @@
+package vopr
+
+import (
+	"fmt"
+
+	"github.com/govsr/govsr/vsr"
+	"github.com/govsr/govsr/vsr/kv"
+)
+
+// simReplica is a replica with its process: it may be paused (it hears
+// nothing until it resumes, then everything that arrived meanwhile) or
+// crashed (its writes in flight tear; it restarts from its disk later).
+type simReplica struct {
+	index       int
+	replica     *vsr.Replica
+	machine     *kv.Store
+	storage     *simStorage
+	opts        vsr.Options
+	tickNs      uint64 // this replica's tick period, drift included
+	paused      bool
+	down        bool
+	incarnation int
+	held        []event // deliveries and completions that arrived while paused
+	pausedAtNs  uint64
+}
+
+// replicaOptions are the vsr options of replica i for this run.
+func (s *Simulator) replicaOptions(i int) vsr.Options {
+	o := vsr.DefaultOptions(s.clusterID(), uint8(i), uint8(s.opts.Replicas))
+	o.PipelineMax, o.JournalSlots = s.opts.PipelineMax, s.opts.JournalSlots
+	o.ClientsMax, o.RequestQueueMax = s.opts.ClientsMax, s.opts.RequestQueueMax
+	o.MessageSizeMax = s.opts.MessageSizeMax
+	o.CheckpointSizeMax = uint64(64 + o.ClientsMax*(56+int(o.MessageSizeMax)) + newMachine().SnapshotSizeMax())
+	if bug, err := vsr.ParseBug(s.opts.Bug); err == nil {
+		o.TestingBug = bug
+	}
+	return o
+}
+
+func newMachine() *kv.Store {
+	machine, err := kv.New(kv.Options{KeysMax: 1024, KeySizeMax: 16, ValueSizeMax: 64})
+	if err != nil {
+		panic("vopr: kv options: " + err.Error())
+	}
+	return machine
+}
+
+// faultyDisks is how many replicas' disks may take storage faults: few
+// enough that every committed op survives somewhere and the clean replicas
+// can elect a primary after a whole-cluster restart.
+func faultyDisks(replicas int) int {
+	return min(vsr.QuorumReplication(replicas)-1, replicas-vsr.QuorumViewChange(replicas))
+}
+
+func (s *Simulator) buildReplicas() error {
+	drift := s.root.Stream("clock-drift")
+	atlas := s.root.Stream("atlas")
+	faulty := make([]bool, s.opts.Replicas)
+	if s.opts.Storage.Faulty {
+		for range faultyDisks(s.opts.Replicas) {
+			faulty[atlas.IntN(s.opts.Replicas)] = true
+		}
+	}
+	for i := range s.opts.Replicas {
+		o := s.replicaOptions(i)
+		st, err := newSimStorage(s, i, o, faulty[i])
+		if err != nil {
+			return err
+		}
+		ppm := int64(0)
+		if max := int64(s.opts.Process.ClockDriftPpmMax); max > 0 {
+			ppm = int64(drift.Range(0, uint64(2*max))) - max
+		}
+		r := &simReplica{index: i, storage: st, opts: o, tickNs: uint64(int64(tickNs) + int64(tickNs)*ppm/1_000_000)}
+		s.replicas = append(s.replicas, r)
+		r.machine = newMachine()
+		r.replica, err = vsr.NewReplica(o, s.replicaEnv(r))
+		if err != nil {
+			return err
+		}
+		s.queue.push(event{at: r.tickNs, kind: eventReplicaTick, a: i})
+	}
+	return nil
+}
+
+func (s *Simulator) replicaEnv(r *simReplica) vsr.Env {
+	index := r.index
+	return vsr.Env{
+		Bus: &replicaBus{net: s.net, node: index}, Storage: r.storage, StateMachine: s.machineFor(index, r.machine),
+		Random: s.root.Stream(fmt.Sprintf("replica-%d/incarnation-%d", index, r.incarnation)),
+		Hook:   func(e *vsr.Event) { s.check.onEvent(index, e) },
+	}
+}
+
+func (s *Simulator) replicaTick(e *event) {
+	r := s.replicas[e.a]
+	s.queue.push(event{at: s.now + r.tickNs, kind: eventReplicaTick, a: e.a})
+	if e.a == 0 {
+		s.stats.Ticks++
+	}
+	if r.paused || r.down {
+		return
+	}
+	r.replica.Tick()
+}
+
+func (s *Simulator) deliver(e *event) {
+	if !s.net.arrive(e.a, e.b) {
+		s.net.recycle(e.data)
+		return
+	}
+	if e.b < s.opts.Replicas {
+		r := s.replicas[e.b]
+		switch {
+		case r.down:
+			s.stats.Network.Dropped++
+		case r.paused:
+			r.held = append(r.held, *e)
+			return
+		default:
+			r.replica.Receive(e.data)
+		}
+	} else {
+		s.clients[e.b-s.opts.Replicas].client.Receive(e.data)
+	}
+	s.net.recycle(e.data)
+}
+
+// storageDone completes an I/O at the disk; the process hears of it now,
+// or when it resumes. An I/O a crash ended completes nothing.
+func (s *Simulator) storageDone(e *event) {
+	r := s.replicas[e.a]
+	tag, err, ok := r.storage.Complete(e.tag)
+	if !ok {
+		return
+	}
+	if r.paused {
+		held := event{at: s.now, kind: eventStorage, a: e.a, tag: tag}
+		if err != nil {
+			held.b = 1
+		}
+		r.held = append(r.held, held)
+		return
+	}
+	r.replica.StorageDone(tag, err)
+}
+
+// step draws the processes' faults for the next 100 ms (and the
+// network's). Every draw is made whatever the state, so one fault's timing
+// never shifts another's.
+func (s *Simulator) step() {
+	s.queue.push(event{at: s.now + stepNs, kind: eventStep})
+	s.net.step()
+	p := &s.opts.Process
+	for i, r := range s.replicas {
+		pause, pauseNs := s.process.Chance(p.Pause), s.process.Exponential(p.PauseMeanNs)
+		crash, downNs := s.process.Chance(p.Crash), s.process.Exponential(p.RestartMeanNs)
+		if s.phase != phaseSafety || r.down {
+			continue
+		}
+		switch {
+		case crash:
+			s.crash(i, downNs)
+		case pause && !r.paused:
+			r.paused, r.pausedAtNs = true, s.now
+			s.stats.Pauses++
+			s.queue.push(event{at: s.now + pauseNs, kind: eventResume, a: i})
+			s.logf(logShort, "replica %d paused for %d ms", i, pauseNs/1_000_000)
+		}
+	}
+}
+
+// crash stops replica i as a power loss would; it restarts after downNs.
+func (s *Simulator) crash(i int, downNs uint64) {
+	r := s.replicas[i]
+	r.down, r.paused = true, false
+	for k := range r.held {
+		if r.held[k].kind == eventDeliver {
+			s.net.recycle(r.held[k].data)
+		}
+	}
+	r.held = nil
+	r.storage.Crash()
+	s.stats.Crashes++
+	s.queue.push(event{at: s.now + downNs, kind: eventRestart, a: i})
+	s.logf(logShort, "replica %d crashed; restarts in %d ms", i, downNs/1_000_000)
+}
+
+// restart opens replica i from its disk with a fresh state machine.
+func (s *Simulator) restart(i int) {
+	r := s.replicas[i]
+	if !r.down {
+		return // the liveness phase restarted it already
+	}
+	r.incarnation++
+	r.machine = newMachine()
+	replica, err := vsr.OpenReplica(r.opts, s.replicaEnv(r))
+	if err != nil {
+		panic("vopr: OpenReplica: " + err.Error())
+	}
+	r.replica, r.down = replica, false
+	s.stats.Restarts++
+	s.logf(logShort, "replica %d restarts (incarnation %d)", i, r.incarnation)
+}
+
+// resume ends replica i's pause: what arrived meanwhile is handled now, in
+// arrival order.
+func (s *Simulator) resume(i int) {
+	r := s.replicas[i]
+	if !r.paused {
+		return
+	}
+	r.paused = false
+	held := r.held
+	r.held = nil
+	for k := range held {
+		e := &held[k]
+		if e.kind == eventStorage {
+			var err error
+			if e.b == 1 {
+				err = vsr.ErrReadFault
+			}
+			r.replica.StorageDone(e.tag, err)
+		} else {
+			r.replica.Receive(e.data)
+			s.net.recycle(e.data)
+		}
+	}
+	s.logf(logShort, "replica %d resumed after %d ms", i, (s.now-r.pausedAtNs)/1_000_000)
+}
