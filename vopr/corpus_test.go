@@ -22,7 +22,7 @@ func TestCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, _, err := Replay(report)
+			res, _, err := Replay(report, nil, logNone)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -30,7 +30,7 @@ func (s *Simulator) replicaOptions(i int) vsr.Options {
 	o.PipelineMax, o.JournalSlots = s.opts.PipelineMax, s.opts.JournalSlots
 	o.ClientsMax, o.RequestQueueMax = s.opts.ClientsMax, s.opts.RequestQueueMax
 	o.MessageSizeMax = s.opts.MessageSizeMax
-	o.CheckpointSizeMax = uint64(64 + o.ClientsMax*(56+int(o.MessageSizeMax)) + newMachine().SnapshotSizeMax())
+	o.CheckpointSizeMax = vsr.CheckpointSizeFor(o.ClientsMax, o.MessageSizeMax, newMachine().SnapshotSizeMax())
 	if bug, err := vsr.ParseBug(s.opts.Bug); err == nil {
 		o.TestingBug = bug
 	}

@@ -3,6 +3,7 @@ package vopr
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -67,8 +68,8 @@ func LoadReport(path string) (Report, error) {
 
 // Replay reruns a report's options and says whether the same class and
 // digest came back.
-func Replay(r Report) (*Result, bool, error) {
-	s, err := New(r.Options, nil, logNone)
+func Replay(r Report, log io.Writer, level LogLevel) (*Result, bool, error) {
+	s, err := New(r.Options, log, level)
 	if err != nil {
 		return nil, false, err
 	}

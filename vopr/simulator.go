@@ -344,6 +344,7 @@ func (s *Simulator) describe() string {
 		out += fmt.Sprintf("  replica %d: %s view=%d log_view=%d op=%d commit_min=%d commit_max=%d paused=%v down=%v opening=%v needs_state_transfer=%v faulty_disk=%v\n",
 			i, rr.Status(), rr.View(), rr.LogView(), rr.Op(), rr.CommitMin(), rr.CommitMax(), r.paused, r.down,
 			rr.Opening(), rr.NeedsStateTransfer(), r.storage.faulty)
+		out += "    " + rr.DescribeLog() + "\n"
 	}
 	for i, c := range s.clients {
 		out += fmt.Sprintf("  client %d: registered=%v busy=%v view=%d\n", i, c.client.Registered(), c.client.Busy(), c.client.View())

@@ -12,12 +12,16 @@ import (
 // reorder), and which may be one of the seed's faulty disks.
 //
 // The fault atlas: storage faults (read errors, bit flips, misdirected
-// writes) strike only the journal and checkpoint zones of at most
-// min(replication quorum - 1, replicas - view-change quorum) replicas.
-// So every committed op stays intact on at least one replica that holds it,
-// and the replicas with clean disks can still form a view-change quorum
-// after the whole cluster restarts: a failure is a bug, not an
-// unrecoverable scenario. Torn and lost writes at a crash hit every disk.
+// writes) strike the disks of at most min(replication quorum - 1, replicas
+// - view-change quorum) replicas, so every committed op stays intact on at
+// least one replica that holds it, and the replicas with clean disks can
+// still form a view-change quorum after the whole cluster restarts. On a
+// faulty disk they strike the checkpoint areas and one of the journal's two
+// copies, prepares or headers ring, never both: each acknowledged prepare
+// keeps one copy that names it, so the disk can always tell it once held
+// it (Protocol-Aware Recovery assumes as much of its redundant copies). A
+// failure is then a bug, not an unrecoverable scenario. Torn and lost
+// writes at a crash hit every disk.
 type simStorage struct {
 	*vsr.MemoryStorage
 	sim     *Simulator
@@ -27,12 +31,17 @@ type simStorage struct {
 	layout  vsr.Layout
 	faulty  bool
 	faults  vsr.MemoryFaults
+	journal vsr.Zone // on a faulty disk, the one journal zone faults may strike
 }
 
 func newSimStorage(s *Simulator, replica int, o vsr.Options, faulty bool) (*simStorage, error) {
 	st := &simStorage{sim: s, replica: replica, layout: vsr.NewLayout(o), faulty: faulty,
 		latency: s.root.Stream(fmt.Sprintf("storage/replica-%d/latency", replica)),
 		atlas:   s.root.Stream(fmt.Sprintf("storage/replica-%d/atlas", replica))}
+	st.journal = vsr.ZonePrepares
+	if st.atlas.Bool() {
+		st.journal = vsr.ZoneHeaders
+	}
 	if faulty {
 		so := &s.opts.Storage
 		st.faults = vsr.MemoryFaults{
@@ -59,11 +68,12 @@ func (st *simStorage) schedule(id uint64) {
 	st.sim.queue.push(event{at: at, kind: eventStorage, a: st.replica, tag: id})
 }
 
-// faultable: the atlas lets faults strike every zone but the superblock
-// (whose copies are all rewritten at each update; crash tearing covers it).
+// faultable: the atlas lets faults strike the checkpoint areas and one
+// journal zone; never the superblock, whose copies are all rewritten at
+// each update (crash tearing covers it).
 func (st *simStorage) faultable(offset uint64) bool {
 	zone, _ := st.layout.ZoneOf(offset)
-	return zone == vsr.ZoneHeaders || zone == vsr.ZonePrepares || zone == vsr.ZoneCheckpoint
+	return zone == st.journal || zone == vsr.ZoneCheckpoint
 }
 
 // misdirect picks where a misdirected write lands: another piece of the

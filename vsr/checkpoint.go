@@ -19,10 +19,12 @@ import "fmt"
 //	    48    8 timestamp of op's prepare (later prepares' timestamps exceed it)
 //	    56    4 sessions count
 //	    60    4 sessions size in bytes
-//	    64    - sessions (clientTable.appendTo), then the state machine snapshot
+//	    64  256 op's prepare header: the head of the log of a replica that
+//	            restores the checkpoint with nothing in its journal above it
+//	   320    - sessions (clientTable.appendTo), then the state machine snapshot
 const (
 	checkpointMagic      = "govsrCP1"
-	checkpointHeaderSize = 64
+	checkpointHeaderSize = 64 + HeaderSize
 )
 
 type checkpointState struct {
@@ -41,7 +43,15 @@ func (r *Replica) durableCheckpoint() checkpointRef { return r.super.durable.che
 
 // checkpointSizeMax is the largest checkpoint this replica can produce.
 func (r *Replica) checkpointSizeMax() int {
-	return checkpointHeaderSize + r.clients.sizeMax() + r.machine.SnapshotSizeMax()
+	return int(CheckpointSizeFor(r.opts.ClientsMax, r.opts.MessageSizeMax, r.machine.SnapshotSizeMax()))
+}
+
+// CheckpointSizeFor is the largest checkpoint of a replica with clientsMax
+// sessions, replies up to messageSizeMax, and a state machine whose
+// snapshots take up to snapshotSizeMax bytes: the least
+// Options.CheckpointSizeMax can be.
+func CheckpointSizeFor(clientsMax int, messageSizeMax uint32, snapshotSizeMax int) uint64 {
+	return uint64(checkpointHeaderSize + clientsMax*(sessionRecordSize+int(messageSizeMax)) + snapshotSizeMax)
 }
 
 // maybeCheckpoint runs after executing op: at every interval it captures
@@ -83,6 +93,7 @@ func (r *Replica) encodeCheckpoint(dst []byte, op uint64, prepare *Header) []byt
 	putU128(b[32:], prepare.Checksum)
 	le.PutUint64(b[48:], prepare.Timestamp)
 	le.PutUint32(b[56:], uint32(r.clients.count()))
+	prepare.put(b[64:])
 	b = r.clients.appendTo(b)
 	le.PutUint32(b[60:], uint32(len(b)-checkpointHeaderSize))
 	b = r.machine.AppendSnapshot(b)
@@ -114,6 +125,10 @@ func (r *Replica) restoreCheckpoint(b []byte) error {
 	}
 	op, prepare, timestamp := le.Uint64(b[24:]), getU128(b[32:]), le.Uint64(b[48:])
 	count, sessionsSize := int(le.Uint32(b[56:])), int(le.Uint32(b[60:]))
+	head, err := DecodeHeader(b[64 : 64+HeaderSize])
+	if err != nil || head.Command != CommandPrepare || head.Op != op || head.Checksum != prepare {
+		return fmt.Errorf("vsr: checkpoint at op %d does not hold its prepare's header", op)
+	}
 	if sessionsSize > len(b)-checkpointHeaderSize {
 		return fmt.Errorf("vsr: checkpoint sessions of %d bytes overrun the checkpoint", sessionsSize)
 	}
@@ -127,6 +142,12 @@ func (r *Replica) restoreCheckpoint(b []byte) error {
 	r.commitMin, r.commitChecksum = op, prepare
 	r.commitMax = max(r.commitMax, op)
 	r.timestamp = max(r.timestamp, timestamp)
+	if r.op <= op || r.inWindow(op) {
+		// The checkpoint's op may be the head of the log: the journal must
+		// name it (a do_view_change or start_view begins with the head).
+		r.op = max(r.op, op)
+		r.journal.putHeader(&head)
+	}
 	return nil
 }
 

@@ -392,10 +392,17 @@ func TestPARCrashAtEveryWriteStep(t *testing.T) {
 			committedAt = append(committedAt, net.replicas[0].CommitMax())
 		}
 	}
-	c := net.addClient(1)
-	net.register(c)
-	for i := range 45 { // past several checkpoints and a wrap of the journal
-		net.submit(c, fmt.Sprintf("op%d", i))
+	clients := net.registerClients(2) // two at once keep two prepares in flight
+	for i := range 25 {               // past several checkpoints and a wrap of the journal
+		st.hold = true // both prepares go out before either write completes
+		for k, c := range clients {
+			if _, err := c.Submit(OperationUserMin, []byte(fmt.Sprintf("c%d-%d", k, i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		net.deliver()
+		st.hold = false
+		net.waitIdle(clients, 1000)
 	}
 	history := slices.Clone(net.applied(0))
 	writes := slices.Clone(st.log)
@@ -433,6 +440,22 @@ func TestPARCrashAtEveryWriteStep(t *testing.T) {
 			checkReopened(t, o, image, history, acked, fmt.Sprintf("crash before write %d (of %d), %d sectors of it landed", k, len(writes), tear))
 			images++
 		}
+		if k+1 < len(writes) && bothPrepares(o, writes[k], writes[k+1]) {
+			// Completions of independent writes reorder: prepare k+1
+			// landed, prepare k did not. (A header sector is written only
+			// after its prepares, a superblock only after its checkpoint.)
+			image := NewMemoryStorage(&splitMix{state: 1}, MemoryFaults{})
+			image.Load(format)
+			for _, w := range append(slices.Clone(writes[:k]), writes[k+1]) {
+				image.Load(map[uint64][]byte{w.offset: w.data})
+			}
+			acked := uint64(0)
+			if k > 0 {
+				acked = committedAt[k-1]
+			}
+			checkReopened(t, o, image, history, acked, fmt.Sprintf("crash with write %d lost and write %d landed", k, k+1))
+			images++
+		}
 	}
 	t.Logf("%d crash images opened", images)
 }
@@ -458,4 +481,78 @@ func checkReopened(t *testing.T, o Options, image *MemoryStorage, history []stri
 	if len(got) > len(history) || !slices.Equal(got, history[:len(got)]) {
 		t.Fatalf("%s: executed %v, not a prefix of the history %v", what, got, history)
 	}
+}
+
+// An op the old primary prepared alone, whose prepare then rotted on its
+// disk, is in the log the view change adopts but nobody can supply it.
+// Once a nack quorum of do_view_changes proves it was never held, the new
+// primary truncates it instead of waiting forever; a replica that still
+// holds its header does not nack it.
+func TestPARNackQuorumTruncatesAnUnrecoverableUncommittedOp(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.RecoveryTimeoutTicks = 30; o.PrimaryAbdicateTicks = 10_000 })
+	c := net.addClient(1)
+	net.register(c)
+	net.submit(c, "kept")
+	net.drop = func(p *packet) bool { return p.header.Command == CommandPrepare && p.from.replica == 0 }
+	if _, err := c.Submit(OperationUserMin, []byte("lost")); err != nil {
+		t.Fatal(err)
+	}
+	net.tick(3)
+	lost := net.replicas[0].Op()
+	if !net.replicas[0].journal.durable(lost, net.replicas[0].journal.header(lost).Checksum) {
+		t.Fatal("the lone prepare is not durable at r0")
+	}
+	for i := range net.replicas {
+		net.crash(i)
+	}
+	net.drop = nil
+	net.corruptSlot(0, lost, false) // body rots; the header survives in the ring
+	net.partitioned[2] = true
+	for i := range net.replicas {
+		net.restart(i)
+	}
+	net.tick(600) // r0 and r1 adopt r0's longer log, but nobody has op `lost`
+	for i := 0; i < 2; i++ {
+		if s := net.replicas[i].Status(); s == StatusNormal {
+			t.Fatalf("r%d went normal without the prepare of op %d or a nack quorum", i, lost)
+		}
+	}
+	net.partitioned[2] = false // r2's nack completes the quorum
+	net.run(3000, "normal", func() bool {
+		for _, r := range net.replicas {
+			if r.Status() != StatusNormal {
+				return false
+			}
+		}
+		return true
+	})
+	truncated := false
+	for _, e := range net.events {
+		truncated = truncated || strings.Contains(e.Reason, fmt.Sprintf("truncated op %d", lost))
+	}
+	if !truncated {
+		t.Fatal("no replica truncated the unrecoverable op")
+	}
+	net.run(2000, "client done", func() bool { return !c.Busy() })
+	net.tick(30)
+	for i := range net.replicas {
+		n := 0
+		for _, a := range net.applied(i) {
+			if strings.HasSuffix(a, ":lost") {
+				n++
+			}
+		}
+		if n > 1 {
+			t.Fatalf("r%d executed lost %d times", i, n)
+		}
+		net.checkReplied(i)
+	}
+	net.checkAgreement()
+}
+
+func bothPrepares(o Options, a, b recordedWrite) bool {
+	l := NewLayout(o)
+	za, _ := l.ZoneOf(a.offset)
+	zb, _ := l.ZoneOf(b.offset)
+	return za == ZonePrepares && zb == ZonePrepares
 }

@@ -30,11 +30,20 @@ type slot struct {
 	ring        Header
 	ringWriting U128
 	ringDurable U128
+
+	faulty bool // the open could read neither copy: some op may have been here
+	// bodyLost: the open found this op's header but not its prepare, which
+	// this replica therefore held once (and may have acknowledged): it must
+	// never claim it never had it.
+	bodyLost bool
 }
 
 type journal struct {
 	slots          []slot
 	messageSizeMax uint32
+	// faultyCount counts slots the open found corrupt (their op unknown)
+	// and nothing has filled since.
+	faultyCount int
 }
 
 func newJournal(slotCount int, messageSizeMax uint32) journal {
@@ -83,11 +92,45 @@ func (j *journal) putHeader(h *Header) {
 		panic("vsr: journal: putHeader of a non-prepare or the root")
 	}
 	s := j.slotOf(h.Op)
+	j.clearFaulty(s)
 	if s.header.Op == h.Op && s.header.Checksum == h.Checksum {
 		return
 	}
 	s.header = *h
 	s.message = s.message[:0]
+	s.bodyLost = false
+}
+
+// nackable reports whether this replica can swear it never held op's
+// prepare durably. A prepare it acknowledged is on its disk, named by the
+// headers ring, so after a restart its slot reads back valid, torn or
+// missing (bodyLost), or unreadable (faulty): none of those nacks. A slot
+// holding another op intact, nothing, or op's header learned from a
+// message, does.
+func (j *journal) nackable(op uint64) bool {
+	s := j.slotOf(op)
+	if s.faulty {
+		return false
+	}
+	if s.header.Op != op {
+		return true
+	}
+	return len(s.message) == 0 && !s.bodyLost
+}
+
+func (j *journal) clearFaulty(s *slot) {
+	if s.faulty {
+		s.faulty = false
+		j.faultyCount--
+	}
+}
+
+// markFaulty records that slot i could not be read back.
+func (j *journal) markFaulty(i uint64) {
+	if s := &j.slots[i]; !s.faulty {
+		s.faulty = true
+		j.faultyCount++
+	}
 }
 
 // putPrepare stores a decoded prepare (header h, encoded message) in its
@@ -103,6 +146,8 @@ func (j *journal) putPrepare(h *Header, message []byte) bool {
 	if size := int(sectorCeil(uint64(len(message)))); size > len(s.buffer) {
 		s.buffer = make([]byte, size)
 	}
+	j.clearFaulty(s)
+	s.bodyLost = false
 	s.header = *h
 	s.message = s.buffer[:len(message)]
 	copy(s.message, message)

@@ -18,7 +18,8 @@ import (
 //	    32    16  cluster           cluster id
 //	    48    16  parent            prepare: checksum of the previous prepare's header
 //	                                (recovery_response: checksum of the sender's head)
-//	    64    16  client            client id (request, prepare, reply, eviction)
+//	    64    16  client            client id (request, reply, eviction); do_view_change:
+//	                                bit i set: the sender never held the prepare of op - i
 //	    80    16  request_checksum  checksum of the request a prepare or reply answers
 //	    96    16  context           per command: prepare checksum, nonce, commit checksum, checkpoint checksum
 //	   112     8  op                op number

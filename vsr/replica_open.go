@@ -251,6 +251,9 @@ func (r *Replica) openJournalDone() {
 // of this replica's log (a view change truncated them in memory only), so
 // they are dropped.
 func (r *Replica) restoreSlot(i uint64, class SlotClass, h *Header, message, ring []byte) {
+	if class == SlotCorrupt {
+		r.journal.markFaulty(i)
+	}
 	if class == SlotBlank || class == SlotCorrupt {
 		return
 	}
@@ -263,6 +266,7 @@ func (r *Replica) restoreSlot(i uint64, class SlotClass, h *Header, message, rin
 		s.durable = h.Checksum
 	} else {
 		r.journal.putHeader(h)
+		s.bodyLost = true // torn or missing: the prepare was here once
 	}
 	s.ring = *h
 	if rh, err := DecodeHeader(ring); err == nil && rh.Checksum == h.Checksum {

@@ -1,5 +1,7 @@
 package vsr
 
+import "fmt"
+
 // View change (VR Revisited §4.2): start_view_change → do_view_change →
 // start_view. View and log_view are durable before a replica sends a
 // do_view_change, a prepare_ok or a start_view that depends on them.
@@ -17,6 +19,10 @@ type dvcRecord struct {
 	logView uint32
 	op      uint64
 	commit  uint64
+	faulty  bool // the sender's journal has slots whose op it cannot know: it nacks nothing
+	// nacks: bit i set says the sender never held the prepare of op - i,
+	// though its log names it (do_view_change: the client field).
+	nacks   U128
 	headers []byte // the do_view_change body: headers from op downward
 	buffer  []byte // MessageSizeMax bytes, allocated at start
 }
@@ -115,7 +121,7 @@ func (r *Replica) sendDoViewChange() {
 	}
 	primary := r.primaryIndex(r.view)
 	if primary == r.opts.Replica {
-		r.recordDoViewChange(r.opts.Replica, r.logView, r.op, min(r.commitMax, r.op), nil)
+		r.recordDoViewChange(r.opts.Replica, r.logView, r.op, min(r.commitMax, r.op), r.journal.faultyCount > 0, r.nackMask(), nil)
 		r.checkDoViewChangeQuorum()
 		return
 	}
@@ -124,6 +130,10 @@ func (r *Replica) sendDoViewChange() {
 	// the do_view_change reports only those within its log.
 	h := Header{Command: CommandDoViewChange, View: r.view, LogView: r.logView, Op: r.op,
 		Commit: min(r.commitMax, r.op), Context: r.headChecksum()}
+	if r.journal.faultyCount > 0 {
+		h.Request = 1
+	}
+	h.Client = r.nackMask()
 	r.send(primary, &h, body)
 }
 
@@ -165,7 +175,7 @@ func (r *Replica) onDoViewChange(h *Header, body []byte) {
 		return
 	}
 	r.vc.svcFrom |= 1 << h.Replica
-	r.recordDoViewChange(h.Replica, h.LogView, h.Op, h.Commit, body)
+	r.recordDoViewChange(h.Replica, h.LogView, h.Op, h.Commit, h.Request == 1, h.Client, body)
 	r.checkStartViewChangeQuorum()
 	r.checkDoViewChangeQuorum()
 }
@@ -198,9 +208,9 @@ func checkHeaderRun(body []byte, op uint64, head U128) string {
 	return ""
 }
 
-func (r *Replica) recordDoViewChange(from uint8, logView uint32, op, commit uint64, body []byte) {
+func (r *Replica) recordDoViewChange(from uint8, logView uint32, op, commit uint64, faulty bool, nacks U128, body []byte) {
 	d := &r.vc.dvcs[from]
-	d.present, d.logView, d.op, d.commit = true, logView, op, commit
+	d.present, d.logView, d.op, d.commit, d.faulty, d.nacks = true, logView, op, commit, faulty, nacks
 	d.headers = d.buffer[:copy(d.buffer, body)]
 }
 
@@ -249,6 +259,100 @@ func (r *Replica) installLog(best uint8, commit uint64) {
 	r.tryFinishViewChange()
 }
 
+// truncateNacked: the new primary lacks the prepare of an op it adopted
+// above the commit, and perhaps nobody has it. If enough do_view_changes
+// prove they never held it (a nack quorum: so many that fewer than a
+// replication quorum can have it), it was never committed, and the log
+// ends below it. A replica with a slot it cannot read nacks nothing: that
+// slot might be the op (Protocol-Aware Recovery, FAST'18).
+func (r *Replica) truncateNacked() {
+	op := r.firstMissingBody()
+	if op == 0 || op <= r.commitMax {
+		return
+	}
+	// The adopted log names op: by its header if that is linked to the
+	// head, or by the parent of the lowest linked op just above it.
+	floor := r.canonicalFloor()
+	var checksum U128
+	switch {
+	case op >= floor && op <= r.op:
+		checksum = r.journal.header(op).Checksum
+	case op+1 == floor && floor <= r.op:
+		checksum = r.journal.header(floor).Parent
+	default:
+		return // the chain does not reach op yet: repair headers first
+	}
+	nacks := 0
+	for i := range int(r.opts.ReplicaCount) {
+		if d := &r.vc.dvcs[i]; d.present && r.nacks(d, op, checksum) {
+			nacks++
+		}
+	}
+	if nacks < int(r.opts.ReplicaCount)-QuorumReplication(int(r.opts.ReplicaCount))+1 {
+		return
+	}
+	r.truncateAbove(op - 1)
+	if r.hook != nil {
+		r.hook(&Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view, Op: r.op,
+			Reason: fmt.Sprintf("truncated op %d and above: a nack quorum (%d) never held it", op, nacks)})
+	}
+}
+
+// firstMissingBody returns the lowest op above the executed prefix whose
+// prepare (or header) this replica lacks, or 0.
+func (r *Replica) firstMissingBody() uint64 {
+	for op := r.commitMin + 1; op <= r.op; op++ {
+		if !r.journal.hasPrepare(op) {
+			return op
+		}
+	}
+	return 0
+}
+
+// nacks reports whether a do_view_change proves its sender never held op
+// with checksum: its journal has no unreadable slot, and its log ends below
+// op, or names another prepare at op, or names op without ever having held
+// its prepare.
+func (r *Replica) nacks(d *dvcRecord, op uint64, checksum U128) bool {
+	if d.faulty {
+		return false
+	}
+	if d.op < op {
+		return true
+	}
+	for i := 0; i+HeaderSize <= len(d.headers); i += HeaderSize {
+		h, err := DecodeHeader(d.headers[i : i+HeaderSize])
+		if err == nil && h.Op == op && h.Checksum != checksum {
+			return true
+		}
+	}
+	if back := d.op - op; back < 128 {
+		bits := d.nacks.Lo
+		if back >= 64 {
+			bits, back = d.nacks.Hi, back-64
+		}
+		return bits&(1<<back) != 0
+	}
+	return false // too far below the head to tell: no proof either way
+}
+
+// nackMask says, for the 128 ops from the head down, which prepares this
+// replica never held though its log names them.
+func (r *Replica) nackMask() U128 {
+	var m U128
+	for back := uint64(0); back < 128 && back < r.op; back++ {
+		if !r.journal.nackable(r.op - back) {
+			continue
+		}
+		if back < 64 {
+			m.Lo |= 1 << back
+		} else {
+			m.Hi |= 1 << (back - 64)
+		}
+	}
+	return m
+}
+
 // truncateAbove removes ops above op from the log: they were never
 // committed, or the chosen log would hold them.
 func (r *Replica) truncateAbove(op uint64) {
@@ -279,8 +383,14 @@ func (r *Replica) installHeaders(body []byte) {
 // tryFinishViewChange: once the new primary holds every prepare of its log
 // from the last executed op up, it makes log_view durable and starts the view.
 func (r *Replica) tryFinishViewChange() {
-	if r.status != StatusViewChange || !r.vc.installed || !r.logComplete() {
+	if r.status != StatusViewChange || !r.vc.installed {
 		return
+	}
+	if !r.logComplete() {
+		r.truncateNacked()
+		if !r.logComplete() {
+			return
+		}
 	}
 	if r.logView != r.view {
 		r.logView, r.logOp = r.view, r.op

@@ -216,30 +216,38 @@ func exitCode(c vopr.Class) int {
 }
 
 func replay(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
-		fmt.Fprintln(stderr, "vopr: usage: vopr replay FILE")
+	fs := flag.NewFlagSet("vopr replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	logFlag := fs.String("log", "none", "event log while replaying: none, short or full")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "vopr: usage: vopr replay [--log short|full] FILE")
 		return exitUsage
 	}
-	report, err := vopr.LoadReport(args[0])
+	level, err := vopr.ParseLogLevel(*logFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "vopr: --log: %v\n", err)
+		return exitUsage
+	}
+	report, err := vopr.LoadReport(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return exitUsage
 	}
 	fmt.Fprintf(stdout, "replaying seed %d (%s, recorded at git %s with %s)\n",
 		report.Seed, report.Class, report.GitRevision, report.GoVersion)
-	res, same, err := vopr.Replay(report)
+	res, same, err := vopr.Replay(report, stdout, level)
 	if err != nil {
 		fmt.Fprintf(stderr, "vopr: %v\n", err)
 		return exitUsage
+	}
+	if res.Message != "" {
+		fmt.Fprintf(stdout, "%s\n", res.Message)
 	}
 	if same {
 		fmt.Fprintf(stdout, "REPRODUCED %s seed=%d digest=%s\n", res.Class, report.Seed, res.Digest)
 	} else {
 		fmt.Fprintf(stdout, "NOT REPRODUCED: recorded %s digest=%s, now %s digest=%s\n",
 			report.Class, report.Digest, res.Class, res.Digest)
-		if res.Message != "" {
-			fmt.Fprintf(stdout, "%s\n", res.Message)
-		}
 	}
 	return exitCode(res.Class)
 }
