@@ -98,6 +98,14 @@ func TestCheckerLinearizabilityCatchesStaleRead(t *testing.T) {
 	}
 }
 
+func TestCheckerDurabilityCatchesStaleSuperblock(t *testing.T) {
+	expectCaughtOnSomeSeed(t, "stale-superblock", func(o *Options) {
+		faultyThree(o)
+		o.Process.Crash = Draw(1, Force{"crash": true}).Process.Crash
+		o.Process.Crash.Num *= 3
+	}, Correctness, "were durable")
+}
+
 func TestCheckerCrashCatchesPanic(t *testing.T) {
 	res := runWithBug(t, 4, "panic-at-op-50", nil)
 	expectFailure(t, res, Crash, "panic at op 50")

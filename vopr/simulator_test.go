@@ -13,8 +13,9 @@ func runSeed(t testing.TB, seed uint64) *Result {
 	return s.Run()
 }
 
-// TestSeedsPass runs 50 consecutive seeds: all must pass, and over them
-// every fault kind must actually have happened.
+// TestSeedsPass runs 50 consecutive seeds: all must pass, each must give
+// the same digest when run again (what --check-determinism checks), and
+// over them every fault kind must actually have happened.
 func TestSeedsPass(t *testing.T) {
 	var total Stats
 	drifting := 0
@@ -22,6 +23,9 @@ func TestSeedsPass(t *testing.T) {
 		res := runSeed(t, seed)
 		if res.Class != Pass {
 			t.Fatalf("seed %d: %s: %s\nlast events: %v", seed, res.Class, res.Message, res.Recent)
+		}
+		if again := runSeed(t, seed); again.Digest != res.Digest {
+			t.Fatalf("seed %d ran twice with digests %s and %s", seed, res.Digest, again.Digest)
 		}
 		if Draw(seed, nil).Process.ClockDriftPpmMax > 0 {
 			drifting++

@@ -283,3 +283,10 @@ func (r *Replica) writeTransferredCheckpoint(b []byte) {
 	r.writeCheckpoint(area, b, checkpointRef{op: r.commitMin, checksum: getU128(b[0:]), prepare: r.commitChecksum,
 		size: uint64(len(b)), area: area})
 }
+
+// DurableCheckpoint returns the op and size in bytes of the replica's
+// latest durable checkpoint.
+func (r *Replica) DurableCheckpoint() (op, size uint64) {
+	cp := r.durableCheckpoint()
+	return cp.op, cp.size
+}

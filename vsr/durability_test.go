@@ -556,3 +556,27 @@ func bothPrepares(o Options, a, b recordedWrite) bool {
 	zb, _ := l.ZoneOf(b.offset)
 	return za == ZonePrepares && zb == ZonePrepares
 }
+
+// A corrupt superblock copy is skipped: the other copies of the same
+// update still give the replica its durable view.
+func TestPARSuperblockSurvivesACorruptCopy(t *testing.T) {
+	net := newTestNet(t, 3, nil)
+	c := net.addClient(1)
+	net.register(c)
+	net.partitioned[0] = true
+	net.run(1000, "view 1", func() bool { return net.replicas[1].Status() == StatusNormal && net.replicas[1].View() == 1 })
+	net.partitioned[0] = false
+	net.submit(c, "x")
+	view := net.replicas[2].View()
+	for copyIndex := range uint64(SuperblockCopies) {
+		net.crash(2)
+		net.storages[2].FlipBit(copyIndex*SectorSize, 8*90) // inside the view field
+		net.restart(2)
+		if got := net.replicas[2].View(); got != view {
+			t.Fatalf("with copy %d corrupt, reopened at view %d, want %d", copyIndex, got, view)
+		}
+		// Recovering rewrites every copy, the corrupt one included.
+		net.run(1000, "r2 normal", func() bool { return net.replicas[2].Status() == StatusNormal })
+	}
+	net.checkAgreement()
+}

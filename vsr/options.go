@@ -186,13 +186,14 @@ const (
 	BugPanicAtOp50             // executing op 50 panics
 	BugIgnoreStartView         // backups drop every start_view
 	BugReplyBeforeCommit       // the primary answers each request as soon as it prepares it
+	BugStaleSuperblock         // superblock updates never record a new view on disk
 	bugCount
 )
 
 var bugNames = [bugCount]string{
 	BugNone: "none", BugCommitWithoutQuorum: "commit-without-quorum", BugForgeRequest: "forge-request",
 	BugPanicAtOp50: "panic-at-op-50", BugIgnoreStartView: "ignore-start-view",
-	BugReplyBeforeCommit: "reply-before-commit",
+	BugReplyBeforeCommit: "reply-before-commit", BugStaleSuperblock: "stale-superblock",
 }
 
 func (b Bug) String() string {

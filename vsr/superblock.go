@@ -217,7 +217,11 @@ func (s *superblock) submit() {
 	s.writing = s.want
 	s.writing.sequence = s.last.sequence + 1
 	s.writing.parent = s.lastChecksum
-	s.lastChecksum = encodeSuperblock(s.buf, &s.r.opts, &s.writing)
+	onDisk := s.writing
+	if s.r.opts.TestingBug == BugStaleSuperblock {
+		onDisk.view, onDisk.logView = s.durable.view, s.durable.logView
+	}
+	s.lastChecksum = encodeSuperblock(s.buf, &s.r.opts, &onDisk)
 	s.last = s.writing
 	s.copiesLeft, s.failed = SuperblockCopies, false
 	for i := range uint64(SuperblockCopies) {
