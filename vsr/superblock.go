@@ -139,12 +139,7 @@ func decodeSuperblock(b []byte, o *Options) (superblockState, error) {
 // rest of the file reads as zeros. The environment writes them before it
 // starts the replica with NewReplica (or opens it later with OpenReplica).
 func FormatDataFile(opts Options) (map[uint64][]byte, error) {
-	opts = opts.withDefaults()
-	if err := opts.Validate(); err != nil {
-		return nil, err
-	}
-	sectors, _, _ := formatSuperblocks(&opts, false)
-	return sectors, nil
+	return formatDataFile(opts, false)
 }
 
 // FormatDataFileForRejoin formats a data file for a replica that lost its
@@ -154,11 +149,15 @@ func FormatDataFile(opts Options) (map[uint64][]byte, error) {
 // on a plain FormatDataFile after it had acknowledged prepares could lose
 // committed ops.
 func FormatDataFileForRejoin(opts Options) (map[uint64][]byte, error) {
+	return formatDataFile(opts, true)
+}
+
+func formatDataFile(opts Options, rejoin bool) (map[uint64][]byte, error) {
 	opts = opts.withDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	sectors, _, _ := formatSuperblocks(&opts, true)
+	sectors, _, _ := formatSuperblocks(&opts, rejoin)
 	return sectors, nil
 }
 
