@@ -19,7 +19,11 @@ type Client struct {
 	view       uint32
 	session    uint64 // op of the register that opened the session; 0 before
 	registered bool
-	request    uint32 // number of the latest request sent
+	// request is the number of the latest request sent. It only grows,
+	// across registrations too: a session a client registers again keeps
+	// its record of executed requests, so numbers must never repeat.
+	request uint32
+	number  uint32 // the number of the request in flight (0 for a register)
 
 	inFlight  bool
 	message   []byte // the in-flight request, encoded; aliases buffer
@@ -138,6 +142,7 @@ func (c *Client) Submit(operation Operation, input []byte) (uint32, error) {
 	if err := c.start(operation, input, c.request+1); err != nil {
 		return 0, err
 	}
+	c.request++
 	return c.request, nil
 }
 
@@ -151,12 +156,17 @@ func (c *Client) start(operation Operation, input []byte, request uint32) error 
 	}
 	h := Header{Command: CommandRequest, Cluster: c.opts.Cluster, Client: c.opts.ID,
 		Request: request, Operation: operation, View: c.view}
+	if operation == OperationRegister {
+		// Each registration is a new request, even with the same view:
+		// a nonce tells it from a retry of an earlier one.
+		h.Context = U128{Lo: c.random.Uint64(), Hi: uint64(c.request)}
+	}
 	n, err := Encode(c.buffer, &h, input)
 	if err != nil {
 		return fmt.Errorf("vsr: client: %w", err)
 	}
 	c.message, c.checksum, c.operation = c.buffer[:n], h.Checksum, operation
-	c.request = request
+	c.number = request
 	c.inFlight, c.attempts = true, 0
 	c.stats.Requests++
 	c.timeout.start(c.opts.RequestTimeoutTicks)
@@ -201,7 +211,7 @@ func (c *Client) Receive(message []byte) {
 
 func (c *Client) onReply(h *Header, body []byte) {
 	c.view = max(c.view, h.View)
-	if !c.inFlight || h.Request != c.request || h.RequestChecksum != c.checksum {
+	if !c.inFlight || h.Request != c.number || h.RequestChecksum != c.checksum {
 		c.stats.Dropped++
 		return
 	}
@@ -234,6 +244,6 @@ func (c *Client) onEviction(h *Header) {
 	if c.inFlight {
 		c.inFlight = false
 		c.timeout.stop()
-		c.onResult(&ClientResult{Request: c.request, Operation: c.operation, Err: ErrEvicted})
+		c.onResult(&ClientResult{Request: c.number, Operation: c.operation, Err: ErrEvicted})
 	}
 }

@@ -2,6 +2,7 @@ package vsr
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -157,6 +158,36 @@ func TestOptionsValidate(t *testing.T) {
 		}
 		if 2*QuorumViewChange(n) <= n {
 			t.Errorf("%d replicas: view-change quorum %d is not a majority", n, QuorumViewChange(n))
+		}
+	}
+}
+
+// A client told (wrongly) that its session is gone registers again; the
+// cluster answers, and its request numbers carry on past the old ones, so
+// nothing it sent before can run twice.
+func TestClientReregistersAfterAFalseEviction(t *testing.T) {
+	net := newTestNet(t, 3, nil)
+	c := net.addClient(1)
+	net.register(c)
+	net.submit(c, "a")
+	net.submit(c, "b")
+	ev := Header{Command: CommandEviction, Cluster: testCluster, Client: c.ID()}
+	buf := make([]byte, HeaderSize)
+	if _, err := Encode(buf, &ev, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Receive(buf)
+	if c.Registered() {
+		t.Fatal("eviction ignored")
+	}
+	net.register(c)
+	if got := net.submit(c, "c"); !strings.HasSuffix(got, ":c") {
+		t.Fatalf("reply %q", got)
+	}
+	net.tick(30)
+	for i := range net.replicas {
+		if got := len(net.applied(i)); got != 3 {
+			t.Fatalf("r%d applied %v", i, net.applied(i))
 		}
 	}
 }

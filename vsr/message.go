@@ -21,7 +21,8 @@ import (
 //	    64    16  client            client id (request, reply, eviction); do_view_change:
 //	                                bit i set: the sender never held the prepare of op - i
 //	    80    16  request_checksum  checksum of the request a prepare or reply answers
-//	    96    16  context           per command: prepare checksum, nonce, commit checksum, checkpoint checksum
+//	    96    16  context           per command: prepare checksum, nonce (recovery, register),
+//	                                commit checksum, checkpoint checksum
 //	   112     8  op                op number
 //	   120     8  commit            commit number (request_headers: first op wanted;
 //	                                checkpoint and request_checkpoint: byte offset)

@@ -67,21 +67,33 @@ func (r *Replica) onRequest(h *Header, body, message []byte) {
 func (r *Replica) admitRequest(h *Header) bool {
 	s := r.clients.get(h.Client)
 	if s == nil {
-		if h.Operation == OperationRegister {
+		switch {
+		case h.Operation == OperationRegister:
 			return true
+		case r.pipelineHasClient(h.Client):
+			// A register of this client is prepared but not yet executed
+			// (say, a new primary re-committing the old view's suffix).
+			r.drop(h.Command, "no session yet; its register is in the pipeline")
+		default:
+			r.sendEviction(h.Client, 0)
+			r.drop(h.Command, "no session for this client")
 		}
-		r.sendEviction(h.Client, 0)
-		r.drop(h.Command, "no session for this client")
 		return false
 	}
 	switch {
-	case h.Operation == OperationRegister && s.request > 0:
-		r.drop(h.Command, "register of a client already registered")
-	case h.Request < s.request:
-		r.drop(h.Command, "request older than the session's latest")
-	case h.Request == s.request && h.Checksum == s.requestChecksum:
+	case h.Checksum == s.requestChecksum:
+		// A retry of the session's latest request: the cached reply answers it.
 		r.stats.MessagesSent++
 		r.bus.SendToClient(h.Client, s.reply)
+	case h.Operation == OperationRegister && h.Checksum == s.registerChecksum:
+		r.drop(h.Command, "retry of a register already answered")
+	case h.Operation == OperationRegister:
+		// A client that was told (perhaps wrongly) its session was gone
+		// registers again: its request numbers carry on, so the session's
+		// record of its latest request stays (executeRegister).
+		return true
+	case h.Request < s.request:
+		r.drop(h.Command, "request older than the session's latest")
 	case h.Request == s.request:
 		r.drop(h.Command, "request number reused with different contents")
 	default:
@@ -409,14 +421,7 @@ func (r *Replica) execute(h *Header) {
 // prepared twice (a retry across a view change) executes once.
 func (r *Replica) executeRequest(prepare *Header, rh *Header, body []byte) {
 	if rh.Operation == OperationRegister {
-		if r.clients.get(rh.Client) != nil {
-			return
-		}
-		s, evicted := r.clients.open(rh.Client, prepare.Op)
-		if !evicted.client.IsZero() {
-			r.evicted(evicted.client, evicted.session)
-		}
-		r.storeReply(s, prepare, rh, nil)
+		r.executeRegister(prepare, rh)
 		return
 	}
 	s := r.clients.get(rh.Client)
@@ -435,6 +440,29 @@ func (r *Replica) executeRequest(prepare *Header, rh *Header, body []byte) {
 		panic("vsr: state machine returned a reply length outside its buffer")
 	}
 	r.storeReply(s, prepare, rh, output[:n])
+}
+
+// executeRegister opens a session, or answers a client that registers
+// again with the session it has (its latest request number unchanged, so
+// old requests stay answered from the cache and are never run again).
+func (r *Replica) executeRegister(prepare *Header, rh *Header) {
+	s := r.clients.get(rh.Client)
+	switch {
+	case s == nil:
+		opened, evicted := r.clients.open(rh.Client, prepare.Op)
+		if !evicted.client.IsZero() {
+			r.evicted(evicted.client, evicted.session)
+		}
+		opened.registerChecksum = rh.Checksum
+		r.storeReply(opened, prepare, rh, nil)
+	case rh.Checksum == s.registerChecksum || rh.Checksum == s.requestChecksum:
+		// The same register prepared twice (a retry across a view change).
+	default:
+		latest := s.request
+		s.registerChecksum = rh.Checksum
+		r.storeReply(s, prepare, rh, nil)
+		s.request = latest
+	}
 }
 
 func (r *Replica) evicted(client U128, session uint64) {
