@@ -107,6 +107,18 @@ func (c *checker) onCommitted(replica int, e *vsr.Event) {
 	}
 }
 
+// committedRequests returns the checksums of every request in a committed
+// op (looked up only).
+func (c *checker) committedRequests() map[vsr.U128]struct{} {
+	set := map[vsr.U128]struct{}{}
+	for i := range c.canonical {
+		for _, req := range c.canonical[i].requests {
+			set[req] = struct{}{}
+		}
+	}
+	return set
+}
+
 // onExecuted checks that replicas agree on the state after each op.
 func (c *checker) onExecuted(replica int, e *vsr.Event) {
 	for uint64(len(c.digests)) <= e.Op {

@@ -125,7 +125,7 @@ func Draw(seed uint64, force Force) Options {
 	o.JournalSlots = p.RangeInt(32, 256)
 	// Some seeds have fewer sessions than clients: evictions, then
 	// registrations again, under every other fault.
-	o.ClientsMax = p.RangeInt(max(1, o.Clients-3), 32)
+	o.ClientsMax = p.RangeInt(max(1, o.Clients-2), 32)
 	o.RequestQueueMax = p.RangeInt(1, 64)
 	o.MessageSizeMax = uint32(p.RangeInt(4, 16)) << 10
 	o.RequestsMax = 2000

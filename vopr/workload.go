@@ -32,7 +32,8 @@ type historyOp struct {
 	// may or may not have taken effect.
 	unknown bool
 	status  kv.Status
-	output  string // read or cas mismatch: the value returned
+	output  string   // read or cas mismatch: the value returned
+	request vsr.U128 // the request's checksum: found in the canonical history if it committed
 }
 
 // workloadClient is one simulated client: it registers, then issues reads,
@@ -112,6 +113,7 @@ func (w *workloadClient) next() {
 	}
 	w.startTicking()
 	op.callNs = w.sim.now
+	op.request = w.lastRequest
 	w.pending = len(w.sim.check.history)
 	w.sim.check.history = append(w.sim.check.history, op)
 	w.sim.stats.Requests++
