@@ -2,7 +2,9 @@
 GO       ?= go
 FUZZTIME ?= 30s
 
-.PHONY: test fmt vet fuzz bench
+SEEDS    ?= 1000
+
+.PHONY: test fmt vet fuzz bench swarm
 
 ## test: gofmt check, go vet, then every test of the module.
 test: fmt vet
@@ -23,3 +25,7 @@ fuzz:
 bench:
 	scripts/bench.sh ./vsr 'Checksum' 6
 	scripts/bench.sh ./vsr 'Encode|Decode|Copy' 6 Copy
+
+## swarm: SEEDS seeds of the simulator, each with its own faults (make swarm SEEDS=5000).
+swarm:
+	SEEDS=$(SEEDS) scripts/swarm.sh

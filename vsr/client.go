@@ -157,9 +157,13 @@ func (c *Client) start(operation Operation, input []byte, request uint32) error 
 	h := Header{Command: CommandRequest, Cluster: c.opts.Cluster, Client: c.opts.ID,
 		Request: request, Operation: operation, View: c.view}
 	if operation == OperationRegister {
-		// Each registration is a new request, even with the same view:
-		// a nonce tells it from a retry of an earlier one.
-		h.Context = U128{Lo: c.random.Uint64(), Hi: uint64(c.request)}
+		// Each registration is a new request, even with the same view: a
+		// nonce tells it from a retry of an earlier one. Commit carries the
+		// number of the latest request this client ever sent, so that the
+		// new session refuses any of them arriving late: a request the
+		// old session executed must never run again.
+		h.Context = U128{Lo: c.random.Uint64(), Hi: c.random.Uint64()}
+		h.Commit = uint64(c.request)
 	}
 	n, err := Encode(c.buffer, &h, input)
 	if err != nil {

@@ -165,6 +165,7 @@ type testNet struct {
 	onIO        func(replica int) // called after each storage completion, if set
 	events      []Event
 	sent        []string // every packet enqueued, for digests and debugging
+	sentPackets []packet // the same, whole, for tests that replay one
 	digest      U128
 }
 
@@ -260,6 +261,7 @@ func (net *testNet) enqueue(from, to endpoint, message []byte) {
 	}
 	p := packet{from: from, to: to, data: slices.Clone(message), header: h}
 	net.sent = append(net.sent, p.String())
+	net.sentPackets = append(net.sentPackets, p)
 	var b [32]byte
 	putU128(b[:], net.digest)
 	putU128(b[16:], h.Checksum)

@@ -24,7 +24,8 @@ import (
 //	    96    16  context           per command: prepare checksum, nonce (recovery, register),
 //	                                commit checksum, checkpoint checksum
 //	   112     8  op                op number
-//	   120     8  commit            commit number (request_headers: first op wanted;
+//	   120     8  commit            commit number (request_headers: first op wanted; register:
+//	                                the latest request number the client sent before;
 //	                                checkpoint and request_checkpoint: byte offset)
 //	   128     8  timestamp         primary's clock at prepare, in ticks (checkpoint: total size)
 //	   136     4  view              view number

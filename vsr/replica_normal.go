@@ -455,14 +455,21 @@ func (r *Replica) executeRegister(prepare *Header, rh *Header) {
 		}
 		opened.registerChecksum = rh.Checksum
 		r.storeReply(opened, prepare, rh, nil)
+		opened.request = registerFloor(rh)
 	case rh.Checksum == s.registerChecksum || rh.Checksum == s.requestChecksum:
 		// The same register prepared twice (a retry across a view change).
 	default:
-		latest := s.request
+		latest := max(s.request, registerFloor(rh))
 		s.registerChecksum = rh.Checksum
 		r.storeReply(s, prepare, rh, nil)
 		s.request = latest
 	}
+}
+
+// registerFloor is the latest request number a registering client had
+// sent: its new session treats every request up to it as already done.
+func registerFloor(rh *Header) uint32 {
+	return uint32(min(rh.Commit, uint64(^uint32(0))))
 }
 
 func (r *Replica) evicted(client U128, session uint64) {

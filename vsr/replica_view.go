@@ -282,10 +282,11 @@ func (r *Replica) truncateNacked() {
 	default:
 		return // the chain does not reach op yet: repair headers first
 	}
-	nacks := 0
+	nacks, who := 0, ""
 	for i := range int(r.opts.ReplicaCount) {
 		if d := &r.vc.dvcs[i]; d.present && r.nacks(d, op, checksum) {
 			nacks++
+			who += fmt.Sprintf(" r%d(op %d log_view %d)", i, d.op, d.logView)
 		}
 	}
 	if nacks < int(r.opts.ReplicaCount)-QuorumReplication(int(r.opts.ReplicaCount))+1 {
@@ -294,7 +295,7 @@ func (r *Replica) truncateNacked() {
 	r.truncateAbove(op - 1)
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view, Op: r.op,
-			Reason: fmt.Sprintf("truncated op %d and above: a nack quorum (%d) never held it", op, nacks)})
+			Reason: fmt.Sprintf("truncated op %d and above: a nack quorum (%d) never held it:%s", op, nacks, who)})
 	}
 }
 
