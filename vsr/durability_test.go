@@ -382,7 +382,7 @@ func TestPARCorruptSlotWaitsForAPrimary(t *testing.T) {
 // flight lost, torn or whole) and opens it: the replica must come back with
 // every op it had acknowledged and nothing that was never in its history.
 func TestPARCrashAtEveryWriteStep(t *testing.T) {
-	tune := func(o *Options) { o.JournalSlots = 32; o.PipelineMax = 2; o.CheckpointInterval = 8 }
+	tune := func(o *Options) { o.JournalSlots = 32; o.PipelineMax = 3; o.CheckpointInterval = 8 }
 	net := newTestNet(t, 1, tune)
 	st := net.storages[0]
 	var committedAt []uint64 // commit_max when each write completed
@@ -392,7 +392,7 @@ func TestPARCrashAtEveryWriteStep(t *testing.T) {
 			committedAt = append(committedAt, net.replicas[0].CommitMax())
 		}
 	}
-	clients := net.registerClients(2) // two at once keep two prepares in flight
+	clients := net.registerClients(3) // three at once keep three prepares in flight
 	for i := range 25 {               // past several checkpoints and a wrap of the journal
 		st.hold = true // both prepares go out before either write completes
 		for k, c := range clients {
@@ -440,20 +440,21 @@ func TestPARCrashAtEveryWriteStep(t *testing.T) {
 			checkReopened(t, o, image, history, acked, fmt.Sprintf("crash before write %d (of %d), %d sectors of it landed", k, len(writes), tear))
 			images++
 		}
-		if k+1 < len(writes) && bothPrepares(o, writes[k], writes[k+1]) {
-			// Completions of independent writes reorder: prepare k+1
-			// landed, prepare k did not. (A header sector is written only
-			// after its prepares, a superblock only after its checkpoint.)
+		for lost := 1; lost <= 2 && k+lost < len(writes) && allPrepares(o, writes[k:k+lost+1]); lost++ {
+			// Completions of independent writes reorder: prepare k+lost
+			// landed, the ones before it did not. (A header sector is
+			// written only after its prepares, a superblock only after its
+			// checkpoint.)
 			image := NewMemoryStorage(&splitMix{state: 1}, MemoryFaults{})
 			image.Load(format)
-			for _, w := range append(slices.Clone(writes[:k]), writes[k+1]) {
+			for _, w := range append(slices.Clone(writes[:k]), writes[k+lost]) {
 				image.Load(map[uint64][]byte{w.offset: w.data})
 			}
 			acked := uint64(0)
 			if k > 0 {
 				acked = committedAt[k-1]
 			}
-			checkReopened(t, o, image, history, acked, fmt.Sprintf("crash with write %d lost and write %d landed", k, k+1))
+			checkReopened(t, o, image, history, acked, fmt.Sprintf("crash with writes %d to %d lost and write %d landed", k, k+lost-1, k+lost))
 			images++
 		}
 	}
@@ -550,11 +551,14 @@ func TestPARNackQuorumTruncatesAnUnrecoverableUncommittedOp(t *testing.T) {
 	net.checkAgreement()
 }
 
-func bothPrepares(o Options, a, b recordedWrite) bool {
+func allPrepares(o Options, writes []recordedWrite) bool {
 	l := NewLayout(o)
-	za, _ := l.ZoneOf(a.offset)
-	zb, _ := l.ZoneOf(b.offset)
-	return za == ZonePrepares && zb == ZonePrepares
+	for _, w := range writes {
+		if zone, _ := l.ZoneOf(w.offset); zone != ZonePrepares {
+			return false
+		}
+	}
+	return true
 }
 
 // A corrupt superblock copy is skipped: the other copies of the same

@@ -270,8 +270,10 @@ func (r *Replica) truncateNacked() {
 	if op == 0 || op <= r.commitMax {
 		return
 	}
-	// The adopted log names op: by its header if that is linked to the
-	// head, or by the parent of the lowest linked op just above it.
+	// The lowest op missing: if it never committed, nothing above it did.
+	// The adopted log names it by its header if that is linked to the
+	// head, or by the parent of the lowest linked op just above it; deeper
+	// in a gap its checksum is unknown, and only nacks that need none count.
 	floor := r.canonicalFloor()
 	var checksum U128
 	switch {
@@ -279,8 +281,6 @@ func (r *Replica) truncateNacked() {
 		checksum = r.journal.header(op).Checksum
 	case op+1 == floor && floor <= r.op:
 		checksum = r.journal.header(floor).Parent
-	default:
-		return // the chain does not reach op yet: repair headers first
 	}
 	nacks, who := 0, ""
 	for i := range int(r.opts.ReplicaCount) {
@@ -321,7 +321,7 @@ func (r *Replica) nacks(d *dvcRecord, op uint64, checksum U128) bool {
 	if d.op < op {
 		return true
 	}
-	for i := 0; i+HeaderSize <= len(d.headers); i += HeaderSize {
+	for i := 0; i+HeaderSize <= len(d.headers) && !checksum.IsZero(); i += HeaderSize {
 		h, err := DecodeHeader(d.headers[i : i+HeaderSize])
 		if err == nil && h.Op == op && h.Checksum != checksum {
 			return true
