@@ -219,13 +219,7 @@ func TestOldRequestNeverRunsInANewSession(t *testing.T) {
 	net.deliver()
 	net.tick(30)
 	for i := range net.replicas {
-		n := 0
-		for _, a := range net.applied(i) {
-			if strings.HasSuffix(a, ":once") {
-				n++
-			}
-		}
-		if n != 1 {
+		if n := net.executions(i, "once"); n != 1 {
 			t.Fatalf("r%d executed the old request %d times: %v", i, n, net.applied(i))
 		}
 	}

@@ -394,6 +394,17 @@ func (net *testNet) submit(c *Client, input string) string {
 // applied returns what replica i executed, in order.
 func (net *testNet) applied(i int) []string { return net.machines[i].applied }
 
+// executions counts how many times replica i executed a request of input.
+func (net *testNet) executions(i int, input string) int {
+	n := 0
+	for _, a := range net.applied(i) {
+		if strings.HasSuffix(a, ":"+input) {
+			n++
+		}
+	}
+	return n
+}
+
 // eventCount counts events of kind (at replica i, or any if i < 0).
 func (net *testNet) eventCount(kind EventKind, i int) int {
 	n := 0

@@ -537,13 +537,7 @@ func TestPARNackQuorumTruncatesAnUnrecoverableUncommittedOp(t *testing.T) {
 	net.run(2000, "client done", func() bool { return !c.Busy() })
 	net.tick(30)
 	for i := range net.replicas {
-		n := 0
-		for _, a := range net.applied(i) {
-			if strings.HasSuffix(a, ":lost") {
-				n++
-			}
-		}
-		if n > 1 {
+		if n := net.executions(i, "lost"); n > 1 {
 			t.Fatalf("r%d executed lost %d times", i, n)
 		}
 		net.checkReplied(i)
