@@ -578,3 +578,46 @@ func TestPARSuperblockSurvivesACorruptCopy(t *testing.T) {
 	}
 	net.checkAgreement()
 }
+
+// A backup that adopts a start_view's log and crashes before it fetched
+// the prepares must still name every op of that log after the restart:
+// otherwise its durable log_view would vouch for a log that ends early,
+// and a view change could pick it over one holding committed ops (found
+// by the simulator, seed 110561).
+func TestPARStartViewHeadersSurviveACrash(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.PrimaryAbdicateTicks = 10_000 })
+	c := net.addClient(1)
+	net.register(c)
+	net.submit(c, "a")
+	// r2 misses the next ops; r0 and r1 commit them.
+	net.drop = func(p *packet) bool { return p.to.replica == 2 && p.header.Command == CommandPrepare }
+	for i := range 3 {
+		net.submit(c, fmt.Sprintf("missed-%d", i))
+	}
+	head := net.replicas[0].Op()
+	// View 1 (primary r1): r2 takes the start_view but gets no prepares.
+	net.partitioned[0] = true
+	net.run(2000, "view 1", func() bool {
+		r := net.replicas[2]
+		return r.Status() == StatusNormal && r.View() == 1 && r.viewDurable()
+	})
+	if r := net.replicas[2]; r.Op() < head || r.journal.hasPrepare(head) {
+		t.Fatalf("r2 at op %d (head %d), holds the head's prepare: %v", r.Op(), head, r.journal.hasPrepare(head))
+	}
+	net.crash(2)
+	net.restart(2)
+	if r := net.replicas[2]; r.Op() < head && !r.journalFaulty {
+		t.Fatalf("after a restart r2's log ends at op %d, below the start_view's head %d, and it does not know it", r.Op(), head)
+	}
+	net.drop = nil
+	net.partitioned[0] = false
+	net.run(2000, "all normal", func() bool {
+		for _, r := range net.replicas {
+			if r.Status() != StatusNormal || r.CommitMin() < head {
+				return false
+			}
+		}
+		return true
+	})
+	net.checkAgreement()
+}

@@ -6,8 +6,52 @@ package vsr
 // per sector in flight. A prepare is durable once both writes are done.
 
 type headerSector struct {
-	inFlight bool
-	dirty    bool // a slot of the sector changed while its write was in flight
+	inFlight  bool
+	dirty     bool   // a slot of the sector changed while its write was in flight
+	submitted uint64 // writes of this sector submitted so far
+	writing   uint64 // the number of the write in flight
+	completed uint64 // the number of the latest write completed
+}
+
+// ringBarrier is a header-sector write the next superblock update must wait
+// for: a log installed from a start_view (or adopted by a new primary) is
+// named in the headers ring before log_view says the log reaches its head,
+// so that after a crash the ring still names every op up to log_op.
+type ringBarrier struct {
+	sector uint64
+	write  uint64
+}
+
+// installHeader records h in the log without its prepare, and in the
+// headers ring, so that a restart still knows the op belongs to the log.
+func (r *Replica) installHeader(h *Header) {
+	r.journal.putHeader(h)
+	s := r.journal.slotOf(h.Op)
+	if s.ring.Checksum == h.Checksum {
+		return
+	}
+	s.ring = *h
+	sector := h.Op % uint64(len(r.journal.slots)) / headersPerSector
+	r.writeHeaderSector(sector)
+	hs := &r.headerSectors[sector]
+	write := hs.submitted
+	if hs.dirty {
+		write++ // the write that will carry it is the next one
+	}
+	r.barriers = append(r.barriers, ringBarrier{sector: sector, write: write})
+}
+
+// ringDurable reports whether every ring write the superblock waits for
+// has completed; it forgets those that have.
+func (r *Replica) ringDurable() bool {
+	kept := r.barriers[:0]
+	for _, b := range r.barriers {
+		if r.headerSectors[b.sector].completed < b.write {
+			kept = append(kept, b)
+		}
+	}
+	r.barriers = kept
+	return len(r.barriers) == 0
 }
 
 // journalLimit is the highest op the journal may write: its slot must not
@@ -91,6 +135,8 @@ func (r *Replica) writeHeaderSector(sector uint64) {
 		s.ringWriting = s.ring.Checksum
 	}
 	hs.inFlight, hs.dirty = true, false
+	hs.submitted++
+	hs.writing = hs.submitted
 	r.storage.Write(r.layout.headerSectorOffset(sector), buf, tag(tagHeaders, sector))
 }
 
@@ -104,6 +150,7 @@ func (r *Replica) headerSectorWriteDone(sector uint64, err error) {
 		r.writeHeaderSector(sector)
 		return
 	}
+	hs.completed = hs.writing
 	first := sector * headersPerSector
 	last := min(first+headersPerSector, uint64(len(r.journal.slots)))
 	var changed [headersPerSector]bool
@@ -120,5 +167,9 @@ func (r *Replica) headerSectorWriteDone(sector uint64, err error) {
 		if changed[i-first] && h.Command == CommandPrepare && r.journal.durable(h.Op, h.Checksum) {
 			r.onPrepareDurable(h.Op, h.Checksum)
 		}
+	}
+	if r.super.waitingForRing && r.ringDurable() {
+		r.super.waitingForRing = false
+		r.super.persist()
 	}
 }

@@ -43,7 +43,8 @@ type Replica struct {
 	logOp uint64
 
 	headerSectors   []headerSector
-	headerSectorBuf []byte // one sector: the headers-ring write being built
+	headerSectorBuf []byte        // one sector: the headers-ring write being built
+	barriers        []ringBarrier // ring writes the next superblock update waits for
 
 	open    *openState // non-nil while the data file is being read back
 	openErr error

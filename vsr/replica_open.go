@@ -296,6 +296,12 @@ func (r *Replica) openCheckpointDone() {
 	r.commitMax = max(r.commitMax, min(o.chosen.commit, r.op))
 	r.replayExecuted(o.chosen.commit)
 	r.op = max(r.op, r.commitMin)
+	if r.op < o.chosen.logOp {
+		// The superblock says the log of log_view reached log_op, but the
+		// journal no longer names it (a fault struck the headers ring):
+		// this replica's head is unknown until a primary tells it.
+		r.journalFaulty = true
+	}
 	r.rewriteRing()
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventOpened, Replica: r.opts.Replica, View: r.view, LogView: r.logView, Op: r.op,

@@ -214,7 +214,7 @@ func (r *Replica) onHeaders(h *Header, body []byte) {
 			return
 		}
 		if r.extendsChainDown(&hh) {
-			r.journal.putHeader(&hh)
+			r.installHeader(&hh)
 			installed++
 		}
 	}

@@ -377,7 +377,7 @@ func (r *Replica) installHeaders(body []byte) {
 		if h.Op <= r.commitMin || !r.inWindow(h.Op) {
 			break
 		}
-		r.journal.putHeader(&h)
+		r.installHeader(&h)
 	}
 }
 

@@ -192,6 +192,9 @@ type superblock struct {
 	copiesLeft   int // copies of the update in flight still to complete
 	failed       bool
 	durable      superblockState
+	// waitingForRing: an update waits for installed headers to reach the
+	// headers ring (ringBarrier).
+	waitingForRing bool
 }
 
 // newSuperblock starts from the copies FormatDataFile wrote.
@@ -207,6 +210,10 @@ func newSuperblock(r *Replica) superblock {
 func (s *superblock) persist() {
 	s.want = superblockState{view: s.r.view, logView: s.r.logView, logOp: s.r.logOp, commit: s.r.commitMin,
 		checkpoint: s.r.cp.written}
+	if !s.r.ringDurable() {
+		s.waitingForRing = true
+		return
+	}
 	if s.copiesLeft == 0 {
 		s.submit()
 	}
@@ -242,6 +249,10 @@ func (s *superblock) writeDone(err error) {
 	}
 	if s.want.view != s.durable.view || s.want.logView != s.durable.logView || s.want.logOp != s.durable.logOp ||
 		s.want.checkpoint != s.durable.checkpoint || s.failed {
+		if !s.r.ringDurable() {
+			s.waitingForRing = true
+			return
+		}
 		s.submit()
 		return
 	}
