@@ -113,11 +113,6 @@ func (t *clientTable) appendTo(dst []byte) []byte {
 	return dst
 }
 
-// sizeMax bounds appendTo's output.
-func (t *clientTable) sizeMax() int {
-	return len(t.sessions) * (sessionRecordSize + len(t.sessions[0].replyBuf))
-}
-
 // restore replaces the table with count sessions decoded from b, or
 // returns what is wrong with b and leaves the table unchanged.
 func (t *clientTable) restore(b []byte, count int) error {
