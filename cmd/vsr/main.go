@@ -113,16 +113,19 @@ func parseFlags(name string, args []string, stderr io.Writer, needReplica bool, 
 	return f, nil
 }
 
-func (f *clusterFlags) store() (*kv.Store, error) {
-	return kv.New(kv.Options{KeysMax: f.keysMax})
-}
-
-func (f *clusterFlags) options(store *kv.Store) vsr.Options {
+// build makes the state machine and the replica options the flags
+// describe, and checks them: every command derives them the same way, so
+// a file formatted by one is opened by the other.
+func (f *clusterFlags) build() (*kv.Store, vsr.Options, error) {
+	store, err := kv.New(kv.Options{KeysMax: f.keysMax})
+	if err != nil {
+		return nil, vsr.Options{}, err
+	}
 	o := vsr.DefaultOptions(vsr.U128{Lo: f.cluster}, uint8(max(f.replica, 0)), uint8(len(f.addresses)))
 	o.MessageSizeMax = uint32(f.messageKB) << 10
 	o.JournalSlots = f.slots
 	o.CheckpointSizeMax = vsr.CheckpointSizeFor(o.ClientsMax, o.MessageSizeMax, store.SnapshotSizeMax())
-	return o
+	return store, o, o.Validate()
 }
 
 func usageError(stderr io.Writer, err error) int {
@@ -140,12 +143,8 @@ func format(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(stderr, err)
 	}
-	store, err := f.store()
+	_, o, err := f.build()
 	if err != nil {
-		return usageError(stderr, err)
-	}
-	o := f.options(store)
-	if err := o.Validate(); err != nil {
 		return usageError(stderr, err)
 	}
 	if err := storage.Format(f.data, o, rejoin); err != nil {
@@ -170,11 +169,10 @@ func start(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	if err != nil {
 		return usageError(stderr, err)
 	}
-	store, err := f.store()
+	store, o, err := f.build()
 	if err != nil {
 		return usageError(stderr, err)
 	}
-	o := f.options(store)
 	file, err := storage.Open(f.data, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "vsr: %v\n", err)
@@ -265,11 +263,10 @@ func benchmark(args []string, stdout, stderr io.Writer, stop <-chan struct{}) in
 	if clients < 1 || clients > 1024 || requests < clients {
 		return usageError(stderr, fmt.Errorf("--clients %d must be 1 to 1024 and --requests %d at least as many", clients, requests))
 	}
-	store, err := f.store()
+	_, o, err := f.build()
 	if err != nil {
 		return usageError(stderr, err)
 	}
-	o := f.options(store)
 	bench := make(map[vsr.U128]*benchClient, clients)
 	var order []*benchClient
 	loop, err := bus.New(bus.Config{Cluster: o.Cluster, Addresses: f.addresses, Replica: -1, MessageSizeMax: o.MessageSizeMax},
