@@ -139,7 +139,7 @@ func (r *Replica) restoreCheckpoint(b []byte) error {
 	if err := r.machine.Restore(b[checkpointHeaderSize+sessionsSize:]); err != nil {
 		return fmt.Errorf("vsr: checkpoint at op %d: %w", op, err)
 	}
-	r.commitMin, r.commitChecksum = op, prepare
+	r.commitMin, r.commitChecksum, r.commitTimestamp = op, prepare, timestamp
 	r.commitMax = max(r.commitMax, op)
 	r.timestamp = max(r.timestamp, timestamp)
 	if r.op <= op || r.inWindow(op) {

@@ -30,9 +30,12 @@ type Replica struct {
 	clients  clientTable
 	pipeline pipeline // primary: prepared, not yet committed
 	queue    requestQueue
-	// timestamp of the latest prepare, in ticks of its primary's clock;
-	// prepares' timestamps only grow, across views too.
-	timestamp uint64
+	// timestamp of the latest prepare this replica made or executed, in
+	// ticks of its primary's clock; commitTimestamp is the timestamp of
+	// op commitMin. Prepares' timestamps only grow along the log, across
+	// views too: a new primary stamps above the head it inherited.
+	timestamp       uint64
+	commitTimestamp uint64
 
 	super superblock
 	vc    viewChangeState

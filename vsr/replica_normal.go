@@ -148,7 +148,7 @@ func (r *Replica) prepareQueued() {
 			return // wait for execution, or for a checkpoint to free journal slots
 		}
 		body := r.packBatch()
-		r.timestamp = max(r.timestamp+1, r.ticks)
+		r.timestamp = max(r.timestamp+1, r.headTimestamp()+1, r.ticks)
 		h := Header{
 			Command: CommandPrepare, View: r.view, Op: r.op + 1, Commit: r.commitMax,
 			Parent: r.headChecksum(), Timestamp: r.timestamp, Request: uint32(r.batchCount(body)),
@@ -206,6 +206,17 @@ func (r *Replica) batchCount(body []byte) int {
 	n := 0
 	_ = BatchRequests(body, r.opts.MessageSizeMax, func(*Header, []byte) { n++ })
 	return n
+}
+
+// headTimestamp is the timestamp of the prepare at the head of the log,
+// which an inherited uncommitted suffix may put above anything executed.
+func (r *Replica) headTimestamp() uint64 {
+	if r.op == r.commitMin {
+		return r.commitTimestamp
+	}
+	h := r.journal.header(r.op)
+	assert(h != nil, "the head of the log is in the journal")
+	return h.Timestamp
 }
 
 // headChecksum is the checksum of the prepare at the head of the log.
@@ -383,9 +394,10 @@ func (r *Replica) commitJournal() {
 // machine, and replies if this replica is the primary.
 func (r *Replica) execute(h *Header) {
 	message := r.journal.prepare(h.Op, h.Checksum)
-	if message == nil || h.Op != r.commitMin+1 {
-		panic("vsr: execute of an op that is not next or not held")
-	}
+	assert(message != nil, "execute: the op's prepare is held")
+	assert(h.Op == r.commitMin+1, "execute: the op is the next to execute")
+	assert(h.Parent == r.commitChecksum, "execute: the op extends the executed prefix")
+	assert(h.Timestamp > r.commitTimestamp, "execute: prepare timestamps grow along the log")
 	if r.opts.TestingBug == BugPanicAtOp50 && h.Op == 50 {
 		panic("vsr: deliberate bug: panic at op 50")
 	}
@@ -407,6 +419,7 @@ func (r *Replica) execute(h *Header) {
 	}
 	r.commitMin = h.Op
 	r.commitChecksum = h.Checksum
+	r.commitTimestamp = h.Timestamp
 	r.timestamp = max(r.timestamp, h.Timestamp)
 	r.stats.Executed++
 	if r.hook != nil {
