@@ -19,11 +19,11 @@ type Client struct {
 	view       uint32
 	session    uint64 // op of the register that opened the session; 0 before
 	registered bool
-	// request is the number of the latest request sent. It only grows,
-	// across registrations too: a session a client registers again keeps
-	// its record of executed requests, so numbers must never repeat.
+	// request is the number of the latest request sent, registers
+	// included. It only grows, across sessions too, so that a request or
+	// register of an earlier session is always older than the latest.
 	request uint32
-	number  uint32 // the number of the request in flight (0 for a register)
+	number  uint32 // the number of the request in flight
 
 	inFlight  bool
 	message   []byte // the in-flight request, encoded; aliases buffer
@@ -122,12 +122,14 @@ func (c *Client) Stats() ClientStats { return c.stats }
 // ID returns the client's id.
 func (c *Client) ID() U128 { return c.opts.ID }
 
-// Register opens a session. Its completion arrives through onResult.
+// Register opens a session. Its completion arrives through onResult. A
+// register takes the next request number like any request, so a late copy
+// of an earlier one is older than the session it would open and is refused.
 func (c *Client) Register() error {
 	if c.registered {
 		return ErrRegistered
 	}
-	return c.start(OperationRegister, nil, 0)
+	return c.start(OperationRegister, nil)
 }
 
 // Submit sends one request and returns its number. Its completion arrives
@@ -139,14 +141,16 @@ func (c *Client) Submit(operation Operation, input []byte) (uint32, error) {
 	if operation < OperationUserMin {
 		return 0, fmt.Errorf("vsr: client: operation %d is reserved for the protocol", operation)
 	}
-	if err := c.start(operation, input, c.request+1); err != nil {
+	if err := c.start(operation, input); err != nil {
 		return 0, err
 	}
-	c.request++
 	return c.request, nil
 }
 
-func (c *Client) start(operation Operation, input []byte, request uint32) error {
+// start sends the client's next request. Every request names the session
+// it belongs to (a register names none), so that no copy of it can run in
+// a later session of this client.
+func (c *Client) start(operation Operation, input []byte) error {
 	if c.inFlight {
 		return ErrBusy
 	}
@@ -154,23 +158,22 @@ func (c *Client) start(operation Operation, input []byte, request uint32) error 
 		return fmt.Errorf("vsr: client: input of %d bytes exceeds the %d a request can carry",
 			len(input), int(c.opts.MessageSizeMax)-2*HeaderSize)
 	}
+	if c.request == ^uint32(0) {
+		return fmt.Errorf("vsr: client: request numbers exhausted: use a new client id")
+	}
 	h := Header{Command: CommandRequest, Cluster: c.opts.Cluster, Client: c.opts.ID,
-		Request: request, Operation: operation, View: c.view}
-	if operation == OperationRegister {
-		// Each registration is a new request, even with the same view: a
-		// nonce tells it from a retry of an earlier one. Commit carries the
-		// number of the latest request this client ever sent, so that the
-		// new session refuses any of them arriving late: a request the
-		// old session executed must never run again.
-		h.Context = U128{Lo: c.random.Uint64(), Hi: c.random.Uint64()}
-		h.Commit = uint64(c.request)
+		Request: c.request + 1, Operation: operation, View: c.view}
+	if operation != OperationRegister {
+		assert(c.registered && c.session > 0, "client: a request names a session")
+		h.Session = c.session
 	}
 	n, err := Encode(c.buffer, &h, input)
 	if err != nil {
 		return fmt.Errorf("vsr: client: %w", err)
 	}
+	c.request++
 	c.message, c.checksum, c.operation = c.buffer[:n], h.Checksum, operation
-	c.number = request
+	c.number = c.request
 	c.inFlight, c.attempts = true, 0
 	c.stats.Requests++
 	c.timeout.start(c.opts.RequestTimeoutTicks)
@@ -235,7 +238,7 @@ func (c *Client) onEviction(h *Header) {
 		c.stats.Dropped++
 		return
 	}
-	if h.Op != 0 && h.Op != c.session {
+	if h.Session != 0 && h.Session != c.session {
 		c.stats.Dropped++
 		return
 	}

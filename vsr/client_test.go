@@ -73,7 +73,7 @@ func TestClientRules(t *testing.T) {
 	}
 	// A reply to another request, or with another checksum, is ignored.
 	reply := Header{Command: CommandReply, Cluster: testCluster, Client: U128{Lo: 7}, Op: 1, Commit: 1,
-		Request: 0, RequestChecksum: U128{Lo: 1}, View: 4}
+		Request: 1, RequestChecksum: U128{Lo: 1}, View: 4}
 	buf := make([]byte, HeaderSize)
 	if _, err := Encode(buf, &reply, nil); err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func TestClientRules(t *testing.T) {
 		t.Fatal("submit of an input larger than a message accepted")
 	}
 	// An eviction naming an older session of this client is stale.
-	ev := Header{Command: CommandEviction, Cluster: testCluster, Client: U128{Lo: 7}, Op: 99}
+	ev := Header{Command: CommandEviction, Cluster: testCluster, Client: U128{Lo: 7}, Session: 99}
 	if _, err := Encode(buf, &ev, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestClientRules(t *testing.T) {
 	if !c.Registered() {
 		t.Fatal("stale eviction ended the session")
 	}
-	ev.Op = 1
+	ev.Session = 1
 	if _, err := Encode(buf, &ev, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -112,7 +112,7 @@ func consumeMessage(c *fuzz.ConsumeFuzzer) (h Header, body []byte, flip uint32) 
 	u128 := func() U128 { return U128{Lo: u64(), Hi: u64()} }
 	h.Checksum, h.ChecksumBody, h.Cluster, h.Parent = u128(), u128(), u128(), u128()
 	h.Client, h.RequestChecksum, h.Context = u128(), u128(), u128()
-	h.Op, h.Commit, h.Timestamp = u64(), u64(), u64()
+	h.Op, h.Commit, h.Timestamp, h.Session = u64(), u64(), u64(), u64()
 	h.View, h.LogView, h.Request, h.Size = u32(), u32(), u32(), u32()
 	h.Command = Command(u8() % commandCount)
 	h.Operation, h.Replica = Operation(u8()), u8()
@@ -169,7 +169,7 @@ func roundTripSeed(h Header, body []byte, flip uint32) []byte {
 	for _, v := range []U128{h.Checksum, h.ChecksumBody, h.Cluster, h.Parent, h.Client, h.RequestChecksum, h.Context} {
 		u128(v)
 	}
-	for _, v := range []uint64{h.Op, h.Commit, h.Timestamp} {
+	for _, v := range []uint64{h.Op, h.Commit, h.Timestamp, h.Session} {
 		u64(v)
 	}
 	for _, v := range []uint32{h.View, h.LogView, h.Request, h.Size} {

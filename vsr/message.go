@@ -21,24 +21,27 @@ import (
 //	    64    16  client            client id (request, reply, eviction); do_view_change:
 //	                                bit i set: the sender never held the prepare of op - i
 //	    80    16  request_checksum  checksum of the request a prepare or reply answers
-//	    96    16  context           per command: prepare checksum, nonce (recovery, register),
+//	    96    16  context           per command: prepare checksum, nonce (recovery),
 //	                                commit checksum, checkpoint checksum
 //	   112     8  op                op number
-//	   120     8  commit            commit number (request_headers: first op wanted; register:
-//	                                the latest request number the client sent before;
+//	   120     8  commit            commit number (request_headers: first op wanted;
 //	                                checkpoint and request_checkpoint: byte offset)
 //	   128     8  timestamp         primary's clock at prepare, in ticks (checkpoint: total size)
 //	   136     4  view              view number
 //	   140     4  log_view          last view in which the sender's log was normal
-//	   144     4  request           client request number (0 = register;
-//	                                do_view_change: 1 if the sender's journal has faulty slots)
+//	   144     4  request           client request number, registers included: it only grows
+//	                                (do_view_change: 1 if the sender's journal has faulty slots)
 //	   148     4  size              header + body, in bytes
 //	   152     1  command           Command
 //	   153     1  operation         Operation
 //	   154     1  replica           sender (or, for a request, the replica it was sent to)
 //	   155     1  reserved          must be zero
 //	   156     2  protocol          ProtocolVersion
-//	   158    98  reserved          must be zero: room to grow without a new header size
+//	   158     2  reserved          must be zero
+//	   160     8  session           request: the client's session, the op of the register that
+//	                                opened it (0 for a register); eviction: the session evicted
+//	                                (0: none known); zero for every other command
+//	   168    88  reserved          must be zero: room to grow without a new header size
 //	   256
 //
 // The header is 256 bytes so that 16 of them fill a 4 KiB sector exactly in
@@ -75,6 +78,8 @@ const (
 	offReserved1       = 155
 	offProtocol        = 156
 	offReserved2       = 158
+	offSession         = 160
+	offReserved3       = 168
 )
 
 // Header is the decoded form of a message header. Checksum, ChecksumBody,
@@ -94,6 +99,7 @@ type Header struct {
 	LogView         uint32
 	Request         uint32
 	Size            uint32
+	Session         uint64
 	Command         Command
 	Operation       Operation
 	Replica         uint8
@@ -122,7 +128,9 @@ func (h *Header) put(b []byte) {
 	b[offReplica] = h.Replica
 	b[offReserved1] = 0
 	binary.LittleEndian.PutUint16(b[offProtocol:], h.Protocol)
-	clear(b[offReserved2:HeaderSize])
+	clear(b[offReserved2:offSession])
+	binary.LittleEndian.PutUint64(b[offSession:], h.Session)
+	clear(b[offReserved3:HeaderSize])
 }
 
 // parse reads every field of h from b[:HeaderSize]; reserved bytes are
@@ -147,6 +155,7 @@ func (h *Header) parse(b []byte) {
 	h.Operation = Operation(b[offOperation])
 	h.Replica = b[offReplica]
 	h.Protocol = binary.LittleEndian.Uint16(b[offProtocol:])
+	h.Session = binary.LittleEndian.Uint64(b[offSession:])
 }
 
 // reservedNonZero returns the offset of the first non-zero reserved byte of
@@ -155,7 +164,12 @@ func reservedNonZero(b []byte) int {
 	if b[offReserved1] != 0 {
 		return offReserved1
 	}
-	for i := offReserved2; i < HeaderSize; i++ {
+	for i := offReserved2; i < offSession; i++ {
+		if b[i] != 0 {
+			return i
+		}
+	}
+	for i := offReserved3; i < HeaderSize; i++ {
 		if b[i] != 0 {
 			return i
 		}

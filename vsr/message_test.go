@@ -34,6 +34,9 @@ func sampleHeaders() []Header {
 		switch c {
 		case CommandRequest:
 			h.Operation = OperationUserMin + 1
+			h.Session = 0x0123_4567_89ab_cdef
+		case CommandEviction:
+			h.Session = 33
 		case CommandReply:
 			h.Op, h.Commit = 40, 41
 		}
@@ -214,12 +217,10 @@ func TestFieldRules(t *testing.T) {
 		{CommandRequest, "replica < 6", none(func(h *Header) { h.Replica = 6 })},
 		{CommandRequest, "client != 0", none(func(h *Header) { h.Client = U128{} })},
 		{CommandRequest, "operation != none", none(func(h *Header) { h.Operation = OperationNone })},
-		{CommandRequest, "register has request 0", none(func(h *Header) { h.Operation = OperationRegister })},
 		{CommandRequest, "register has no body", func(h *Header) []byte {
 			h.Operation, h.Request = OperationRegister, 0
 			return []byte{1}
 		}},
-		{CommandRequest, "request >= 1 unless register", none(func(h *Header) { h.Request = 0 })},
 		{CommandPrepare, "op >= 1", none(func(h *Header) { h.Op, h.Commit = 0, 0 })},
 		{CommandPrepare, "commit < op", none(func(h *Header) { h.Commit = h.Op })},
 		{CommandPrepareOk, "op >= 1", none(func(h *Header) { h.Op = 0 })},
@@ -240,6 +241,11 @@ func TestFieldRules(t *testing.T) {
 		{CommandHeaders, "body is whole headers", func(h *Header) []byte { return make([]byte, 5) }},
 		{CommandRequestStartView, "context (nonce) != 0", none(func(h *Header) { h.Context = U128{} })},
 		{CommandEviction, "client != 0", none(func(h *Header) { h.Client = U128{} })},
+		{CommandRequest, "session >= 1 unless register", none(func(h *Header) { h.Session = 0 })},
+		{CommandRequest, "register has session 0", none(func(h *Header) { h.Operation = OperationRegister })},
+		{CommandRequest, "request >= 1", none(func(h *Header) { h.Request = 0 })},
+		{CommandPrepare, "session == 0", none(func(h *Header) { h.Session = 1 })},
+		{CommandStartView, "session == 0", none(func(h *Header) { h.Session = 1 })},
 		{CommandRequestCheckpoint, "operation == none", none(func(h *Header) { h.Operation = OperationUserMin })},
 		{CommandCheckpoint, "op >= 1", none(func(h *Header) { h.Op = 0 })},
 		{CommandCheckpoint, "context (checksum) != 0", none(func(h *Header) { h.Context = U128{} })},

@@ -201,7 +201,7 @@ func TestPaperViewChangeKeepsCommittedOps(t *testing.T) {
 // sealedPrepare builds a prepare header at op chained to parent.
 func sealedPrepare(view uint32, op uint64, parent U128, tag string) (Header, []byte) {
 	h := Header{Command: CommandPrepare, Cluster: testCluster, View: view, Op: op, Parent: parent, Replica: uint8(view % 5)}
-	req := Header{Command: CommandRequest, Cluster: testCluster, Client: U128{Lo: 99}, Request: uint32(op), Operation: OperationUserMin}
+	req := Header{Command: CommandRequest, Cluster: testCluster, Client: U128{Lo: 99}, Request: uint32(op), Session: 1, Operation: OperationUserMin}
 	reqBuf := make([]byte, HeaderSize+len(tag))
 	if _, err := Encode(reqBuf, &req, []byte(tag)); err != nil {
 		panic(err)
@@ -273,7 +273,7 @@ func TestPaperDuplicateRequestNotReexecuted(t *testing.T) {
 	// Drop the first reply: the client times out and retries.
 	dropped := false
 	net.drop = func(p *packet) bool {
-		if p.header.Command == CommandReply && !dropped && p.header.Request == 1 {
+		if p.header.Command == CommandReply && !dropped && p.header.Operation != OperationRegister {
 			dropped = true
 			return true
 		}
@@ -327,6 +327,7 @@ func TestPaperEvictionOfOldestSession(t *testing.T) {
 	net.register(c1)
 	net.register(c2)
 	net.submit(c1, "keeps c1 recent")
+	c1Session := c1.session
 	net.register(c3) // evicts c2, the least recent
 	net.tick(20)
 	if c2.Registered() || !c1.Registered() || !c3.Registered() {
@@ -346,7 +347,7 @@ func TestPaperEvictionOfOldestSession(t *testing.T) {
 	// A client that does not know it was evicted learns it from its request.
 	net.register(c2) // evicts c1 now
 	net.tick(20)
-	c1.registered = true // pretend c1 missed its eviction message
+	c1.registered, c1.session = true, c1Session // pretend c1 missed its eviction message
 	if _, err := c1.Submit(OperationUserMin, []byte("after eviction")); err != nil {
 		t.Fatal(err)
 	}

@@ -62,52 +62,52 @@ func (r *Replica) onRequest(h *Header, body, message []byte) {
 }
 
 // admitRequest applies the session rules to a request at the primary. It
-// answers duplicates from the reply cache and unknown clients with an
-// eviction, and reports whether the request is new.
+// answers a retry of a session's latest request from the reply cache, a
+// request of a session the table does not hold with an eviction, and
+// reports whether the request is new. executeRequest applies the same rules
+// again at execution, on every replica.
 func (r *Replica) admitRequest(h *Header) bool {
 	s := r.clients.get(h.Client)
-	if s == nil {
-		switch {
-		case h.Operation == OperationRegister:
-			return true
-		case r.pipelineHasClient(h.Client):
-			// A register of this client is prepared but not yet executed
-			// (say, a new primary re-committing the old view's suffix).
-			r.drop(h.Command, "no session yet; its register is in the pipeline")
-		default:
-			r.sendEviction(h.Client, 0)
-			r.drop(h.Command, "no session for this client")
-		}
-		return false
-	}
+	register := h.Operation == OperationRegister
 	switch {
+	case s == nil && register:
+		return true
+	case s == nil && r.pipelineHasClient(h.Client):
+		// A register of this client is prepared but not yet executed
+		// (say, a new primary re-committing the old view's suffix).
+		r.drop(h.Command, "no session yet; its register is in the pipeline")
+	case s == nil:
+		r.sendEviction(h.Client, h.Session)
+		r.drop(h.Command, "no session for this client")
 	case h.Checksum == s.requestChecksum:
 		// A retry of the session's latest request: the cached reply answers it.
 		r.stats.MessagesSent++
 		r.bus.SendToClient(h.Client, s.reply)
-	case h.Operation == OperationRegister && h.Checksum == s.registerChecksum:
-		r.drop(h.Command, "retry of a register already answered")
-	case h.Operation == OperationRegister:
-		// A client that was told (perhaps wrongly) its session was gone
-		// registers again: its request numbers carry on, so the session's
-		// record of its latest request stays (executeRegister).
-		return true
 	case h.Request < s.request:
 		r.drop(h.Command, "request older than the session's latest")
 	case h.Request == s.request:
 		r.drop(h.Command, "request number reused with different contents")
+	case register:
+		// A client told (perhaps wrongly) that its session was gone
+		// registers again: the session is renewed under the new number.
+		return true
+	case h.Session != s.session:
+		// A request of a session this client no longer has (replaced by a
+		// later register): its client must learn the session is gone.
+		r.sendEviction(h.Client, h.Session)
+		r.drop(h.Command, "request of an earlier session")
 	default:
 		return true
 	}
 	return false
 }
 
-// sendEviction tells client its session is gone. Op carries the evicted
-// session's number (the op of its register), or 0 when the primary has no
-// session for the client at all, so a client can ignore the eviction of a
-// session it no longer has.
+// sendEviction tells client its session is gone. The message names the
+// session (the op of its register), or 0 when the primary has no session
+// for the client at all, so a client can ignore the eviction of a session
+// it no longer has.
 func (r *Replica) sendEviction(client U128, session uint64) {
-	h := Header{Command: CommandEviction, Client: client, View: r.view, Op: session}
+	h := Header{Command: CommandEviction, Client: client, View: r.view, Session: session}
 	n := r.encode(&h, nil)
 	r.stats.MessagesSent++
 	r.bus.SendToClient(client, r.sendBuf[:n])
@@ -431,7 +431,8 @@ func (r *Replica) execute(h *Header) {
 
 // executeRequest runs one request of a committed batch. The session rules
 // are applied again here, deterministically on every replica: a request
-// prepared twice (a retry across a view change) executes once.
+// prepared twice (a retry across a view change) executes once, and a
+// request runs only in the session it names.
 func (r *Replica) executeRequest(prepare *Header, rh *Header, body []byte) {
 	if rh.Operation == OperationRegister {
 		r.executeRegister(prepare, rh)
@@ -440,24 +441,24 @@ func (r *Replica) executeRequest(prepare *Header, rh *Header, body []byte) {
 	s := r.clients.get(rh.Client)
 	if s == nil {
 		if r.status == StatusNormal && r.IsPrimary() {
-			r.sendEviction(rh.Client, 0)
+			r.sendEviction(rh.Client, rh.Session)
 		}
 		return
 	}
-	if rh.Request <= s.request {
+	if rh.Session != s.session || rh.Request <= s.request {
 		return
 	}
 	output := r.scratch[:int(r.opts.MessageSizeMax)-HeaderSize]
 	n := r.machine.Apply(prepare.Op, prepare.Timestamp, rh.Operation, body, output)
-	if n < 0 || n > len(output) {
-		panic("vsr: state machine returned a reply length outside its buffer")
-	}
+	assert(n >= 0 && n <= len(output), "the state machine's reply fits its buffer")
 	r.storeReply(s, prepare, rh, output[:n])
+	assert(s.request == rh.Request, "the session records the request it executed")
 }
 
-// executeRegister opens a session, or answers a client that registers
-// again with the session it has (its latest request number unchanged, so
-// old requests stay answered from the cache and are never run again).
+// executeRegister opens a session at this op, or renews a client's session
+// for a register newer than its latest request. A register no newer (a
+// retry, or a late copy of an earlier one) changes nothing: it must never
+// replace the reply cached for the client's latest request.
 func (r *Replica) executeRegister(prepare *Header, rh *Header) {
 	s := r.clients.get(rh.Client)
 	switch {
@@ -466,23 +467,12 @@ func (r *Replica) executeRegister(prepare *Header, rh *Header) {
 		if !evicted.client.IsZero() {
 			r.evicted(evicted.client, evicted.session)
 		}
-		opened.registerChecksum = rh.Checksum
 		r.storeReply(opened, prepare, rh, nil)
-		opened.request = registerFloor(rh)
-	case rh.Checksum == s.registerChecksum || rh.Checksum == s.requestChecksum:
-		// The same register prepared twice (a retry across a view change).
+	case rh.Request <= s.request:
 	default:
-		latest := max(s.request, registerFloor(rh))
-		s.registerChecksum = rh.Checksum
+		s.session = prepare.Op
 		r.storeReply(s, prepare, rh, nil)
-		s.request = latest
 	}
-}
-
-// registerFloor is the latest request number a registering client had
-// sent: its new session treats every request up to it as already done.
-func registerFloor(rh *Header) uint32 {
-	return uint32(min(rh.Commit, uint64(^uint32(0))))
 }
 
 func (r *Replica) evicted(client U128, session uint64) {
@@ -498,9 +488,11 @@ func (r *Replica) evicted(client U128, session uint64) {
 // storeReply caches the reply to rh in its session and, at the primary,
 // sends it.
 func (r *Replica) storeReply(s *session, prepare *Header, rh *Header, output []byte) {
+	// The reply is the same bytes on every replica (the prepare's view, not
+	// the executing replica's), so the cached replies agree cluster-wide.
 	reply := Header{
-		Command: CommandReply, Cluster: r.opts.Cluster, Replica: r.opts.Replica,
-		View: r.view, Op: prepare.Op, Commit: prepare.Op, Timestamp: prepare.Timestamp,
+		Command: CommandReply, Cluster: r.opts.Cluster, Replica: r.primaryIndex(prepare.View),
+		View: prepare.View, Op: prepare.Op, Commit: prepare.Op, Timestamp: prepare.Timestamp,
 		Client: rh.Client, Request: rh.Request, RequestChecksum: rh.Checksum, Operation: rh.Operation,
 	}
 	n, err := Encode(s.replyBuf, &reply, output)

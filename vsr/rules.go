@@ -26,9 +26,11 @@ const (
 	ruleNonce
 	ruleNoOperation
 	ruleSomeOperation
-	ruleRegisterRequestZero
 	ruleRegisterNoBody
 	ruleRequestPositive
+	ruleRegisterSessionZero
+	ruleSessionPositive
+	ruleNoSession
 	ruleChecksum
 	ruleCount
 )
@@ -45,9 +47,11 @@ var ruleNames = [ruleCount]string{
 	ruleNonce:               "context (nonce) != 0",
 	ruleNoOperation:         "operation == none",
 	ruleSomeOperation:       "operation != none",
-	ruleRegisterRequestZero: "register has request 0",
 	ruleRegisterNoBody:      "register has no body",
-	ruleRequestPositive:     "request >= 1 unless register",
+	ruleRequestPositive:     "request >= 1",
+	ruleRegisterSessionZero: "register has session 0",
+	ruleSessionPositive:     "session >= 1 unless register",
+	ruleNoSession:           "session == 0",
 	ruleChecksum:            "context (checksum) != 0",
 }
 
@@ -77,12 +81,16 @@ func (r fieldRule) check(h *Header) (ok bool, value uint64) {
 		return h.Operation == OperationNone, uint64(h.Operation)
 	case ruleSomeOperation:
 		return h.Operation != OperationNone, uint64(h.Operation)
-	case ruleRegisterRequestZero:
-		return !register || h.Request == 0, uint64(h.Request)
 	case ruleRegisterNoBody:
 		return !register || h.Size == HeaderSize, uint64(h.Size)
 	case ruleRequestPositive:
-		return register || h.Request >= 1, uint64(h.Request)
+		return h.Request >= 1, uint64(h.Request)
+	case ruleRegisterSessionZero:
+		return !register || h.Session == 0, h.Session
+	case ruleSessionPositive:
+		return register || h.Session >= 1, h.Session
+	case ruleNoSession:
+		return h.Session == 0, h.Session
 	case ruleChecksum:
 		return !h.Context.IsZero(), 0
 	}
@@ -99,23 +107,23 @@ type commandSpec struct {
 // replica may rely on without checking again.
 var commandSpecs = [commandCount]commandSpec{
 	CommandRequest: {bodyAny, []fieldRule{ruleClient, ruleSomeOperation,
-		ruleRegisterRequestZero, ruleRegisterNoBody, ruleRequestPositive}},
-	CommandPrepare:           {bodyAny, []fieldRule{ruleOpPositive, ruleCommitBelowOp}},
-	CommandPrepareOk:         {bodyNone, []fieldRule{ruleOpPositive, ruleNoOperation}},
-	CommandReply:             {bodyAny, []fieldRule{ruleClient, ruleOpPositive, ruleOpAtMostCommit}},
-	CommandCommit:            {bodyNone, []fieldRule{ruleNoOperation}},
-	CommandStartViewChange:   {bodyNone, []fieldRule{ruleViewPositive, ruleNoOperation}},
-	CommandDoViewChange:      {bodyHeaders, []fieldRule{ruleViewPositive, ruleLogViewBelowView, ruleCommitAtMostOp, ruleNoOperation}},
-	CommandStartView:         {bodyHeaders, []fieldRule{ruleViewPositive, ruleLogViewAtMostView, ruleCommitAtMostOp, ruleNoOperation}},
-	CommandRecovery:          {bodyNone, []fieldRule{ruleNonce, ruleNoOperation}},
-	CommandRecoveryResponse:  {bodyHeaders, []fieldRule{ruleNonce, ruleLogViewAtMostView, ruleCommitAtMostOp, ruleNoOperation}},
-	CommandRequestPrepare:    {bodyNone, []fieldRule{ruleOpPositive, ruleNoOperation}},
-	CommandRequestHeaders:    {bodyNone, []fieldRule{ruleCommitAtMostOp, ruleNoOperation}},
-	CommandHeaders:           {bodyHeaders, []fieldRule{ruleNoOperation}},
-	CommandRequestStartView:  {bodyNone, []fieldRule{ruleViewPositive, ruleNonce, ruleNoOperation}},
+		ruleRegisterNoBody, ruleRequestPositive, ruleRegisterSessionZero, ruleSessionPositive}},
+	CommandPrepare:           {bodyAny, []fieldRule{ruleOpPositive, ruleCommitBelowOp, ruleNoSession}},
+	CommandPrepareOk:         {bodyNone, []fieldRule{ruleOpPositive, ruleNoOperation, ruleNoSession}},
+	CommandReply:             {bodyAny, []fieldRule{ruleClient, ruleOpPositive, ruleOpAtMostCommit, ruleNoSession}},
+	CommandCommit:            {bodyNone, []fieldRule{ruleNoOperation, ruleNoSession}},
+	CommandStartViewChange:   {bodyNone, []fieldRule{ruleViewPositive, ruleNoOperation, ruleNoSession}},
+	CommandDoViewChange:      {bodyHeaders, []fieldRule{ruleViewPositive, ruleLogViewBelowView, ruleCommitAtMostOp, ruleNoOperation, ruleNoSession}},
+	CommandStartView:         {bodyHeaders, []fieldRule{ruleViewPositive, ruleLogViewAtMostView, ruleCommitAtMostOp, ruleNoOperation, ruleNoSession}},
+	CommandRecovery:          {bodyNone, []fieldRule{ruleNonce, ruleNoOperation, ruleNoSession}},
+	CommandRecoveryResponse:  {bodyHeaders, []fieldRule{ruleNonce, ruleLogViewAtMostView, ruleCommitAtMostOp, ruleNoOperation, ruleNoSession}},
+	CommandRequestPrepare:    {bodyNone, []fieldRule{ruleOpPositive, ruleNoOperation, ruleNoSession}},
+	CommandRequestHeaders:    {bodyNone, []fieldRule{ruleCommitAtMostOp, ruleNoOperation, ruleNoSession}},
+	CommandHeaders:           {bodyHeaders, []fieldRule{ruleNoOperation, ruleNoSession}},
+	CommandRequestStartView:  {bodyNone, []fieldRule{ruleViewPositive, ruleNonce, ruleNoOperation, ruleNoSession}},
 	CommandEviction:          {bodyNone, []fieldRule{ruleClient, ruleNoOperation}},
-	CommandRequestCheckpoint: {bodyNone, []fieldRule{ruleNoOperation}},
-	CommandCheckpoint:        {bodyAny, []fieldRule{ruleOpPositive, ruleChecksum, ruleNoOperation}},
+	CommandRequestCheckpoint: {bodyNone, []fieldRule{ruleNoOperation, ruleNoSession}},
+	CommandCheckpoint:        {bodyAny, []fieldRule{ruleOpPositive, ruleChecksum, ruleNoOperation, ruleNoSession}},
 }
 
 // Validate checks the rules every header must follow beyond its checksums:

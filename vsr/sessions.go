@@ -18,15 +18,14 @@ type clientTable struct {
 }
 
 type session struct {
-	client           U128
-	session          uint64 // op of the register that opened it
-	request          uint32 // latest request number executed
-	requestChecksum  U128   // checksum of that request
-	registerChecksum U128   // checksum of the register that opened (or last renewed) the session
-	lastOp           uint64 // op at which that request executed: the least recent is evicted first
-	reply            []byte // encoded reply to that request; aliases replyBuf
-	replyBuf         []byte // MessageSizeMax bytes, allocated at start
-	inUse            bool
+	client          U128
+	session         uint64 // op of the register that opened (or last renewed) it
+	request         uint32 // latest request number executed, registers included
+	requestChecksum U128   // checksum of that request
+	lastOp          uint64 // op at which that request executed: the least recent is evicted first
+	reply           []byte // encoded reply to that request; aliases replyBuf
+	replyBuf        []byte // MessageSizeMax bytes, allocated at start
+	inUse           bool
 }
 
 func newClientTable(clientsMax int, messageSizeMax uint32) clientTable {
@@ -88,9 +87,8 @@ func (t *clientTable) oldest() int {
 func (t *clientTable) count() int { return len(t.index) }
 
 // sessionRecordSize is a session's fixed part in a checkpoint: client,
-// session, request, last op, request checksum, reply length, register
-// checksum.
-const sessionRecordSize = 16 + 8 + 4 + 8 + 16 + 4 + 16
+// session, request, last op, request checksum, reply length.
+const sessionRecordSize = 16 + 8 + 4 + 8 + 16 + 4
 
 // appendTo appends the open sessions, in table order, to dst. The order is
 // the same on every replica: the table changes only at execution.
@@ -107,7 +105,6 @@ func (t *clientTable) appendTo(dst []byte) []byte {
 		le.PutUint64(rec[28:], s.lastOp)
 		putU128(rec[36:], s.requestChecksum)
 		le.PutUint32(rec[52:], uint32(len(s.reply)))
-		putU128(rec[56:], s.registerChecksum)
 		dst = append(append(dst, rec[:]...), s.reply...)
 	}
 	return dst
@@ -147,7 +144,6 @@ func (t *clientTable) restore(b []byte, count int) error {
 		s.client, s.session = getU128(b[off:]), le.Uint64(b[off+16:])
 		s.request, s.lastOp = le.Uint32(b[off+24:]), le.Uint64(b[off+28:])
 		s.requestChecksum = getU128(b[off+36:])
-		s.registerChecksum = getU128(b[off+56:])
 		n := int(le.Uint32(b[off+52:]))
 		s.reply = s.replyBuf[:copy(s.replyBuf, b[off+sessionRecordSize:off+sessionRecordSize+n])]
 		s.inUse = true
