@@ -164,32 +164,39 @@ func TestPARClassifySlot(t *testing.T) {
 	h6, p6 := slotBytes(t, 6, 1, "six") // another slot's prepare (misdirected here)
 	corrupt := func(b []byte) []byte { c := slices.Clone(b); c[40] ^= 0x10; return c }
 	blank := make([]byte, SectorSize)
+	// log is the durable log position: old says the log_view (3) and its
+	// log_op (13) came after every entry here; new says view 2 began at
+	// op 5, so an entry of view 2 above op 5 is that view's own.
+	old, new := logPosition{view: 3, op: 13}, logPosition{view: 2, op: 5}
 	cases := []struct {
 		name   string
 		ring   []byte
 		slot   []byte
+		log    logPosition
 		class  SlotClass
 		header *Header
 	}{
-		{"blank", ringBytes(nil), blank, SlotBlank, nil},
-		{"valid", ringBytes(&h13), padded(p13), SlotValid, &h13},
-		{"header write lost: prepare newer", ringBytes(&h5), padded(p13), SlotValid, &h13},
-		{"same op, prepare of a newer view", ringBytes(&h13), padded(p13b), SlotValid, &h13b},
-		{"same op, header of a newer view", ringBytes(&h13b), padded(p13), SlotMissing, &h13b},
-		{"prepare write lost: older op there", ringBytes(&h13), padded(p5), SlotMissing, &h13},
-		{"prepare never written", ringBytes(&h13), blank, SlotMissing, &h13},
-		{"prepare torn", ringBytes(&h13), corrupt(padded(p13)), SlotTorn, &h13},
-		{"ring corrupt, prepare valid", corrupt(ringBytes(&h13)), padded(p13), SlotValid, &h13},
-		{"ring blank, prepare valid", ringBytes(nil), padded(p13), SlotValid, &h13},
-		{"ring blank, first write torn", ringBytes(nil), corrupt(padded(p13)), SlotBlank, nil},
-		{"both corrupt", corrupt(ringBytes(&h13)), corrupt(padded(p13)), SlotCorrupt, nil},
-		{"misdirected prepare, ring corrupt", corrupt(ringBytes(&h13)), padded(p6), SlotCorrupt, nil},
-		{"misdirected prepare, ring valid", ringBytes(&h13), padded(p6), SlotTorn, &h13},
-		{"ring holds another slot's header", ringBytes(&h6), padded(p13), SlotValid, &h13},
+		{"blank", ringBytes(nil), blank, old, SlotBlank, nil},
+		{"valid", ringBytes(&h13), padded(p13), old, SlotValid, &h13},
+		{"header write lost: prepare newer", ringBytes(&h5), padded(p13), old, SlotValid, &h13},
+		{"same op, this view's prepare, header write lost", ringBytes(&h13), padded(p13b), new, SlotValid, &h13b},
+		{"same op, this view's header, prepare write lost", ringBytes(&h13b), padded(p13), new, SlotMissing, &h13b},
+		{"same op, older view's header installed over a newer prepare", ringBytes(&h13), padded(p13b), old, SlotAmbiguous, &h13},
+		{"same op, neither copy known newer", ringBytes(&h13b), padded(p13), old, SlotAmbiguous, &h13b},
+		{"prepare write lost: older op there", ringBytes(&h13), padded(p5), old, SlotMissing, &h13},
+		{"prepare never written", ringBytes(&h13), blank, old, SlotMissing, &h13},
+		{"prepare torn", ringBytes(&h13), corrupt(padded(p13)), old, SlotTorn, &h13},
+		{"ring corrupt, prepare of this view", corrupt(ringBytes(&h13b)), padded(p13b), new, SlotValid, &h13b},
+		{"ring corrupt, prepare of an older view", corrupt(ringBytes(&h13)), padded(p13), old, SlotUnconfirmed, &h13},
+		{"ring blank, prepare valid", ringBytes(nil), padded(p13), old, SlotValid, &h13},
+		{"ring blank, first write torn", ringBytes(nil), corrupt(padded(p13)), old, SlotBlank, nil},
+		{"both corrupt", corrupt(ringBytes(&h13)), corrupt(padded(p13)), old, SlotCorrupt, nil},
+		{"misdirected prepare, ring corrupt", corrupt(ringBytes(&h13)), padded(p6), old, SlotCorrupt, nil},
+		{"misdirected prepare, ring valid", ringBytes(&h13), padded(p6), old, SlotTorn, &h13},
+		{"ring holds another slot's header", ringBytes(&h6), padded(p13), old, SlotUnconfirmed, &h13},
 	}
-	_ = h6
 	for _, c := range cases {
-		class, h, msg := ClassifySlot(5, slots, c.ring, c.slot, testSizeMax)
+		class, h, msg := ClassifySlot(5, slots, c.ring, c.slot, testSizeMax, c.log.view, c.log.op)
 		if class != c.class {
 			t.Errorf("%s: class %s, want %s", c.name, class, c.class)
 			continue
@@ -197,7 +204,7 @@ func TestPARClassifySlot(t *testing.T) {
 		if c.header != nil && h.Checksum != c.header.Checksum {
 			t.Errorf("%s: header of op %d view %d, want op %d view %d", c.name, h.Op, h.View, c.header.Op, c.header.View)
 		}
-		if (class == SlotValid) != (msg != nil) {
+		if (class == SlotValid || class == SlotUnconfirmed) != (msg != nil) {
 			t.Errorf("%s: class %s with message %v", c.name, class, msg != nil)
 		}
 	}

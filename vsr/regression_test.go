@@ -187,3 +187,148 @@ func TestLateRegisterKeepsTheCachedReply(t *testing.T) {
 	}
 	net.checkAgreement()
 }
+
+// quietTimeouts makes every timeout that starts or advances a view change
+// too long to fire on its own: the test fires them (fireTimeout) where it
+// wants a view change, as a timeout may fire at any moment.
+func quietTimeouts(o *Options) {
+	o.PrimaryTimeoutTicks, o.ViewChangeTimeoutTicks, o.PrimaryAbdicateTicks = 1<<20, 1<<20, 1<<20
+}
+
+// fireTimeout fires replica i's view-change timeout now: it starts the
+// view change to the next view, as its primary or view-change timeout would.
+func (net *testNet) fireTimeout(i int) {
+	r := net.replicas[i]
+	r.startViewChange(r.view+1, "test: timeout fired")
+	net.deliver()
+}
+
+// submitTo sends a request of client c straight to the primary of view
+// (as a client that learned the view from a reply would), without waiting.
+func (net *testNet) submitTo(c *Client, view uint32, input string) {
+	net.t.Helper()
+	c.view = view
+	if _, err := c.Submit(OperationUserMin, []byte(input)); err != nil {
+		net.t.Fatal(err)
+	}
+	net.deliver()
+}
+
+// Finding 1: a view change installs an older-view entry (the canonical one)
+// over a newer-view uncommitted prepare: the headers ring names the new
+// entry and log_view is durable before its body is repaired. A crash then
+// leaves two valid copies of one op with different checksums; the open
+// must not take the replaced prepare back (it kept the higher view).
+func TestReplacedPrepareDoesNotReturnAfterACrash(t *testing.T) {
+	net := newTestNet(t, 3, quietTimeouts)
+	c1, c2, c3 := net.addClient(1), net.addClient(2), net.addClient(3)
+	for _, c := range []*Client{c1, c2, c3} {
+		net.register(c)
+	}
+	net.submit(c1, "a")
+	op := net.replicas[0].Op() + 1
+	// View 1 (r1) without r0; r1 prepares "old" at op, held by r1 alone.
+	net.partitioned[0] = true
+	net.fireTimeout(1)
+	net.drop = func(p *packet) bool {
+		return p.header.Command == CommandPrepareOk || (p.header.Command == CommandPrepare && p.to.replica == 2)
+	}
+	net.submitTo(c2, 1, "old")
+	if h := net.replicas[1].journal.header(op); h == nil || h.View != 1 {
+		t.Fatalf("set-up: r1 did not prepare op %d in view 1", op)
+	}
+	// View 2 (r2) with r0, which never hears the start_view; r2 prepares
+	// "newer" at the same op, held by r2 alone.
+	net.partitioned[0], net.partitioned[1] = false, true
+	net.drop = func(p *packet) bool {
+		return p.to.replica == 0 && (p.header.Command == CommandStartView || p.header.Command == CommandPrepare)
+	}
+	net.fireTimeout(2)
+	net.submitTo(c3, 2, "newer")
+	newer := net.replicas[2].journal.header(op)
+	if newer == nil || newer.View != 2 || !net.replicas[2].journal.durable(op, newer.Checksum) {
+		t.Fatalf("set-up: r2 did not prepare op %d durably in view 2", op)
+	}
+	replaced := newer.Checksum
+	// View 3 (r0) with r1: it adopts r1's log, "old" at op, and commits it.
+	net.partitioned[1], net.partitioned[2] = false, true
+	net.drop = nil
+	net.fireTimeout(0)
+	net.run(500, "view 3 commits op", func() bool { return net.replicas[0].CommitMin() >= op })
+	// r2 learns view 3's log from its start_view (the header of "old"
+	// replaces "newer") but never gets the body; then it crashes.
+	net.partitioned[2] = false
+	net.drop = func(p *packet) bool { return p.to.replica == 2 && p.header.Command == CommandPrepare }
+	net.run(200, "r2 in view 3, durably", func() bool {
+		r := net.replicas[2]
+		return r.Status() == StatusNormal && r.View() == 3 && r.viewDurable() && r.ringDurable()
+	})
+	if h := net.replicas[2].journal.header(op); h == nil || h.Checksum == replaced || net.replicas[2].journal.hasPrepare(op) {
+		t.Fatalf("set-up: r2 does not hold view 3's header of op %d without its body", op)
+	}
+	net.crash(2)
+	net.restart(2)
+	if h := net.replicas[2].journal.header(op); h != nil && h.Checksum == replaced {
+		t.Fatalf("the reopened journal names the replaced prepare (view %d) at op %d", h.View, op)
+	}
+	net.drop = nil
+	net.run(2000, "all normal in one view", func() bool {
+		for _, r := range net.replicas {
+			if r.Status() != StatusNormal || r.View() != net.replicas[0].View() || r.CommitMin() < op {
+				return false
+			}
+		}
+		return true
+	})
+	for i := range net.replicas {
+		if n := net.executions(i, "newer"); n != 0 {
+			t.Fatalf("r%d executed the replaced prepare", i)
+		}
+	}
+	net.checkAgreement()
+}
+
+// corruptRing flips a bit in op's header in replica i's headers ring.
+func (net *testNet) corruptRing(i int, op uint64) {
+	l := NewLayout(net.options[i])
+	slot := op % l.JournalSlots
+	net.storages[i].FlipBit(l.headerSectorOffset(slot/headersPerSector), 8*(slot%headersPerSector*HeaderSize+100))
+}
+
+// Finding 1, second part: a valid prepare whose ring copy is corrupt may be
+// one a view change replaced (the ring named the replacement). Below the
+// head its contents are unknown: the open keeps its op faulty (never
+// nacked) and repairs it. At the head it is the newest prepare, whose ring
+// write a crash may tear: it stays.
+func TestPrepareWithCorruptRingHeader(t *testing.T) {
+	net := newTestNet(t, 3, nil)
+	c := net.addClient(1)
+	net.register(c)
+	for i := range 4 {
+		net.submit(c, fmt.Sprintf("x%d", i))
+	}
+	net.tick(30)
+	// A view change: entries of view 0 are no longer of the log_view.
+	net.partitioned[0] = true
+	net.run(1000, "view 1", func() bool { return net.replicas[2].Status() == StatusNormal && net.replicas[2].View() == 1 })
+	net.partitioned[0] = false
+	head := net.replicas[2].Op()
+	below := head - 2
+	net.crash(2)
+	net.corruptRing(2, below)
+	net.corruptRing(2, head)
+	net.restart(2)
+	r := net.replicas[2]
+	if r.journal.header(below) != nil || r.journal.nackable(below) {
+		t.Fatalf("op %d below the head, ring copy corrupt: held %v, nackable %v", below, r.journal.header(below) != nil, r.journal.nackable(below))
+	}
+	if !r.journal.hasPrepare(head) || r.Op() != head {
+		t.Fatalf("the head op %d with a corrupt ring copy was not kept (op %d)", head, r.Op())
+	}
+	net.run(1000, "r2 repaired", func() bool {
+		return net.replicas[2].Status() == StatusNormal && net.replicas[2].journal.hasPrepare(below)
+	})
+	net.submit(c, "after")
+	net.tick(30)
+	net.checkAgreement()
+}

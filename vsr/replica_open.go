@@ -22,17 +22,46 @@ const (
 	SlotTorn                         // the ring names an op whose prepare is corrupt here: repair it
 	SlotMissing                      // the ring names an op whose prepare never landed (an older op is there): repair it
 	SlotCorrupt                      // neither copy is valid: the op is unknown, and never presumed absent
+	// SlotAmbiguous: the op is known but not which prepare it holds: both
+	// copies are valid for the op with different checksums, and nothing
+	// says which is newer (a view change may install an older view's entry
+	// over a newer one). Repair it; never nack it, never take it as the head.
+	SlotAmbiguous
+	// SlotUnconfirmed: a valid prepare whose ring copy is corrupt. At the
+	// head it is the prepare whose ring write a crash tore: it stays. Below
+	// the head the ring may have named a replacement: it is ambiguous.
+	SlotUnconfirmed
+	slotClassCount
 )
 
 func (c SlotClass) String() string {
-	return [...]string{"?", "blank", "valid", "torn", "missing", "corrupt"}[min(int(c), 5)]
+	names := [slotClassCount]string{"?", "blank", "valid", "torn", "missing", "corrupt", "ambiguous", "unconfirmed"}
+	if c < slotClassCount {
+		return names[c]
+	}
+	return "?"
 }
 
+// logPosition is what the durable superblock says of the log: log_view and
+// log_op, the head of the log when log_view was set. An entry of view
+// log_view above log_op was prepared in that view after it began, so no
+// view change has replaced it since.
+type logPosition struct {
+	view uint32
+	op   uint64
+}
+
+// current reports whether h is an entry of the log_view's own primary made
+// after the view began: at its op, nothing can have replaced it.
+func (l logPosition) current(h *Header) bool { return h.View == l.view && h.Op > l.op }
+
 // ClassifySlot decides what journal slot slot holds from the header the
-// headers ring has for it and the slot's bytes. It returns the header the
-// log should record (for valid, torn and missing slots) and, for a valid
-// slot, the prepare message (aliasing prepare).
-func ClassifySlot(slot, slots uint64, ringHeader, prepare []byte, sizeMax uint32) (SlotClass, Header, []byte) {
+// headers ring has for it and the slot's bytes, given the durable log
+// position. It returns the header the log should record (for every class
+// but blank and corrupt) and, for a valid or unconfirmed slot, the prepare
+// message (aliasing prepare).
+func ClassifySlot(slot, slots uint64, ringHeader, prepare []byte, sizeMax uint32, logView uint32, logOp uint64) (SlotClass, Header, []byte) {
+	log := logPosition{view: logView, op: logOp}
 	h, hErr := DecodeHeader(ringHeader)
 	hOK := hErr == nil && h.Command == CommandPrepare && h.Op%slots == slot
 	hBlank := allZero(ringHeader)
@@ -45,16 +74,22 @@ func ClassifySlot(slot, slots uint64, ringHeader, prepare []byte, sizeMax uint32
 	switch {
 	case hOK && pOK && p.Checksum == h.Checksum:
 		return SlotValid, p, message
-	case hOK && pOK && (p.Op > h.Op || (p.Op == h.Op && p.View > h.View)):
-		return SlotValid, p, message // the header's write was lost: the prepare is newer
+	case hOK && pOK && p.Op == h.Op:
+		return classifyDisagreement(log, &h, &p, message)
+	case hOK && pOK && p.Op > h.Op:
+		return SlotValid, p, message // the header's write was lost: the prepare is a later lap
 	case hOK && pOK:
 		return SlotMissing, h, nil // the prepare's write was lost: an older op is still there
 	case hOK && allZero(prepare):
 		return SlotMissing, h, nil
 	case hOK:
 		return SlotTorn, h, nil
+	case pOK && hBlank:
+		return SlotValid, p, message // the ring's copy was never written; the prepare proves itself
+	case pOK && log.current(&p):
+		return SlotValid, p, message
 	case pOK:
-		return SlotValid, p, message // the ring's copy is blank or corrupt; the prepare proves itself
+		return SlotUnconfirmed, p, message
 	case hBlank:
 		// Never a durable prepare here: a prepare counts as durable only
 		// once its header is in the ring, so a torn first write of the
@@ -62,6 +97,22 @@ func ClassifySlot(slot, slots uint64, ringHeader, prepare []byte, sizeMax uint32
 		return SlotBlank, Header{}, nil
 	}
 	return SlotCorrupt, Header{}, nil
+}
+
+// classifyDisagreement decides a slot whose two copies are valid for the
+// same op with different checksums. Only an entry made in the current
+// log_view after it began is known to be the newer; otherwise the slot is
+// ambiguous (comparing views would be wrong: a view change installs the
+// canonical entry, which may be of an older view than the one it replaces).
+func classifyDisagreement(log logPosition, ring, prepare *Header, message []byte) (SlotClass, Header, []byte) {
+	assert(ring.Op == prepare.Op, "the two copies name one op")
+	switch {
+	case log.current(prepare):
+		return SlotValid, *prepare, message // the ring write of this view's prepare was lost
+	case log.current(ring):
+		return SlotMissing, *ring, nil // this view's prepare never landed over an older entry
+	}
+	return SlotAmbiguous, *ring, nil
 }
 
 func allZero(b []byte) bool {
@@ -86,7 +137,7 @@ type openState struct {
 	checkpoint    []byte
 	checkpointErr error
 	chosen        superblockState
-	classes       [SlotCorrupt + 1]int
+	classes       [slotClassCount]int
 }
 
 type openPhase uint8
@@ -214,26 +265,32 @@ func (r *Replica) openSuperblockDone() {
 	}
 }
 
+// openedSlot is one journal slot as the open classified it.
+type openedSlot struct {
+	class   SlotClass
+	header  Header
+	message []byte
+	ring    []byte
+}
+
 // openJournalDone classifies every slot and rebuilds the journal, then
 // reads the checkpoint.
 func (r *Replica) openJournalDone() {
 	o := r.open
-	slots := uint64(r.opts.JournalSlots)
-	for i := range slots {
-		ring := o.headers[i*HeaderSize : (i+1)*HeaderSize]
-		if o.sectorErr[i/headersPerSector] {
-			ring = make([]byte, HeaderSize)
-			ring[0] = 1 // an unreadable ring sector is a corrupt header, not a blank one
+	found := r.classifySlots()
+	head := openedHead(found, r.logView, r.logOp)
+	for i := range found {
+		f := &found[i]
+		if f.class == SlotUnconfirmed {
+			f.class = resolveUnconfirmed(f, head)
 		}
-		prepare := o.prepares[i]
-		if o.readErr[i] {
-			prepare = []byte{1} // unreadable: corrupt, not blank
-		}
-		class, h, message := ClassifySlot(i, slots, ring, prepare, r.opts.MessageSizeMax)
-		o.classes[class]++
-		r.restoreSlot(i, class, &h, message, ring)
+		o.classes[f.class]++
+		r.restoreSlot(uint64(i), f.class, &f.header, f.message, f.ring)
 	}
-	r.journalFaulty = o.classes[SlotCorrupt] > 0 || o.chosen.rejoin
+	// A slot whose op is known but not its contents, at or above every
+	// entry the journal names, hides the head: as with a corrupt slot, the
+	// log must come from a primary.
+	r.journalFaulty = o.classes[SlotCorrupt] > 0 || o.chosen.rejoin || head.ambiguousAbove(r.op)
 	o.prepares, o.headers = nil, nil
 	cp := o.chosen.checkpoint
 	if cp.checksum.IsZero() {
@@ -246,20 +303,94 @@ func (r *Replica) openJournalDone() {
 	r.storage.Read(r.layout.checkpointOffset(cp.area), o.checkpoint, tag(tagReadCheckpoint, uint64(cp.area)))
 }
 
-// restoreSlot records what the open found in slot i. Entries above the
-// superblock's log_op from a view other than its log_view were never part
-// of this replica's log (a view change truncated them in memory only), so
-// they are dropped.
+// classifySlots classifies every slot from the bytes the open read.
+func (r *Replica) classifySlots() []openedSlot {
+	o := r.open
+	slots := uint64(r.opts.JournalSlots)
+	found := make([]openedSlot, slots)
+	for i := range slots {
+		ring := o.headers[i*HeaderSize : (i+1)*HeaderSize]
+		if o.sectorErr[i/headersPerSector] {
+			ring = make([]byte, HeaderSize)
+			ring[0] = 1 // an unreadable ring sector is a corrupt header, not a blank one
+		}
+		prepare := o.prepares[i]
+		if o.readErr[i] {
+			prepare = []byte{1} // unreadable: corrupt, not blank
+		}
+		class, h, message := ClassifySlot(i, slots, ring, prepare, r.opts.MessageSizeMax, r.logView, r.logOp)
+		found[i] = openedSlot{class: class, header: h, message: message, ring: ring}
+	}
+	return found
+}
+
+// openedHeads is what the classified slots say of the head of the log:
+// confirmed is the highest op a slot names for sure, unconfirmed the
+// highest op of a valid prepare whose ring copy is corrupt, ambiguous the
+// highest op whose contents are unknown. Entries the log never held
+// (stale, above log_op from another view) do not count.
+type openedHeads struct{ confirmed, unconfirmed, ambiguous uint64 }
+
+func openedHead(found []openedSlot, logView uint32, logOp uint64) openedHeads {
+	var heads openedHeads
+	for i := range found {
+		f := &found[i]
+		if f.class == SlotBlank || f.class == SlotCorrupt || staleEntry(&f.header, logView, logOp) {
+			continue
+		}
+		switch f.class {
+		case SlotUnconfirmed:
+			heads.unconfirmed = max(heads.unconfirmed, f.header.Op)
+		case SlotAmbiguous:
+			heads.ambiguous = max(heads.ambiguous, f.header.Op)
+		default:
+			heads.confirmed = max(heads.confirmed, f.header.Op)
+		}
+	}
+	return heads
+}
+
+// ambiguousAbove reports whether an op of unknown contents lies at or
+// above op, the head the journal names.
+func (h openedHeads) ambiguousAbove(op uint64) bool { return h.ambiguous != 0 && h.ambiguous >= op }
+
+// resolveUnconfirmed decides a valid prepare whose ring copy is corrupt: at
+// the head (above every confirmed entry, and the highest such prepare) it is
+// the newest write, whose ring write a crash tore; below, the ring may have
+// named a replacement, so its contents are unknown.
+func resolveUnconfirmed(f *openedSlot, heads openedHeads) SlotClass {
+	assert(f.class == SlotUnconfirmed && f.message != nil, "an unconfirmed slot holds a valid prepare")
+	if f.header.Op > heads.confirmed && f.header.Op == heads.unconfirmed {
+		return SlotValid
+	}
+	f.message = nil
+	return SlotAmbiguous
+}
+
+// staleEntry reports whether h, found in the journal at open, was never part
+// of this replica's log: above the superblock's log_op and of a view other
+// than its log_view (a view change truncated it in memory only).
+func staleEntry(h *Header, logView uint32, logOp uint64) bool {
+	return h.Op > logOp && h.View != logView
+}
+
+// restoreSlot records what the open found in slot i. Stale entries are
+// dropped; a slot of unknown contents is marked faulty, so that it never
+// nacks an op that may have been there.
 func (r *Replica) restoreSlot(i uint64, class SlotClass, h *Header, message, ring []byte) {
-	if class == SlotCorrupt {
+	switch {
+	case class == SlotBlank:
+		return
+	case class == SlotCorrupt:
 		r.journal.markFaulty(i)
-	}
-	if class == SlotBlank || class == SlotCorrupt {
+		return
+	case staleEntry(h, r.logView, r.logOp):
+		return
+	case class == SlotAmbiguous:
+		r.journal.markFaulty(i)
 		return
 	}
-	if h.Op > r.logOp && h.View != r.logView {
-		return
-	}
+	assert(class == SlotValid || class == SlotTorn || class == SlotMissing, "restoreSlot of a decided slot")
 	s := &r.journal.slots[i]
 	if message != nil {
 		r.journal.putPrepare(h, message)
@@ -305,9 +436,9 @@ func (r *Replica) openCheckpointDone() {
 	r.rewriteRing()
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventOpened, Replica: r.opts.Replica, View: r.view, LogView: r.logView, Op: r.op,
-			Commit: r.commitMin, Reason: fmt.Sprintf("slots: %d valid, %d torn, %d missing, %d corrupt, %d blank; checkpoint damaged: %v",
+			Commit: r.commitMin, Reason: fmt.Sprintf("slots: %d valid, %d torn, %d missing, %d corrupt, %d ambiguous, %d blank; checkpoint damaged: %v",
 				o.classes[SlotValid], o.classes[SlotTorn], o.classes[SlotMissing], o.classes[SlotCorrupt],
-				o.classes[SlotBlank], o.classes[0] > 0)})
+				o.classes[SlotAmbiguous], o.classes[SlotBlank], o.classes[0] > 0)})
 	}
 	r.startRecovery()
 }
