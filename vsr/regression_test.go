@@ -332,3 +332,72 @@ func TestPrepareWithCorruptRingHeader(t *testing.T) {
 	net.tick(30)
 	net.checkAgreement()
 }
+
+// Finding 2: truncation must never leave a head that does not link to the
+// adopted chain. With 1 KiB messages a do_view_change carries three
+// headers; below them the new primary still holds stale prepares of its own
+// older view. The lowest adopted op has no body and a nack quorum says
+// nobody held it, but the stale ops below it are not part of the adopted
+// log: truncating there made the stale chain the log, and the new primary
+// executed it over ops committed in view 1.
+func TestNackTruncationNeverLeavesAStaleHead(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { quietTimeouts(o); o.MessageSizeMax = MessageSizeMin })
+	clients := net.registerClients(5)
+	net.submit(clients[0], "a")
+	committed := net.replicas[0].Op()
+	// View 0: r0 prepares s1 and s2 alone; their clients' retries go nowhere.
+	net.drop = func(p *packet) bool { return p.header.Command == CommandPrepare && p.from.replica == 0 }
+	net.submitTo(clients[1], 0, "s1")
+	net.submitTo(clients[2], 0, "s2")
+	if net.replicas[0].Op() != committed+2 {
+		t.Fatalf("set-up: r0 at op %d, want %d", net.replicas[0].Op(), committed+2)
+	}
+	silenced := func(p *packet) bool {
+		return p.header.Command == CommandRequest && (p.header.Client == clients[1].ID() || p.header.Client == clients[2].ID())
+	}
+	// View 1 (r1) with r2: y1 and y2 commit at the same ops.
+	net.partitioned[0] = true
+	net.drop = silenced
+	net.fireTimeout(1)
+	net.submitTo(clients[3], 1, "y1")
+	net.submitTo(clients[4], 1, "y2")
+	net.run(500, "y1 and y2 committed", func() bool { return !clients[3].Busy() && !clients[4].Busy() })
+	// View 2 (r2) with r1: r2 prepares x1..x3 alone.
+	net.fireTimeout(2)
+	net.drop = func(p *packet) bool {
+		return silenced(p) || (p.header.Command == CommandPrepare && p.from.replica == 2) || p.header.Command == CommandPrepareOk
+	}
+	net.submitTo(clients[0], 2, "x1")
+	net.submitTo(clients[3], 2, "x2")
+	net.submitTo(clients[4], 2, "x3")
+	if net.replicas[2].Op() != committed+5 || net.replicas[1].Op() != committed+2 {
+		t.Fatalf("set-up: r2 at op %d, r1 at op %d", net.replicas[2].Op(), net.replicas[1].Op())
+	}
+	// View 3 (r0): r0's own do_view_change waits on its disk until r1's
+	// and r2's have arrived, so it chooses r2's log with both nacks in hand.
+	net.partitioned[0] = false
+	net.storages[0].hold = true
+	net.fireTimeout(2)
+	net.storages[0].hold = false
+	net.deliver()
+	for i := range net.replicas {
+		if n := net.executions(i, "s1") + net.executions(i, "s2"); n > 0 {
+			t.Fatalf("r%d executed view 0's uncommitted s1 or s2 over the committed y1 and y2: %v", i, net.applied(i))
+		}
+	}
+	net.drop = nil
+	net.run(3000, "all normal in one view", func() bool {
+		for _, r := range net.replicas {
+			if r.Status() != StatusNormal || r.View() != net.replicas[0].View() {
+				return false
+			}
+		}
+		return true
+	})
+	net.waitIdle(clients, 3000)
+	net.tick(30)
+	for i := range net.replicas {
+		net.checkReplied(i)
+	}
+	net.checkAgreement()
+}

@@ -219,6 +219,21 @@ func (r *Replica) headTimestamp() uint64 {
 	return h.Timestamp
 }
 
+// headCommit is the commit number the head of the log carries: its primary
+// had committed every op up to it in the log the head extends, so those ops
+// are committed for good. A replica that restarted or adopted a log learns
+// from it how far the uncommitted suffix can reach down (at most a pipeline
+// below the head), whatever commit knowledge it lost.
+func (r *Replica) headCommit() uint64 {
+	if r.op == r.commitMin {
+		return r.commitMin
+	}
+	h := r.journal.header(r.op)
+	assert(h != nil, "the head of the log is in the journal")
+	assert(h.Commit < h.Op, "a prepare's commit is below its op")
+	return h.Commit
+}
+
 // headChecksum is the checksum of the prepare at the head of the log.
 func (r *Replica) headChecksum() U128 {
 	if r.op == r.commitMin {

@@ -424,7 +424,7 @@ func (r *Replica) openCheckpointDone() {
 		}
 	}
 	r.open = nil
-	r.commitMax = max(r.commitMax, min(o.chosen.commit, r.op))
+	r.commitMax = max(r.commitMax, min(o.chosen.commit, r.op), r.headCommit())
 	r.replayExecuted(o.chosen.commit)
 	r.op = max(r.op, r.commitMin)
 	if r.op < o.chosen.logOp {

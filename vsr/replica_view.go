@@ -253,7 +253,7 @@ func (r *Replica) installLog(best uint8, commit uint64) {
 		r.op = d.op
 		r.installHeaders(d.headers)
 	}
-	r.commitMax = max(r.commitMax, commit)
+	r.commitMax = max(r.commitMax, commit, r.headCommit())
 	r.vc.installed, r.vc.best = true, best
 	r.repair()
 	r.tryFinishViewChange()
@@ -266,7 +266,7 @@ func (r *Replica) installLog(best uint8, commit uint64) {
 // ends below it. A replica with a slot it cannot read nacks nothing: that
 // slot might be the op (Protocol-Aware Recovery, FAST'18).
 func (r *Replica) truncateNacked() {
-	op := r.firstMissingBody()
+	op := r.firstUnestablished()
 	if op == 0 || op <= r.commitMax {
 		return
 	}
@@ -293,16 +293,35 @@ func (r *Replica) truncateNacked() {
 		return
 	}
 	r.truncateAbove(op - 1)
+	assert(r.op == r.commitMin || r.op >= floor || r.opts.ReplicaCount == 1,
+		"truncation leaves a head on the adopted chain")
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view, Op: r.op,
 			Reason: fmt.Sprintf("truncated op %d and above: a nack quorum (%d) never held it:%s", op, nacks, who)})
 	}
 }
 
-// firstMissingBody returns the lowest op above the executed prefix whose
-// prepare (or header) this replica lacks, or 0.
-func (r *Replica) firstMissingBody() uint64 {
-	for op := r.commitMin + 1; op <= r.op; op++ {
+// firstUnestablished returns the lowest op above the executed prefix that
+// the adopted log does not establish, or 0: an op is established once its
+// prepare is held here and its header is linked to the head by the hash
+// chain. A prepare held below the lowest linked op may be a stale entry of
+// an older view: until the chain reaches it, it counts as missing, so a
+// truncation always leaves a head that links to the adopted chain.
+//
+// A one-replica cluster is the exception: every prepare it holds is one it
+// made itself and made durable, so its journal is its log, linked or not.
+func (r *Replica) firstUnestablished() uint64 {
+	if r.op <= r.commitMin {
+		return 0
+	}
+	from := r.canonicalFloor()
+	switch {
+	case r.opts.ReplicaCount == 1:
+		from = r.commitMin + 1
+	case from > r.commitMin+1:
+		return r.commitMin + 1
+	}
+	for op := from; op <= r.op; op++ {
 		if !r.journal.hasPrepare(op) {
 			return op
 		}
