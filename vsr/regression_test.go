@@ -401,3 +401,77 @@ func TestNackTruncationNeverLeavesAStaleHead(t *testing.T) {
 	}
 	net.checkAgreement()
 }
+
+// rejoin replaces replica i's disk with a fresh one formatted with
+// FormatDataFileForRejoin (as `vsr format --rejoin` does) and restarts it.
+func (net *testNet) rejoin(i int) {
+	net.t.Helper()
+	if !net.down[i] {
+		net.crash(i)
+	}
+	fresh := newTestStorage(net.options[i], uint64(1000+i))
+	fresh.Load(mustRejoinFormat(net.t.(*testing.T), net.options[i]))
+	net.storages[i] = fresh
+	net.restart(i)
+}
+
+// Finding 5: a replica whose disk was replaced must never nack an op its
+// lost disk may have acknowledged: every op up to the head it learned at
+// its first recovery. Here r2's old disk acknowledged x (its prepare_ok
+// arrives late, after r2 rejoined); x commits and is answered; then its
+// only holder, r0, is cut off. r2 knows x by header only: a nack from it
+// would complete a nack quorum and truncate a committed op.
+func TestRejoinedReplicaNeverNacksWhatItsLostDiskHeld(t *testing.T) {
+	net := newTestNet(t, 3, quietTimeouts)
+	c := net.addClient(1)
+	net.register(c)
+	net.submit(c, "a")
+	var late []byte
+	net.drop = func(p *packet) bool {
+		if p.header.Command == CommandPrepareOk && p.from.replica == 2 && late == nil {
+			late = p.data
+			return true
+		}
+		return p.header.Command == CommandPrepare && p.to.replica == 1
+	}
+	if _, err := c.Submit(OperationUserMin, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	net.deliver()
+	x := net.replicas[0].Op()
+	if late == nil || net.replicas[0].CommitMax() >= x {
+		t.Fatal("set-up: r2's prepare_ok of x not held back")
+	}
+	// r2's disk is replaced; it recovers x's header from r0, not its body.
+	net.drop = func(p *packet) bool {
+		return p.header.Command == CommandPrepare && p.to.replica != 0 || p.header.Command == CommandCommit
+	}
+	net.rejoin(2)
+	net.run(500, "r2 recovered", func() bool { return net.replicas[2].Status() == StatusNormal })
+	if h := net.replicas[2].journal.header(x); h == nil || net.replicas[2].journal.hasPrepare(x) {
+		t.Fatalf("set-up: r2 does not know op %d by header alone", x)
+	}
+	// The late prepare_ok commits x at r0, which answers the client and is
+	// then cut off from the replicas.
+	net.replicas[0].Receive(late)
+	net.drop = func(p *packet) bool { return p.from.replica == 0 && p.to.replica >= 0 || p.to.replica == 0 }
+	net.run(500, "x answered", func() bool { return !c.Busy() })
+	net.fireTimeout(1)
+	net.tick(300)
+	if r := net.replicas[1]; r.Status() == StatusNormal && r.Op() < x {
+		t.Fatalf("r1 started view %d at op %d, without the committed op %d", r.View(), r.Op(), x)
+	}
+	net.drop = nil
+	net.run(3000, "all normal in one view", func() bool {
+		for _, r := range net.replicas {
+			if r.Status() != StatusNormal || r.View() != net.replicas[1].View() || r.CommitMin() < x {
+				return false
+			}
+		}
+		return true
+	})
+	for i := range net.replicas {
+		net.checkReplied(i)
+	}
+	net.checkAgreement()
+}

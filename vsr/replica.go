@@ -55,7 +55,13 @@ type Replica struct {
 	// it recovers from a primary, this replica's head may be understated,
 	// so it must not join a view change on its own.
 	journalFaulty bool
-	rec           recoveryState
+	// rejoin: the data file replaced a lost one and the replica has not yet
+	// learned the log from a primary. rejoinOp is the head it learned then:
+	// the lost disk may have acknowledged any op up to it, so those are
+	// never nacked, whatever the journal holds now (both durable).
+	rejoin   bool
+	rejoinOp uint64
+	rec      recoveryState
 
 	ticks   uint64 // this replica's clock
 	timers  timers

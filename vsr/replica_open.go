@@ -247,6 +247,7 @@ func (r *Replica) openSuperblockDone() {
 	}
 	r.super.durable, r.super.last = o.chosen, o.chosen
 	r.view, r.logView, r.logOp = o.chosen.view, o.chosen.logView, o.chosen.logOp
+	r.rejoin, r.rejoinOp = o.chosen.rejoin, o.chosen.rejoinOp
 	r.cp.written = o.chosen.checkpoint
 	o.phase = openJournal
 	slots := uint64(r.opts.JournalSlots)
@@ -290,7 +291,7 @@ func (r *Replica) openJournalDone() {
 	// A slot whose op is known but not its contents, at or above every
 	// entry the journal names, hides the head: as with a corrupt slot, the
 	// log must come from a primary.
-	r.journalFaulty = o.classes[SlotCorrupt] > 0 || o.chosen.rejoin || head.ambiguousAbove(r.op)
+	r.journalFaulty = o.classes[SlotCorrupt] > 0 || r.rejoin || head.ambiguousAbove(r.op)
 	o.prepares, o.headers = nil, nil
 	cp := o.chosen.checkpoint
 	if cp.checksum.IsZero() {

@@ -357,11 +357,12 @@ func (r *Replica) nacks(d *dvcRecord, op uint64, checksum U128) bool {
 }
 
 // nackMask says, for the 128 ops from the head down, which prepares this
-// replica never held though its log names them.
+// replica never held though its log names them. A replaced disk's replica
+// nacks nothing up to the head it learned at its first recovery.
 func (r *Replica) nackMask() U128 {
 	var m U128
 	for back := uint64(0); back < 128 && back < r.op; back++ {
-		if !r.journal.nackable(r.op - back) {
+		if !r.journal.nackable(r.op-back) || r.op-back <= r.rejoinOp {
 			continue
 		}
 		if back < 64 {
@@ -503,6 +504,9 @@ func (r *Replica) installPrimaryLog(h *Header, body []byte) {
 	r.commitMax = max(r.commitMax, min(h.Commit, h.Op))
 	r.rep.headOp, r.rep.headChecksum = 0, U128{}
 	r.journalFaulty = false
+	if r.rejoin {
+		r.rejoin, r.rejoinOp = false, max(r.rejoinOp, h.Op)
+	}
 	r.enterNormal()
 	r.super.persist()
 	r.emitStatus()

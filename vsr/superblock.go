@@ -38,7 +38,10 @@ import (
 //	            above it from another view was never part of this log_view's log
 //	   168    1 rejoin: 1 if the file was formatted to replace a lost one, so its
 //	            empty journal proves nothing until a primary supplies the log
-//	   169    - zero
+//	   176    8 rejoin_op: the head of the log a replaced disk's replica learned at
+//	            its first recovery; its lost disk may have acknowledged any op up to
+//	            it, so it never nacks them
+//	   184    - zero
 const superblockMagic = "govsrSB1"
 
 type superblockState struct {
@@ -50,6 +53,7 @@ type superblockState struct {
 	commit     uint64
 	checkpoint checkpointRef
 	rejoin     bool
+	rejoinOp   uint64
 }
 
 // checkpointRef names a durable checkpoint.
@@ -88,6 +92,7 @@ func encodeSuperblock(b []byte, o *Options, s *superblockState) U128 {
 	if s.rejoin {
 		b[168] = 1
 	}
+	le.PutUint64(b[176:], s.rejoinOp)
 	sum := Checksum(b[16:])
 	putU128(b[0:], sum)
 	return sum
@@ -126,6 +131,7 @@ func decodeSuperblock(b []byte, o *Options) (superblockState, error) {
 		size: le.Uint64(b[144:]), area: b[152]}
 	s.logOp = le.Uint64(b[160:])
 	s.rejoin = b[168] == 1
+	s.rejoinOp = le.Uint64(b[176:])
 	if s.logView > s.view || s.checkpoint.area > 1 || s.checkpoint.size > o.CheckpointSizeMax ||
 		s.checkpoint.op > s.commit {
 		return s, fmt.Errorf("vsr: superblock copy %d holds impossible values (view %d log_view %d checkpoint op %d commit %d)",
@@ -209,7 +215,7 @@ func newSuperblock(r *Replica) superblock {
 // checkpoint to be made durable; the replica's onDurable runs when they are.
 func (s *superblock) persist() {
 	s.want = superblockState{view: s.r.view, logView: s.r.logView, logOp: s.r.logOp, commit: s.r.commitMin,
-		checkpoint: s.r.cp.written}
+		checkpoint: s.r.cp.written, rejoin: s.r.rejoin, rejoinOp: s.r.rejoinOp}
 	if !s.r.ringDurable() {
 		s.waitingForRing = true
 		return
@@ -248,7 +254,8 @@ func (s *superblock) writeDone(err error) {
 		s.durable = s.writing
 	}
 	if s.want.view != s.durable.view || s.want.logView != s.durable.logView || s.want.logOp != s.durable.logOp ||
-		s.want.checkpoint != s.durable.checkpoint || s.failed {
+		s.want.checkpoint != s.durable.checkpoint || s.want.rejoin != s.durable.rejoin ||
+		s.want.rejoinOp != s.durable.rejoinOp || s.failed {
 		if !s.r.ringDurable() {
 			s.waitingForRing = true
 			return
