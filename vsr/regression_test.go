@@ -475,3 +475,35 @@ func TestRejoinedReplicaNeverNacksWhatItsLostDiskHeld(t *testing.T) {
 	}
 	net.checkAgreement()
 }
+
+// Finding 6: a replica that made a view durable which the cluster never
+// reached, and whose journal then came back with a slot it cannot read,
+// must still recover: it may neither go back to an older view nor start a
+// view change on its own, so the others move up to its view.
+func TestRecoveringReplicaAheadOfTheClusterRecovers(t *testing.T) {
+	net := newTestNet(t, 3, quietTimeouts)
+	c := net.addClient(1)
+	net.register(c)
+	for i := range 3 {
+		net.submit(c, fmt.Sprintf("x%d", i))
+	}
+	net.tick(30)
+	// r2 starts a view change nobody hears, makes view 1 durable, crashes.
+	net.partitioned[2] = true
+	net.fireTimeout(2)
+	net.run(50, "r2's view durable", func() bool { return net.replicas[2].super.durable.view == 1 })
+	net.crash(2)
+	net.corruptSlot(2, net.replicas[2].Op()-1, true)
+	net.partitioned[2] = false
+	net.restart(2)
+	if r := net.replicas[2]; !r.journalFaulty || r.View() != 1 {
+		t.Fatalf("set-up: r2 reopened at view %d, journal faulty %v", r.View(), r.journalFaulty)
+	}
+	net.run(2000, "r2 recovered", func() bool { return net.replicas[2].Status() == StatusNormal })
+	net.submit(c, "after")
+	net.tick(30)
+	for i := range net.replicas {
+		net.checkReplied(i)
+	}
+	net.checkAgreement()
+}

@@ -70,12 +70,20 @@ func (r *Replica) recoveryFallback() {
 }
 
 // onRecovery answers a recovering peer: with the view, and, from the
-// primary, the log.
+// primary, the log. A peer recovering in a newer view made that view
+// durable: it may not go back to an older one, and (its journal perhaps
+// faulty) it may not lead a view change, so this replica moves up to its
+// view, and answers once that view is normal.
 func (r *Replica) onRecovery(h *Header) {
-	if r.status != StatusNormal {
+	switch {
+	case h.View > r.view:
+		r.startViewChange(h.View, "recovery from a replica in a newer view")
+		return
+	case r.status != StatusNormal:
 		r.drop(h.Command, "recovery while not normal")
 		return
 	}
+	assert(r.status == StatusNormal && h.View <= r.view, "recovery answered in a normal view at least as new")
 	var body []byte
 	if r.IsPrimary() {
 		body = r.appendLogHeaders(r.scratch[:0])
