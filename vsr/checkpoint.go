@@ -2,10 +2,13 @@ package vsr
 
 import "fmt"
 
-// Checkpoints: every CheckpointInterval ops, a replica writes its client
-// table and state machine snapshot to the checkpoint area not holding its
-// latest durable checkpoint, then names it in the superblock. Only then may
-// the journal overwrite the ops the checkpoint covers. A replica that fell
+// Checkpoints: once it has executed CheckpointInterval ops past its latest
+// durable checkpoint, a replica writes its client table and state machine
+// snapshot to the checkpoint area not holding that checkpoint, then names
+// it in the superblock. Only then may the journal overwrite the ops the
+// checkpoint covers. One checkpoint is in flight at a time; one that came
+// due meanwhile is taken as soon as the previous is durable, so the durable
+// checkpoint never falls more than an interval and a write behind. A replica that fell
 // behind every journal takes a peer's checkpoint (state transfer), then
 // repairs the suffix from journals.
 //
@@ -54,20 +57,32 @@ func CheckpointSizeFor(clientsMax int, messageSizeMax uint32, snapshotSizeMax in
 	return uint64(checkpointHeaderSize + clientsMax*(sessionRecordSize+int(messageSizeMax)) + snapshotSizeMax)
 }
 
-// maybeCheckpoint runs after executing op: at every interval it captures
-// the state and writes it out. A checkpoint still on its way to the
-// superblock makes it skip this interval; the journal has room for that.
+// maybeCheckpoint runs after executing op, and when a checkpoint becomes
+// durable: if the replica executed an interval past its durable checkpoint
+// and no checkpoint is on its way, it captures the state at op (its last
+// executed op, whose prepare header is prepare) and writes it out.
 func (r *Replica) maybeCheckpoint(op uint64, prepare *Header) {
-	if op%uint64(r.opts.CheckpointInterval) != 0 || r.cp.inFlight || r.cp.written != r.durableCheckpoint() {
+	durable := r.durableCheckpoint()
+	if op < durable.op+uint64(r.opts.CheckpointInterval) || r.cp.inFlight || r.cp.written != durable {
 		return
 	}
-	area := 1 - r.durableCheckpoint().area
-	if r.durableCheckpoint().op == 0 && r.durableCheckpoint().checksum.IsZero() {
+	assert(op == r.commitMin && prepare.Op == op && prepare.Checksum == r.commitChecksum,
+		"a checkpoint captures the state after the last executed op")
+	area := 1 - durable.area
+	if durable.op == 0 && durable.checksum.IsZero() {
 		area = 0
 	}
 	b := r.encodeCheckpoint(r.cp.areas[area][:0], op, prepare)
 	r.writeCheckpoint(area, b, checkpointRef{op: op, checksum: getU128(b[0:]), prepare: prepare.Checksum,
 		size: uint64(len(b)), area: area})
+}
+
+// checkpointDue takes a checkpoint that came due while the previous one was
+// on its way, now that it is durable.
+func (r *Replica) checkpointDue() {
+	if h := r.journal.header(r.commitMin); h != nil && h.Checksum == r.commitChecksum {
+		r.maybeCheckpoint(r.commitMin, h)
+	}
 }
 
 // writeCheckpoint writes checkpoint b (which may alias the area's buffer)

@@ -507,3 +507,96 @@ func TestRecoveringReplicaAheadOfTheClusterRecovers(t *testing.T) {
 	}
 	net.checkAgreement()
 }
+
+// pause holds back everything sent to replica i until resume, as a paused
+// process hears nothing until it runs again.
+func (net *testNet) pause(i int) *[][]byte {
+	held := &[][]byte{}
+	net.drop = func(p *packet) bool {
+		if p.to.replica == i {
+			*held = append(*held, p.data)
+			return true
+		}
+		return false
+	}
+	return held
+}
+
+// resume hands replica i everything held back, in one burst: its storage
+// completions come only after the burst, as they would for a process that
+// handles its backlog before its event loop polls the disk again.
+func (net *testNet) resume(i int, held *[][]byte) {
+	net.drop = nil
+	for _, m := range *held {
+		net.replicas[i].Receive(m)
+	}
+	net.deliver()
+}
+
+// Finding 8: a backup paused under load executes its backlog in one burst
+// on resume. Its checkpoint write was in flight through the burst, so it
+// skipped every checkpoint interval and its durable checkpoint ended far
+// behind: from then on it could write no prepare, yet it stayed normal,
+// was elected primary when the other backup died, prepared nothing, never
+// abdicated, and its heartbeats held the cluster forever.
+func TestPausedBackupsCheckpointKeepsUp(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.JournalSlots = 64; o.CheckpointInterval = 16 })
+	clients := net.registerClients(8)
+	held := net.pause(2)
+	for range 24 {
+		net.submitEach(clients)
+		net.waitIdle(clients, 1000)
+	}
+	if head := net.replicas[0].Op(); head < 3*uint64(net.options[2].JournalSlots) {
+		t.Fatalf("set-up: the backlog reaches op %d, not three journals", head)
+	}
+	net.resume(2, held)
+	net.crash(1)
+	for round := range 4 {
+		net.submitEach(clients)
+		net.run(3000, fmt.Sprintf("round %d answered with r1 down", round), func() bool {
+			for _, c := range clients {
+				if c.Busy() {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	if cp, _ := net.replicas[2].DurableCheckpoint(); cp+uint64(net.options[2].JournalSlots) <= net.replicas[2].Op() {
+		t.Fatalf("r2's durable checkpoint %d is a journal behind its head %d", cp, net.replicas[2].Op())
+	}
+	net.restart(1)
+	net.run(2000, "r1 back", func() bool { return net.replicas[1].Status() == StatusNormal })
+	net.submitEach(clients)
+	net.waitIdle(clients, 3000)
+	net.tick(30)
+	net.checkAgreement()
+}
+
+// Finding 8, second part: a primary that cannot prepare (here its disk
+// never completes a write, so no checkpoint becomes durable and its journal
+// fills) must not hold the cluster with heartbeats while its pipeline sits
+// empty: it abdicates, and the cluster moves on without it.
+func TestPrimaryThatCannotPrepareAbdicates(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.JournalSlots = 64; o.CheckpointInterval = 16 })
+	clients := net.registerClients(4)
+	net.storages[0].hold = true
+	for round := range 30 {
+		net.submitEach(clients)
+		net.run(3000, fmt.Sprintf("round %d answered", round), func() bool {
+			for _, c := range clients {
+				if c.Busy() {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	if net.replicas[0].IsPrimary() && net.replicas[0].Status() == StatusNormal {
+		t.Fatal("r0, whose disk completes nothing, is still the primary")
+	}
+	net.storages[0].hold = false
+	net.tick(300)
+	net.checkAgreement()
+}

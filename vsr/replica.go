@@ -390,7 +390,9 @@ func (r *Replica) invariantViolation() string {
 		return fmt.Sprintf("durable view %d above view %d", r.super.durable.view, r.view)
 	case r.status == StatusNormal && r.IsPrimary() && uint64(r.pipeline.count) != r.op-r.commitMax:
 		return fmt.Sprintf("primary pipeline holds %d ops, log has %d uncommitted", r.pipeline.count, r.op-r.commitMax)
-	case r.status == StatusNormal && r.IsPrimary() && r.commitMin != r.commitMax:
+	case r.status == StatusNormal && r.IsPrimary() && r.commitMin != r.commitMax && r.commitMin+1 <= r.journalLimit():
+		// A new primary whose durable checkpoint lags may wait for its next
+		// checkpoint before it executes what it inherited committed.
 		return fmt.Sprintf("primary executed to %d of %d committed", r.commitMin, r.commitMax)
 	case r.op-r.commitMin >= uint64(r.opts.JournalSlots) && r.status == StatusNormal && r.IsPrimary():
 		return fmt.Sprintf("primary log %d ops beyond execution, journal holds %d", r.op-r.commitMin, r.opts.JournalSlots)

@@ -51,6 +51,9 @@ func (r *Replica) onRequest(h *Header, body, message []byte) {
 		r.drop(h.Command, "request queue full")
 		return
 	}
+	if r.queue.count == 0 && r.pipeline.empty() {
+		r.timers.abdicate.reset() // from now, a request waits on this primary
+	}
 	if r.opts.TestingBug == BugForgeRequest {
 		forged := *h
 		forged.Timestamp++
@@ -397,6 +400,11 @@ func (r *Replica) commitJournal() {
 		if op < floor || h == nil || !r.journal.hasPrepare(op) {
 			return // repair fetches it
 		}
+		if op > r.journalLimit() {
+			// Execution never runs further ahead of the durable checkpoint
+			// than the journal can hold: the next checkpoint must come first.
+			return
+		}
 		if h.Parent != r.commitChecksum {
 			r.violation(CommandPrepare, "canonical log does not extend the executed prefix")
 			return
@@ -588,11 +596,16 @@ func (r *Replica) retryPrepares() {
 }
 
 // abdicate: the primary's oldest prepare has stayed uncommitted too long, so
-// it cannot reach a quorum; it starts a view change rather than hold the
-// cluster.
+// it cannot reach a quorum, or requests have waited as long while it could
+// prepare none (its journal is full: no checkpoint became durable, say its
+// disk stopped completing writes). Either way it starts a view change rather
+// than hold the cluster with heartbeats.
 func (r *Replica) abdicate() {
-	if r.pipeline.empty() {
-		return
+	assert(r.status == StatusNormal && r.IsPrimary(), "only a normal primary abdicates")
+	switch {
+	case !r.pipeline.empty():
+		r.startViewChange(r.view+1, "primary abdicates: pipeline stalled")
+	case r.queue.count > 0:
+		r.startViewChange(r.view+1, "primary abdicates: cannot prepare (journal full)")
 	}
-	r.startViewChange(r.view+1, "primary abdicates: pipeline stalled")
 }

@@ -528,6 +528,8 @@ func (r *Replica) onDurable() {
 			r.hook(&Event{Kind: EventCheckpoint, Replica: r.opts.Replica, View: r.view, Op: cp.op})
 		}
 		r.flushJournal()
+		r.checkpointDue()
+		r.commitJournal()
 	}
 	switch r.status {
 	case StatusViewChange:
