@@ -600,3 +600,89 @@ func TestPrimaryThatCannotPrepareAbdicates(t *testing.T) {
 	net.tick(300)
 	net.checkAgreement()
 }
+
+// Finding 9, first part (confirmed): a do_view_change that arrives after the
+// new primary installed its log must count toward truncation. Here the
+// adopted log ends with an op nobody can supply, and the nack that proves it
+// was never committed comes from a replica that joins the view change late;
+// without it counting, the view change stalled until its timeout.
+func TestLateDoViewChangeCompletesTruncation(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { quietTimeouts(o); o.RecoveryTimeoutTicks = 30 })
+	c := net.addClient(1)
+	net.register(c)
+	net.submit(c, "kept")
+	net.drop = func(p *packet) bool { return p.header.Command == CommandPrepare && p.from.replica == 0 }
+	if _, err := c.Submit(OperationUserMin, []byte("lost")); err != nil {
+		t.Fatal(err)
+	}
+	net.tick(3)
+	lost := net.replicas[0].Op()
+	for i := range net.replicas {
+		net.crash(i)
+	}
+	net.drop = nil
+	net.corruptSlot(0, lost, false) // the body rots; its header survives in the ring
+	net.partitioned[2] = true
+	for i := range net.replicas {
+		net.restart(i)
+	}
+	net.run(200, "r1 adopted r0's log", func() bool { return net.replicas[1].vc.installed })
+	view := net.replicas[1].View()
+	net.tick(50)
+	if r := net.replicas[1]; r.Status() == StatusNormal {
+		t.Fatalf("set-up: r1 went normal without op %d or a nack quorum", lost)
+	}
+	net.partitioned[2] = false // r2 joins the view change late; its nack completes the quorum
+	net.run(300, "r1 normal in the same view", func() bool {
+		r := net.replicas[1]
+		return r.Status() == StatusNormal && r.View() == view
+	})
+	net.run(2000, "client done", func() bool { return !c.Busy() })
+	net.tick(30)
+	net.checkAgreement()
+}
+
+// Finding 9, second part (confirmed): a backup that knows an inherited op
+// committed (a heartbeat of the old view told it) must still acknowledge it
+// to the new primary, which does not know, and the primary learns the
+// commit from the prepare_ok's commit number. Otherwise the new primary,
+// short of acknowledgements, stalls until it abdicates: a needless view
+// change.
+func TestBackupAcknowledgesAnInheritedOpItKnowsCommitted(t *testing.T) {
+	net := newTestNet(t, 5, quietTimeouts)
+	c := net.addClient(1)
+	net.register(c)
+	net.submit(c, "a")
+	// x reaches r1 and r4, commits with their acks; only r4 hears of the commit.
+	net.drop = func(p *packet) bool {
+		return p.header.Command == CommandPrepare && (p.to.replica == 2 || p.to.replica == 3) ||
+			p.header.Command == CommandCommit && p.to.replica != 4
+	}
+	net.submit(c, "x")
+	x := net.replicas[0].Op()
+	net.tick(net.options[0].HeartbeatTicks)
+	if net.replicas[4].CommitMax() < x || net.replicas[1].CommitMax() >= x {
+		t.Fatalf("set-up: r4 knows commit %d, r1 knows %d; want r4 alone to know op %d committed",
+			net.replicas[4].CommitMax(), net.replicas[1].CommitMax(), x)
+	}
+	// View 1 (r1) forms with r2 and r3, which never held x; r3 then takes
+	// no part, so r1 needs r4's acknowledgement of x.
+	net.partitioned[0], net.partitioned[4] = true, true
+	net.drop = func(p *packet) bool {
+		return p.header.Command == CommandPrepareOk && p.from.replica == 3 ||
+			p.header.Command == CommandPrepare && p.to.replica == 3
+	}
+	net.fireTimeout(1)
+	if r := net.replicas[1]; r.Status() != StatusNormal || r.View() != 1 || r.CommitMax() >= x {
+		t.Fatalf("set-up: r1 %s in view %d with commit %d; want view 1 normal, op %d uncommitted", r.Status(), r.View(), r.CommitMax(), x)
+	}
+	net.partitioned[4] = false
+	net.run(200, "x committed in view 1", func() bool { return net.replicas[1].CommitMin() >= x })
+	if v := net.replicas[1].View(); v != 1 {
+		t.Fatalf("a needless view change: r1 in view %d", v)
+	}
+	net.drop = nil
+	net.partitioned[0] = false
+	net.tick(100)
+	net.checkAgreement()
+}

@@ -265,11 +265,11 @@ func (r *Replica) onPrepare(h *Header, message []byte) {
 	if r.repairAccept(h, message) {
 		return
 	}
-	if r.status == StatusNormal && !r.IsPrimary() && h.Op > r.commitMax && h.Op <= r.op &&
-		r.journal.durable(h.Op, h.Checksum) && h.Op >= r.canonicalFloor() {
+	if r.status == StatusNormal && !r.IsPrimary() && r.acknowledgeable(h.Op, h.Checksum) {
 		// A new primary resends the old view's uncommitted prepares as they
 		// were made; this replica holds this one in its log, so it acks it
-		// in the current view.
+		// in the current view (even if it knows the op committed: the new
+		// primary may not).
 		r.sendPrepareOk(h.Op, h.Checksum)
 		return
 	}
@@ -314,9 +314,22 @@ func (r *Replica) onPrepareDurable(op uint64, checksum U128) {
 		}
 		return
 	}
-	if op > r.commitMax && op <= r.op && op >= r.canonicalFloor() {
+	if r.acknowledgeable(op, checksum) {
 		r.sendPrepareOk(op, checksum)
 	}
+}
+
+// acknowledgeable reports whether a backup may acknowledge op's prepare with
+// checksum to the primary of its view: it holds it durably, and it is part
+// of the log (executed, or linked to the head), within a pipeline of the
+// head, where the primary's uncommitted ops lie (every prepare's commit is
+// at most a pipeline below it). An op the backup knows committed is still
+// acknowledged: a new primary may not know it.
+func (r *Replica) acknowledgeable(op uint64, checksum U128) bool {
+	if op > r.op || op+uint64(r.opts.PipelineMax) <= r.op || !r.journal.durable(op, checksum) {
+		return false
+	}
+	return op <= r.commitMin || op >= r.canonicalFloor()
 }
 
 func (r *Replica) sendPrepareOk(op uint64, checksum U128) {
@@ -333,8 +346,8 @@ func (r *Replica) sendPrepareOks() {
 	if r.status != StatusNormal || r.IsPrimary() || !r.viewDurable() {
 		return
 	}
-	for op := max(r.commitMax+1, r.canonicalFloor()); op <= r.op; op++ {
-		if h := r.journal.header(op); h != nil && r.journal.durable(op, h.Checksum) {
+	for op := r.op - min(r.op, uint64(r.opts.PipelineMax)-1); op <= r.op && op > 0; op++ {
+		if h := r.journal.header(op); h != nil && r.acknowledgeable(op, h.Checksum) {
 			r.sendPrepareOk(op, h.Checksum)
 		}
 	}
@@ -345,24 +358,33 @@ func (r *Replica) onPrepareOk(h *Header) {
 		r.drop(h.Command, "prepare_ok outside this view's primary")
 		return
 	}
+	// The backup's commit number is knowledge of the cluster's: ops up to
+	// it committed (in an earlier view, say) whether or not this primary
+	// gathers a quorum for them now.
+	known := min(h.Commit, r.op)
 	e := r.pipeline.find(h.Op)
 	if e == nil || e.checksum != h.Context {
 		r.drop(h.Command, "prepare_ok for an op not in the pipeline")
+		r.commitPipelineKnown(known)
 		return
 	}
 	e.oks |= 1 << h.Replica
-	r.commitPipeline()
+	r.commitPipelineKnown(known)
 }
 
 // commitPipeline commits the pipeline's oldest ops while each has a
 // replication quorum, in op order only.
-func (r *Replica) commitPipeline() {
+func (r *Replica) commitPipeline() { r.commitPipelineKnown(0) }
+
+// commitPipelineKnown commits the pipeline's oldest ops while each has a
+// replication quorum or is known committed (at or below known).
+func (r *Replica) commitPipelineKnown(known uint64) {
 	quorum := QuorumReplication(int(r.opts.ReplicaCount))
 	if r.opts.TestingBug == BugCommitWithoutQuorum {
 		quorum = 1
 	}
 	progressed := false
-	for !r.pipeline.empty() && popCount(r.pipeline.at(0).oks) >= quorum {
+	for !r.pipeline.empty() && (popCount(r.pipeline.at(0).oks) >= quorum || r.pipeline.at(0).op <= known) {
 		e := r.pipeline.pop()
 		if e.op != r.commitMax+1 {
 			panic("vsr: pipeline commit out of order")

@@ -177,6 +177,12 @@ func (r *Replica) onDoViewChange(h *Header, body []byte) {
 	r.vc.svcFrom |= 1 << h.Replica
 	r.recordDoViewChange(h.Replica, h.LogView, h.Op, h.Commit, h.Request == 1, h.Client, body)
 	r.checkStartViewChangeQuorum()
+	if r.vc.installed {
+		// A do_view_change after the log was adopted may bring the nack
+		// that completes a truncation the view change waits for.
+		r.tryFinishViewChange()
+		return
+	}
 	r.checkDoViewChangeQuorum()
 }
 
