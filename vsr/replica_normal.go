@@ -81,6 +81,8 @@ func (r *Replica) admitRequest(h *Header) bool {
 		return false
 	}
 	switch {
+	case h.Checksum == s.requestChecksum && r.opts.TestingBug == BugExecuteDuplicate:
+		return true
 	case h.Checksum == s.requestChecksum:
 		// A retry of the session's latest request: the cached reply answers it.
 		r.stats.MessagesSent++
@@ -148,10 +150,14 @@ func (r *Replica) prepareQueued() {
 			return // wait for execution, or for a checkpoint to free journal slots
 		}
 		body := r.packBatch()
+		previous := r.timestamp
 		r.timestamp = max(r.timestamp+1, r.ticks)
 		h := Header{
 			Command: CommandPrepare, View: r.view, Op: r.op + 1, Commit: r.commitMax,
 			Parent: r.headChecksum(), Timestamp: r.timestamp, Request: uint32(r.batchCount(body)),
+		}
+		if r.opts.TestingBug == BugStampBackwards && h.Op%8 == 0 && previous > 0 {
+			h.Timestamp = previous - 1
 		}
 		n := r.encode(&h, body)
 		if !r.journal.putPrepare(&h, r.sendBuf[:n]) {
@@ -332,6 +338,9 @@ func (r *Replica) commitPipeline() {
 	if r.opts.TestingBug == BugCommitWithoutQuorum {
 		quorum = 1
 	}
+	if r.opts.TestingBug == BugWaitForAll {
+		quorum = int(r.opts.ReplicaCount)
+	}
 	progressed := false
 	for !r.pipeline.empty() && popCount(r.pipeline.at(0).oks) >= quorum {
 		e := r.pipeline.pop()
@@ -411,7 +420,7 @@ func (r *Replica) execute(h *Header) {
 	r.stats.Executed++
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventExecuted, Replica: r.opts.Replica, View: r.view, Op: h.Op,
-			Digest: r.machine.Digest()})
+			Digest: r.stateDigest()})
 	}
 	r.maybeCheckpoint(h.Op, h)
 }
@@ -431,7 +440,7 @@ func (r *Replica) executeRequest(prepare *Header, rh *Header, body []byte) {
 		}
 		return
 	}
-	if rh.Request <= s.request {
+	if rh.Request < s.request || (rh.Request == s.request && r.opts.TestingBug != BugExecuteDuplicate) {
 		return
 	}
 	output := r.scratch[:int(r.opts.MessageSizeMax)-HeaderSize]
@@ -440,6 +449,14 @@ func (r *Replica) executeRequest(prepare *Header, rh *Header, body []byte) {
 		panic("vsr: state machine returned a reply length outside its buffer")
 	}
 	r.storeReply(s, prepare, rh, output[:n])
+	if r.opts.TestingBug == BugStaleSession && r.opts.Replica == 1 {
+		s.requestChecksum = U128{}
+	}
+	r.clients.touch(s)
+	if r.hook != nil {
+		r.hook(&Event{Kind: EventApplied, Replica: r.opts.Replica, View: r.view, Op: prepare.Op,
+			Client: rh.Client, Request: rh.Request})
+	}
 }
 
 // executeRegister opens a session, or answers a client that registers
@@ -456,6 +473,7 @@ func (r *Replica) executeRegister(prepare *Header, rh *Header) {
 		opened.registerChecksum = rh.Checksum
 		r.storeReply(opened, prepare, rh, nil)
 		opened.request = registerFloor(rh)
+		r.clients.touch(opened)
 	case rh.Checksum == s.registerChecksum || rh.Checksum == s.requestChecksum:
 		// The same register prepared twice (a retry across a view change).
 	default:
@@ -463,6 +481,7 @@ func (r *Replica) executeRegister(prepare *Header, rh *Header) {
 		s.registerChecksum = rh.Checksum
 		r.storeReply(s, prepare, rh, nil)
 		s.request = latest
+		r.clients.touch(s)
 	}
 }
 

@@ -260,6 +260,9 @@ func (r *Replica) restoreSlot(i uint64, class SlotClass, h *Header, message, rin
 	if h.Op > r.logOp && h.View != r.logView {
 		return
 	}
+	if r.opts.TestingBug == BugDropCommittedTail && h.Op > r.super.durable.checkpoint.op {
+		message = nil
+	}
 	s := &r.journal.slots[i]
 	if message != nil {
 		r.journal.putPrepare(h, message)
