@@ -3,7 +3,12 @@ package vopr
 import (
 	"strings"
 	"testing"
+
+	"github.com/govsr/govsr/faults"
+	"github.com/govsr/govsr/vsr"
 )
+
+var faultsNever = faults.Never
 
 // Each checker must be seen failing: these runs break the system on
 // purpose and expect the named checker to catch it.
@@ -12,6 +17,7 @@ func runWithBug(t *testing.T, seed uint64, bug string, edit func(o *Options)) *R
 	t.Helper()
 	o := Draw(seed, Force{})
 	o.Bug = bug
+	o.Checks.Off = knownBrokenChecks()
 	if edit != nil {
 		edit(&o)
 	}
@@ -114,4 +120,80 @@ func TestCheckerCrashCatchesPanic(t *testing.T) {
 func TestCheckerLivenessCatchesIgnoredStartView(t *testing.T) {
 	res := runWithBug(t, 5, "ignore-start-view", faultyThree)
 	expectFailure(t, res, Liveness, "did not converge")
+}
+
+// calm turns off every fault that can start a view change, so that a run
+// shows one planted bug and nothing else.
+func calm(o *Options) {
+	o.Network.Loss, o.Network.Duplicate, o.Network.Corrupt = faultsNever, faultsNever, faultsNever
+	o.Network.Partition, o.Network.Clog = faultsNever, faultsNever
+	o.Process.Pause, o.Process.Crash, o.Process.ClockDriftPpmMax = faultsNever, faultsNever, 0
+	o.Storage.Faulty = false
+}
+
+func TestCheckerExactlyOnceCatchesDuplicateExecution(t *testing.T) {
+	res := runWithBug(t, 1, "execute-duplicate", nil)
+	expectFailure(t, res, Correctness, "it ran at op")
+	// No other checker sees it: every replica runs the duplicate alike.
+	res = runWithBug(t, 1, "execute-duplicate", func(o *Options) { o.Checks.Off = append(o.Checks.Off, "exactly-once") })
+	if res.Class != Pass || res.Stats.IgnoredViolations == 0 {
+		t.Fatalf("with the exactly-once checker off: %s (%q), %d violations ignored; want a pass with some ignored",
+			res.Class, firstLine(res.Message), res.Stats.IgnoredViolations)
+	}
+}
+
+// recordedVerdicts is a checker's verdicts kept for a unit test.
+type recordedVerdicts struct{ failures []string }
+
+func (v *recordedVerdicts) fail(_ Class, message string)  { v.failures = append(v.failures, message) }
+func (v *recordedVerdicts) logf(LogLevel, string, ...any) {}
+
+func TestCheckerExactlyOnceRules(t *testing.T) {
+	type run struct {
+		replica int
+		client  uint64
+		request uint32
+		op      uint64
+	}
+	for _, tc := range []struct {
+		name  string
+		runs  []run
+		fails string
+	}{
+		{"each once, on every replica", []run{{0, 1, 1, 5}, {1, 1, 1, 5}, {0, 2, 1, 6}, {0, 1, 2, 7}, {1, 2, 1, 6}}, ""},
+		{"twice on one replica", []run{{0, 1, 1, 5}, {0, 1, 1, 9}}, "it ran at op 5 already"},
+		{"at another op on another replica", []run{{0, 1, 1, 5}, {2, 1, 1, 6}}, "it ran at op 5 already"},
+		{"out of order", []run{{0, 1, 3, 5}, {0, 1, 2, 8}}, "after its request 3 at op 5"},
+		{"two clients' numbers apart", []run{{0, 1, 3, 5}, {0, 2, 2, 8}}, ""},
+	} {
+		v := &recordedVerdicts{}
+		c := newExactlyOnceChecker(v)
+		for _, r := range tc.runs {
+			c.onApplied(r.replica, &vsr.Event{Kind: vsr.EventApplied, Client: vsr.U128{Lo: r.client}, Request: r.request, Op: r.op})
+		}
+		switch {
+		case tc.fails == "" && len(v.failures) > 0:
+			t.Errorf("%s: failed: %q", tc.name, v.failures)
+		case tc.fails != "" && (len(v.failures) != 1 || !strings.Contains(v.failures[0], tc.fails)):
+			t.Errorf("%s: failures %q, want one mentioning %q", tc.name, v.failures, tc.fails)
+		}
+	}
+}
+
+func TestCheckerStateCatchesSessionDivergence(t *testing.T) {
+	// Replica 1's store stays right; only its sessions differ.
+	res := runWithBug(t, 1, "stale-session", func(o *Options) { o.Replicas = 3 })
+	expectFailure(t, res, Correctness, "state digest")
+}
+
+func TestCheckerTimestampsCatchStampBackwards(t *testing.T) {
+	quiet := func(o *Options) {
+		calm(o)
+		o.Replicas, o.RequestsMax, o.Checks.Off = 3, 200, nil
+	}
+	res := runWithBug(t, 1, "stamp-backwards", quiet)
+	expectFailure(t, res, Correctness, "prepare timestamp")
+	if res = runWithBug(t, 1, "", quiet); res.Class != Pass {
+		t.Fatalf("without the bug: %s: %q", res.Class, firstLine(res.Message))
+	}
 }

@@ -26,6 +26,7 @@ func FuzzSimulator(f *testing.F) {
 		}
 		o := Draw(binary.LittleEndian.Uint64(data), force)
 		o.RequestsMax, o.TicksMax = 150, 3_000
+		o.Checks.Off = knownBrokenChecks() // bugs of issue 8 not yet fixed: known_findings_test.go
 		s, err := New(o, nil, logNone)
 		if err != nil {
 			t.Fatal(err)

@@ -193,12 +193,36 @@ func (n *network) heal() {
 	n.sim.logf(logShort, "partition healed")
 }
 
-// stopFaults is the start of the liveness phase: the network heals and
-// stops losing, duplicating, corrupting and clogging.
-func (n *network) stopFaults() {
+// stopFaults is the start of the liveness phase: the network stops
+// losing, duplicating, corrupting, partitioning and clogging, and the links
+// between healed nodes (healed[node]: the core's replicas and the clients)
+// heal. A link to a replica left out of the core stays as it is.
+func (n *network) stopFaults(healed []bool) {
 	n.faultsOff = true
-	n.heal()
-	clear(n.clogged)
+	all := true
+	for from := range n.nodes {
+		for to := range n.nodes {
+			if l := n.link(from, to); healed[from] && healed[to] {
+				n.blocked[l], n.clogged[l] = false, 0
+			} else {
+				all = false
+			}
+		}
+	}
+	if all {
+		n.heal()
+	}
+}
+
+// isolate cuts every link to and from node, for good (a replica left out
+// of the liveness phase's core).
+func (n *network) isolate(node int) {
+	for other := range n.nodes {
+		if other != node {
+			n.blocked[n.link(node, other)] = true
+			n.blocked[n.link(other, node)] = true
+		}
+	}
 }
 
 // replicaBus is a replica's vsr.Bus onto the network.

@@ -40,6 +40,8 @@ type Options struct {
 	Process  ProcessOptions  `json:"process"`
 	Storage  StorageOptions  `json:"storage"`
 	Workload WorkloadOptions `json:"workload"`
+	Liveness LivenessOptions `json:"liveness"`
+	Checks   CheckOptions    `json:"checks"`
 }
 
 // NetworkOptions are the simulated network's faults. Per-message ratios
@@ -90,7 +92,7 @@ type WorkloadOptions struct {
 }
 
 // FaultKinds lists the faults a swarm turns on or off per seed, by name.
-var FaultKinds = []string{"loss", "duplicate", "corrupt", "partition", "clog", "pause", "drift", "crash", "storage"}
+var FaultKinds = []string{"loss", "duplicate", "corrupt", "partition", "clog", "pause", "drift", "crash", "storage", "core"}
 
 // Force holds fault kinds forced on or off, whatever the seed draws.
 type Force map[string]bool
@@ -186,6 +188,7 @@ func Draw(seed uint64, force Force) Options {
 	w.ThinkMeanNs = p.Range(0, 50_000_000)
 	w.ReadPercent = uint32(p.Range(10, 50))
 	w.WritePercent = uint32(p.Range(20, 100-uint64(w.ReadPercent)))
+	drawLiveness(&o, force)
 	return o
 }
 
@@ -220,6 +223,9 @@ func (o *Options) Validate() error {
 		if err := r.ratio.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r.name, err))
 		}
+	}
+	for _, name := range o.Checks.Off {
+		check(slices.Contains(Checks, name), "unknown checker %q turned off", name)
 	}
 	if _, err := vsr.ParseBug(o.Bug); o.Bug != "" && err != nil && !slices.Contains(MachineBugs, o.Bug) {
 		errs = append(errs, fmt.Errorf("unknown bug %q", o.Bug))
@@ -267,6 +273,8 @@ func (o *Options) Enabled() []string {
 			off = never(o.Process.Crash)
 		case "storage":
 			off = !o.Storage.Faulty || faultyDisks(o.Replicas) == 0
+		case "core":
+			off = !o.Liveness.Core || coreSize(o.Replicas) == o.Replicas
 		}
 		if !off {
 			on = append(on, k)

@@ -114,6 +114,8 @@ func (s *Simulator) deliver(e *event) {
 		switch {
 		case r.down:
 			s.stats.Network.Dropped++
+		case r.paused && s.frozen(e.b):
+			s.stats.Network.Dropped++ // it never resumes: holding the message would only grow memory
 		case r.paused:
 			r.held = append(r.held, *e)
 			return
@@ -189,8 +191,8 @@ func (s *Simulator) crash(i int, downNs uint64) {
 // restart opens replica i from its disk with a fresh state machine.
 func (s *Simulator) restart(i int) {
 	r := s.replicas[i]
-	if !r.down {
-		return // the liveness phase restarted it already
+	if !r.down || s.frozen(i) {
+		return // the liveness phase restarted it already, or left it down
 	}
 	r.incarnation++
 	r.machine = newMachine()
@@ -207,7 +209,7 @@ func (s *Simulator) restart(i int) {
 // arrival order.
 func (s *Simulator) resume(i int) {
 	r := s.replicas[i]
-	if !r.paused {
+	if !r.paused || s.frozen(i) {
 		return
 	}
 	r.paused = false

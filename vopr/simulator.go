@@ -80,6 +80,11 @@ type Simulator struct {
 
 	process       *faults.PRNG // pause draws: a stream of their own, so the network's draws never shift them
 	livenessStart uint64
+	core          []bool // the replicas the liveness phase healed (liveness.go); nil before it
+	excuse        string // why the core could not converge through no fault of the protocol, if so
+	// testAtLiveness, set by tests only, runs once the liveness phase's
+	// core is chosen and before it heals: a test stages its scenario there.
+	testAtLiveness func()
 
 	log      io.Writer
 	logLevel LogLevel
@@ -116,6 +121,9 @@ type Stats struct {
 	StorageReads   uint64
 	StorageFaults  uint64 // read errors, bit flips and misdirected writes
 	TornWrites     uint64 // writes in flight at a crash that landed in part or not at all
+	// IgnoredViolations counts what checkers turned off (Options.Checks)
+	// would have failed.
+	IgnoredViolations uint64
 }
 
 // Result is the outcome of a run.
@@ -130,6 +138,9 @@ type Result struct {
 	// Linearizability is "ok", "illegal", "unknown" or "skipped" (a run
 	// that failed before its history was complete).
 	Linearizability string `json:"linearizability"`
+	// Excuse, on a run that passed, says why the liveness phase's core
+	// was let off converging: it provably lacks data (checker_convergence.go).
+	Excuse string `json:"excuse,omitempty"`
 	// Visualization is an HTML picture of an illegal history, if written.
 	Visualization string `json:"-"`
 	visualize     func(path string) error
@@ -190,6 +201,13 @@ func (s *Simulator) Run() (res *Result) {
 	defer func() {
 		if p := recover(); p != nil {
 			res = s.result(Crash, fmt.Sprintf("panic: %v\n%s", p, debug.Stack()))
+			if s.failure != nil {
+				// A checker failed earlier in the same event (a replica
+				// reported a violation, then broke an invariant over it):
+				// the first failure is the finding, the panic its echo.
+				res = s.failure
+				res.Message += fmt.Sprintf("\n(then a panic: %v)", p)
+			}
 		}
 	}()
 	s.logf(logShort, "seed %d: %d replicas, %d clients, faults on: %v", s.opts.Seed, s.opts.Replicas,
@@ -277,8 +295,7 @@ func (s *Simulator) advancePhase() {
 			return
 		}
 		if s.now >= s.livenessDeadline() {
-			s.fail(Liveness, "the healed cluster did not converge within "+
-				fmt.Sprint(s.opts.LivenessTicksMax)+" ticks:\n"+s.describe())
+			s.stalled()
 		}
 	}
 }
@@ -287,63 +304,14 @@ func (s *Simulator) livenessDeadline() uint64 {
 	return s.livenessStart + uint64(s.opts.LivenessTicksMax)*tickNs
 }
 
-// startLiveness heals everything and stops every fault; clients finish
-// what they have in flight and start nothing new.
-func (s *Simulator) startLiveness() {
-	s.phase = phaseLiveness
-	s.livenessStart = s.now
-	s.net.stopFaults()
-	for i, r := range s.replicas {
-		r.storage.stopFaults()
-		if r.down {
-			s.restart(i)
-		}
-		s.resume(i)
-	}
-	for _, c := range s.clients {
-		c.stopped = true
-	}
-	s.logf(logShort, "liveness phase: faults off, %d replies so far", s.replies)
-}
-
-// converged reports whether every client is idle and every replica is
-// normal in one view, executed to the highest commit, with one state digest.
-func (s *Simulator) converged() bool {
-	for _, c := range s.clients {
-		if c.client.Busy() || !c.idle() {
-			return false
-		}
-	}
-	var view uint32
-	var commit uint64
-	for _, r := range s.replicas {
-		commit = max(commit, r.replica.CommitMax())
-		view = max(view, r.replica.View())
-	}
-	var digest vsr.U128
-	first := true
-	for _, r := range s.replicas {
-		rr := r.replica
-		if r.down || rr.Status() != vsr.StatusNormal || rr.View() != view || rr.CommitMin() != commit {
-			return false
-		}
-		if first {
-			digest, first = rr.Digest(), false
-		} else if rr.Digest() != digest {
-			return false
-		}
-	}
-	return true
-}
-
 // describe summarizes every replica and client, for failure messages.
 func (s *Simulator) describe() string {
 	out := ""
 	for i, r := range s.replicas {
 		rr := r.replica
-		out += fmt.Sprintf("  replica %d: %s view=%d log_view=%d op=%d commit_min=%d commit_max=%d paused=%v down=%v opening=%v needs_state_transfer=%v faulty_disk=%v\n",
+		out += fmt.Sprintf("  replica %d: %s view=%d log_view=%d op=%d commit_min=%d commit_max=%d paused=%v down=%v opening=%v needs_state_transfer=%v faulty_disk=%v core=%v\n",
 			i, rr.Status(), rr.View(), rr.LogView(), rr.Op(), rr.CommitMin(), rr.CommitMax(), r.paused, r.down,
-			rr.Opening(), rr.NeedsStateTransfer(), r.storage.faulty)
+			rr.Opening(), rr.NeedsStateTransfer(), r.storage.faulty, s.core == nil || s.core[i])
 		out += "    " + rr.DescribeLog() + "\n"
 	}
 	for i, c := range s.clients {
@@ -370,7 +338,7 @@ func (s *Simulator) result(class Class, message string) *Result {
 		s.stats.TornWrites += m.Torn + m.Lost
 	}
 	res := &Result{Class: class, Message: message, TimeNs: s.now, Tick: s.now / tickNs,
-		Digest: s.digest.String(), Stats: s.stats, Linearizability: "skipped"}
+		Digest: s.digest.String(), Stats: s.stats, Linearizability: "skipped", Excuse: s.excuse}
 	for i := range min(s.recentAt, recentEvents) {
 		e := &s.recent[(s.recentAt-min(s.recentAt, recentEvents)+i)%recentEvents]
 		res.Recent = append(res.Recent, fmt.Sprintf("%.6f ms %s a=%d b=%d tag=%x bytes=%d",

@@ -1,30 +1,50 @@
 package vopr
 
 import (
+	"strings"
 	"testing"
 )
 
 func runSeed(t testing.TB, seed uint64) *Result {
 	t.Helper()
-	s, err := New(Draw(seed, nil), nil, logNone)
+	return runOptions(t, Draw(seed, nil))
+}
+
+func runOptions(t testing.TB, o Options) *Result {
+	t.Helper()
+	s, err := New(o, nil, logNone)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s.Run()
 }
 
-// TestSeedsPass runs 50 consecutive seeds: all must pass, each must give
-// the same digest when run again (what --check-determinism checks), and
-// over them every fault kind must actually have happened.
+// TestSeedsPass runs 50 consecutive seeds: all must pass (but for the
+// bugs known_findings_test.go lists, which must fail as listed), each
+// must give the same digest when run again (what --check-determinism
+// checks), and over them every fault kind must actually have happened.
 func TestSeedsPass(t *testing.T) {
 	var total Stats
-	drifting := 0
+	drifting, brokenFired := 0, 0
 	for seed := uint64(1); seed <= 50; seed++ {
-		res := runSeed(t, seed)
-		if res.Class != Pass {
+		o := Draw(seed, nil)
+		res := runOptions(t, o)
+		if res.Class != Pass && firesKnownBroken(res.Message) {
+			brokenFired++
+			o.Checks.Off = knownBrokenChecks()
+			res = runOptions(t, o)
+		}
+		if want, known := knownFailures[seed]; known {
+			if res.Class == Pass {
+				t.Fatalf("seed %d passes now: remove it from knownFailures (it failed with %q)", seed, want)
+			}
+			if !strings.Contains(res.Message, want) {
+				t.Fatalf("seed %d: %s: %s\nwant the known failure %q", seed, res.Class, firstLine(res.Message), want)
+			}
+		} else if res.Class != Pass {
 			t.Fatalf("seed %d: %s: %s\nlast events: %v", seed, res.Class, res.Message, res.Recent)
 		}
-		if again := runSeed(t, seed); again.Digest != res.Digest {
+		if again := runOptions(t, o); again.Digest != res.Digest {
 			t.Fatalf("seed %d ran twice with digests %s and %s", seed, res.Digest, again.Digest)
 		}
 		if Draw(seed, nil).Process.ClockDriftPpmMax > 0 {
@@ -61,5 +81,8 @@ func TestSeedsPass(t *testing.T) {
 			t.Errorf("over 50 seeds, %s never happened", kind)
 		}
 	}
-	t.Logf("over 50 seeds: %v", happened)
+	if len(knownBroken) > 0 && brokenFired == 0 {
+		t.Errorf("no seed failed the known-broken checkers %v: remove them from knownBroken", knownBrokenChecks())
+	}
+	t.Logf("over 50 seeds: %v; %d failed a known-broken checker", happened, brokenFired)
 }

@@ -282,7 +282,7 @@ func (r *Replica) finishTransfer() {
 	r.stats.StateTransfers++
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventStateTransfer, Replica: r.opts.Replica, View: r.view, Op: r.commitMin,
-			Digest: r.machine.Digest()})
+			Digest: r.stateDigest()})
 	}
 	r.writeTransferredCheckpoint(b)
 	r.commitJournal()

@@ -51,6 +51,7 @@ const (
 	EventCheckpoint                         // a checkpoint became durable: Op
 	EventOpened                             // the data file was read back: View, LogView, Op (head), Commit, Reason (faults found)
 	EventDurable                            // a superblock update is durable: View, LogView, Commit
+	EventApplied                            // a client request ran in the state machine: Op, Client, Request (registers and skipped duplicates do not)
 	eventKindCount
 )
 
@@ -58,6 +59,7 @@ var eventKindNames = [eventKindCount]string{
 	EventCommitted: "committed", EventExecuted: "executed", EventStatus: "status",
 	EventDropped: "dropped", EventViolation: "violation", EventEvicted: "evicted", EventReply: "reply",
 	EventStateTransfer: "state_transfer", EventCheckpoint: "checkpoint", EventOpened: "opened", EventDurable: "durable",
+	EventApplied: "applied",
 }
 
 func (k EventKind) String() string {
@@ -80,7 +82,7 @@ type Event struct {
 	Commit   uint64
 	Checksum U128 // committed: the prepare header's checksum
 	Parent   U128 // committed: the previous prepare's checksum
-	Digest   U128 // executed: the state machine's digest after the op
+	Digest   U128 // executed: the digest of the state machine and the client table after the op
 	Client   U128
 	Request  uint32
 	Command  Command

@@ -187,6 +187,11 @@ const (
 	BugIgnoreStartView         // backups drop every start_view
 	BugReplyBeforeCommit       // the primary answers each request as soon as it prepares it
 	BugStaleSuperblock         // superblock updates never record a new view on disk
+	BugExecuteDuplicate        // the primary prepares a retry of a session's latest request again, and execution runs it again
+	BugStaleSession            // replica 1's sessions forget each executed request's checksum (its store is unaffected)
+	BugStampBackwards          // the primary stamps every eighth prepare below its predecessor
+	BugDropCommittedTail       // at open, a replica drops the prepares of every op above its checkpoint (it keeps their headers; its disk still holds them)
+	BugWaitForAll              // the primary commits an op only once every replica holds it, not a replication quorum
 	bugCount
 )
 
@@ -194,6 +199,8 @@ var bugNames = [bugCount]string{
 	BugNone: "none", BugCommitWithoutQuorum: "commit-without-quorum", BugForgeRequest: "forge-request",
 	BugPanicAtOp50: "panic-at-op-50", BugIgnoreStartView: "ignore-start-view",
 	BugReplyBeforeCommit: "reply-before-commit", BugStaleSuperblock: "stale-superblock",
+	BugExecuteDuplicate: "execute-duplicate", BugStaleSession: "stale-session",
+	BugStampBackwards: "stamp-backwards", BugDropCommittedTail: "drop-committed-tail", BugWaitForAll: "wait-for-all",
 }
 
 func (b Bug) String() string {

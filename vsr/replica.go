@@ -164,7 +164,7 @@ func (r *Replica) CommitMin() uint64 { return r.commitMin }
 func (r *Replica) CommitMax() uint64 { return r.commitMax }
 func (r *Replica) Stats() Stats      { return r.stats }
 func (r *Replica) Index() uint8      { return r.opts.Replica }
-func (r *Replica) Digest() U128      { return r.machine.Digest() }
+func (r *Replica) Digest() U128      { return r.stateDigest() } // state machine and client table
 func (r *Replica) Sessions() int     { return r.clients.count() }
 func (r *Replica) IsPrimary() bool   { return r.primaryIndex(r.view) == r.opts.Replica }
 func (r *Replica) primaryIndex(view uint32) uint8 {

@@ -82,6 +82,8 @@ func (r *Replica) admitRequest(h *Header) bool {
 	case s == nil:
 		r.sendEviction(h.Client, h.Session)
 		r.drop(h.Command, "no session for this client")
+	case h.Checksum == s.requestChecksum && r.opts.TestingBug == BugExecuteDuplicate:
+		return true
 	case h.Checksum == s.requestChecksum:
 		// A retry of the session's latest request: the cached reply answers it.
 		r.stats.MessagesSent++
@@ -151,10 +153,15 @@ func (r *Replica) prepareQueued() {
 			return // wait for execution, or for a checkpoint to free journal slots
 		}
 		body := r.packBatch()
+		previous := r.timestamp
 		r.timestamp = max(r.timestamp+1, r.headTimestamp()+1, r.ticks)
+		assert(r.timestamp > r.headTimestamp(), "a prepare is stamped above the head it extends")
 		h := Header{
 			Command: CommandPrepare, View: r.view, Op: r.op + 1, Commit: r.commitMax,
 			Parent: r.headChecksum(), Timestamp: r.timestamp, Request: uint32(r.batchCount(body)),
+		}
+		if r.opts.TestingBug == BugStampBackwards && h.Op%8 == 0 && previous > 0 {
+			h.Timestamp = previous - 1
 		}
 		n := r.encode(&h, body)
 		if !r.journal.putPrepare(&h, r.sendBuf[:n]) {
@@ -383,6 +390,9 @@ func (r *Replica) commitPipelineKnown(known uint64) {
 	if r.opts.TestingBug == BugCommitWithoutQuorum {
 		quorum = 1
 	}
+	if r.opts.TestingBug == BugWaitForAll {
+		quorum = int(r.opts.ReplicaCount)
+	}
 	progressed := false
 	for !r.pipeline.empty() && (popCount(r.pipeline.at(0).oks) >= quorum || r.pipeline.at(0).op <= known) {
 		e := r.pipeline.pop()
@@ -431,6 +441,10 @@ func (r *Replica) commitJournal() {
 			r.violation(CommandPrepare, "canonical log does not extend the executed prefix")
 			return
 		}
+		if h.Timestamp <= r.commitTimestamp {
+			r.violation(CommandPrepare, "committed prepare timestamp not above the previous op's")
+			return
+		}
 		r.execute(h)
 	}
 }
@@ -442,7 +456,6 @@ func (r *Replica) execute(h *Header) {
 	assert(message != nil, "execute: the op's prepare is held")
 	assert(h.Op == r.commitMin+1, "execute: the op is the next to execute")
 	assert(h.Parent == r.commitChecksum, "execute: the op extends the executed prefix")
-	assert(h.Timestamp > r.commitTimestamp, "execute: prepare timestamps grow along the log")
 	if r.opts.TestingBug == BugPanicAtOp50 && h.Op == 50 {
 		panic("vsr: deliberate bug: panic at op 50")
 	}
@@ -469,7 +482,7 @@ func (r *Replica) execute(h *Header) {
 	r.stats.Executed++
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventExecuted, Replica: r.opts.Replica, View: r.view, Op: h.Op,
-			Digest: r.machine.Digest()})
+			Digest: r.stateDigest()})
 	}
 	r.maybeCheckpoint(h.Op, h)
 }
@@ -490,7 +503,7 @@ func (r *Replica) executeRequest(prepare *Header, rh *Header, body []byte) {
 		}
 		return
 	}
-	if rh.Session != s.session || rh.Request <= s.request {
+	if rh.Session != s.session || rh.Request < s.request || (rh.Request == s.request && r.opts.TestingBug != BugExecuteDuplicate) {
 		return
 	}
 	output := r.scratch[:int(r.opts.MessageSizeMax)-HeaderSize]
@@ -498,6 +511,14 @@ func (r *Replica) executeRequest(prepare *Header, rh *Header, body []byte) {
 	assert(n >= 0 && n <= len(output), "the state machine's reply fits its buffer")
 	r.storeReply(s, prepare, rh, output[:n])
 	assert(s.request == rh.Request, "the session records the request it executed")
+	if r.opts.TestingBug == BugStaleSession && r.opts.Replica == 1 {
+		s.requestChecksum = U128{}
+	}
+	r.clients.touch(s)
+	if r.hook != nil {
+		r.hook(&Event{Kind: EventApplied, Replica: r.opts.Replica, View: r.view, Op: prepare.Op,
+			Client: rh.Client, Request: rh.Request})
+	}
 }
 
 // executeRegister opens a session at this op, or renews a client's session
@@ -513,10 +534,12 @@ func (r *Replica) executeRegister(prepare *Header, rh *Header) {
 			r.evicted(evicted.client, evicted.session)
 		}
 		r.storeReply(opened, prepare, rh, nil)
+		r.clients.touch(opened)
 	case rh.Request <= s.request:
 	default:
 		s.session = prepare.Op
 		r.storeReply(s, prepare, rh, nil)
+		r.clients.touch(s)
 	}
 }
 

@@ -392,6 +392,9 @@ func (r *Replica) restoreSlot(i uint64, class SlotClass, h *Header, message, rin
 		return
 	}
 	assert(class == SlotValid || class == SlotTorn || class == SlotMissing, "restoreSlot of a decided slot")
+	if r.opts.TestingBug == BugDropCommittedTail && h.Op > r.super.durable.checkpoint.op {
+		message = nil
+	}
 	s := &r.journal.slots[i]
 	if message != nil {
 		r.journal.putPrepare(h, message)
@@ -450,7 +453,7 @@ func (r *Replica) openCheckpointDone() {
 func (r *Replica) replayExecuted(executed uint64) {
 	for r.commitMin < executed {
 		h := r.journal.header(r.commitMin + 1)
-		if h == nil || !r.journal.hasPrepare(h.Op) || h.Parent != r.commitChecksum {
+		if h == nil || !r.journal.hasPrepare(h.Op) || h.Parent != r.commitChecksum || h.Timestamp <= r.commitTimestamp {
 			return // repair or state transfer fills the rest
 		}
 		r.execute(h)

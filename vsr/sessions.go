@@ -15,6 +15,7 @@ var le = binary.LittleEndian
 type clientTable struct {
 	sessions []session
 	index    map[U128]int // client id → position in sessions; lookups only, never iterated
+	digest   U128         // XOR of the sessions' digests (sessions_digest.go)
 }
 
 type session struct {
@@ -26,6 +27,7 @@ type session struct {
 	reply           []byte // encoded reply to that request; aliases replyBuf
 	replyBuf        []byte // MessageSizeMax bytes, allocated at start
 	inUse           bool
+	digest          U128 // of the fields above, as last folded into the table's digest
 }
 
 func newClientTable(clientsMax int, messageSizeMax uint32) clientTable {
@@ -63,6 +65,7 @@ func (t *clientTable) open(client U128, op uint64) (s *session, evicted session)
 		free = t.oldest()
 		evicted = t.sessions[free]
 		delete(t.index, evicted.client)
+		t.forget(&t.sessions[free])
 	}
 	s = &t.sessions[free]
 	s.client, s.session, s.request, s.lastOp, s.inUse = client, op, 0, op, true
@@ -150,5 +153,6 @@ func (t *clientTable) restore(b []byte, count int) error {
 		t.index[s.client] = i
 		off += sessionRecordSize + n
 	}
+	t.recomputeDigest()
 	return nil
 }

@@ -63,6 +63,7 @@ type seedFlags struct {
 	reportDir        string
 	checkDeterminism bool
 	bug              string
+	checksOff        string
 }
 
 func parseSeedFlags(args []string, stderr io.Writer) (*seedFlags, error) {
@@ -77,6 +78,8 @@ func parseSeedFlags(args []string, stderr io.Writer) (*seedFlags, error) {
 	fs.StringVar(&f.off, "off", "", "fault kinds forced off, comma-separated")
 	fs.StringVar(&f.reportDir, "report-dir", ".", "where a failing run writes its seed report")
 	fs.BoolVar(&f.checkDeterminism, "check-determinism", false, "run the seed twice and fail unless the digests match")
+	fs.StringVar(&f.checksOff, "checks-off", "", "checkers turned off (they count and log what they would fail), comma-separated: "+
+		strings.Join(vopr.Checks, ","))
 	fs.StringVar(&f.bug, "bug", "", "break the system on purpose (checker demos): a vsr bug or "+strings.Join(vopr.MachineBugs, ", "))
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -121,6 +124,11 @@ func (f *seedFlags) options() (vopr.Options, error) {
 		o.RequestsMax = f.requestsMax
 	}
 	o.Bug = f.bug
+	checksOff, err := vopr.ParseCheckList(f.checksOff)
+	if err != nil {
+		return o, err
+	}
+	o.Checks.Off = checksOff
 	return o, o.Validate()
 }
 
@@ -179,6 +187,9 @@ func simulate(opts vopr.Options, log io.Writer, level vopr.LogLevel) (*vopr.Resu
 // exit code.
 func verdict(opts *vopr.Options, res *vopr.Result, reportDir string, stdout, stderr io.Writer) int {
 	if res.Class == vopr.Pass {
+		if res.Excuse != "" {
+			fmt.Fprintf(stdout, "liveness stall EXCUSED: %s\n", res.Excuse)
+		}
 		fmt.Fprintf(stdout, "PASSED seed=%d digest=%s\n", opts.Seed, res.Digest)
 		return exitPass
 	}
@@ -282,6 +293,7 @@ func printOptions(w io.Writer, o *vopr.Options) {
 		{"journal_slots", o.JournalSlots}, {"clients_max", o.ClientsMax}, {"request_queue_max", o.RequestQueueMax},
 		{"message_size_max", o.MessageSizeMax}, {"requests_max", o.RequestsMax}, {"ticks_max", o.TicksMax},
 		{"faults on", strings.Join(o.Enabled(), " ")},
+		{"liveness", livenessMode(o)},
 		{"latency (ms)", fmt.Sprintf("%.2f + exp(%.2f)", ms(o.Network.LatencyMinNs), ms(o.Network.LatencyMeanNs))},
 		{"loss / duplicate / corrupt", fmt.Sprintf("%s / %s / %s", pct(o.Network.Loss), pct(o.Network.Duplicate), pct(o.Network.Corrupt))},
 		{"partition / heal per 100 ms", fmt.Sprintf("%s / %s (asymmetric %s)", pct(o.Network.Partition), pct(o.Network.Heal), pct(o.Network.Asymmetric))},
@@ -304,6 +316,14 @@ func printOptions(w io.Writer, o *vopr.Options) {
 		_ = t.Append(r...)
 	}
 	_ = t.Render()
+}
+
+// livenessMode says what the liveness phase heals.
+func livenessMode(o *vopr.Options) string {
+	if o.Liveness.Core {
+		return "heal a core (a view-change quorum); the rest stay as they are or are crashed, isolated or paused"
+	}
+	return "heal everything"
 }
 
 func ms(ns uint64) float64 { return float64(ns) / 1e6 }
@@ -340,6 +360,12 @@ func printResult(w io.Writer, o *vopr.Options, res *vopr.Result, wall time.Durat
 		{"storage faults / torn writes", fmt.Sprintf("%d / %d", st.StorageFaults, st.TornWrites)},
 		{"checkpoints / state transfers", fmt.Sprintf("%d / %d", st.Checkpoints, st.StateTransfers)},
 		{"evictions", st.Evictions}, {"linearizability", res.Linearizability}, {"digest", res.Digest},
+	}
+	if res.Excuse != "" {
+		rows = append(rows, []any{"liveness stall excused", res.Excuse})
+	}
+	if len(o.Checks.Off) > 0 {
+		rows = append(rows, []any{"violations ignored (checks off: " + strings.Join(o.Checks.Off, ",") + ")", st.IgnoredViolations})
 	}
 	for _, r := range rows {
 		_ = t.Append(r...)

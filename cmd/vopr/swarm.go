@@ -30,6 +30,8 @@ func swarm(args []string, stdout, stderr io.Writer) int {
 	off := fs.String("off", "", "fault kinds forced off for every seed")
 	reportDir := fs.String("report-dir", ".", "where failing seeds write their reports")
 	determinism := fs.Bool("check-determinism", false, "run every seed twice and fail on differing digests")
+	checksOff := fs.String("checks-off", "", "checkers turned off for every seed (they count and log what they would fail): "+
+		strings.Join(vopr.Checks, ","))
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitUsage
@@ -40,7 +42,7 @@ func swarm(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vopr swarm: want --seeds >= 1 and --jobs >= 1, and no arguments")
 		return exitUsage
 	}
-	base := &seedFlags{on: *on, off: *off}
+	base := &seedFlags{on: *on, off: *off, checksOff: *checksOff}
 	if _, err := base.options(); err != nil {
 		fmt.Fprintf(stderr, "vopr swarm: %v\n", err)
 		return exitUsage
@@ -86,6 +88,9 @@ func runSwarm(from uint64, count, jobs int, base *seedFlags, determinism bool, r
 					}
 					progress.println(fmt.Sprintf("FAILED %s seed=%d digest=%s: %s (report %s)",
 						res.Class, opts.Seed, res.Digest, firstLine(res.Message), path), stdout)
+				}
+				if res.Excuse != "" {
+					progress.println(fmt.Sprintf("EXCUSED liveness stall seed=%d: %s", opts.Seed, res.Excuse), stdout)
 				}
 				progress.add()
 				mu.Unlock()
@@ -154,8 +159,15 @@ func summarize(results []swarmResult, wall time.Duration, stdout io.Writer) int 
 	faultSeeds := map[string]int{}
 	var simNs uint64
 	code := exitPass
+	excused, ignored := 0, 0
 	for _, r := range results {
 		classes[r.res.Class]++
+		if r.res.Excuse != "" {
+			excused++
+		}
+		if r.res.Stats.IgnoredViolations > 0 {
+			ignored++
+		}
 		simNs += r.res.TimeNs
 		for _, k := range r.opts.Enabled() {
 			faultSeeds[k]++
@@ -176,6 +188,10 @@ func summarize(results []swarmResult, wall time.Duration, stdout io.Writer) int 
 	}
 	for _, k := range vopr.FaultKinds {
 		_ = t.Append("seeds with "+k, faultSeeds[k])
+	}
+	_ = t.Append("liveness stalls excused", excused)
+	if len(results) > 0 && len(results[0].opts.Checks.Off) > 0 {
+		_ = t.Append("seeds with violations ignored (checks off)", ignored)
 	}
 	_ = t.Append("wall time", wall.Round(time.Millisecond))
 	_ = t.Append("seeds / s", fmt.Sprintf("%.1f", float64(len(results))/wall.Seconds()))

@@ -1,0 +1,43 @@
+package vopr
+
+import (
+	"fmt"
+
+	"github.com/govsr/govsr/vsr"
+)
+
+// timestampChecker checks that prepare timestamps grow strictly along the
+// canonical history: each committed op's timestamp is above the previous
+// op's, across view changes too (the state machine may use them as time,
+// and a checkpoint promises later ops a larger one). It reads each op's
+// timestamp from the prepare header of its first commit; a later commit of
+// the same op is the canonical checker's business.
+type timestampChecker struct {
+	v verdicts
+	// stamps[op] is op's prepare timestamp; 0 if op was not seen committed
+	// (a primary stamps at least 1).
+	stamps []uint64
+}
+
+func (c *timestampChecker) onCommitted(replica int, e *vsr.Event) {
+	h, err := vsr.DecodeHeader(e.Prepare[:vsr.HeaderSize])
+	if err != nil {
+		c.v.fail(Correctness, fmt.Sprintf("replica %d committed op %d with an undecodable header: %v", replica, e.Op, err))
+		return
+	}
+	for uint64(len(c.stamps)) <= e.Op+1 {
+		c.stamps = append(c.stamps, 0)
+	}
+	if c.stamps[e.Op] != 0 {
+		return
+	}
+	c.stamps[e.Op] = h.Timestamp
+	if prev := c.stamps[e.Op-1]; e.Op > 1 && prev != 0 && h.Timestamp <= prev {
+		c.v.fail(Correctness, fmt.Sprintf("replica %d committed op %d (view %d) with prepare timestamp %d, not above op %d's %d",
+			replica, e.Op, h.View, h.Timestamp, e.Op-1, prev))
+	}
+	if next := c.stamps[e.Op+1]; next != 0 && next <= h.Timestamp {
+		c.v.fail(Correctness, fmt.Sprintf("replica %d committed op %d (view %d) with prepare timestamp %d, not below op %d's %d",
+			replica, e.Op, h.View, h.Timestamp, e.Op+1, next))
+	}
+}

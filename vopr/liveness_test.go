@@ -1,0 +1,145 @@
+package vopr
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/govsr/govsr/vsr"
+)
+
+// fakeReplica is a replica's position, for the convergence rule alone.
+type fakeReplica struct {
+	status         vsr.Status
+	view           uint32
+	commitMin, max uint64
+	digest         vsr.U128
+}
+
+func (f fakeReplica) Status() vsr.Status { return f.status }
+func (f fakeReplica) View() uint32       { return f.view }
+func (f fakeReplica) CommitMin() uint64  { return f.commitMin }
+func (f fakeReplica) CommitMax() uint64  { return f.max }
+func (f fakeReplica) Digest() vsr.U128   { return f.digest }
+
+// TestLivenessConvergenceRule: replicas that agree with each other but
+// stopped below the highest op that committed have lost a committed tail.
+func TestLivenessConvergenceRule(t *testing.T) {
+	at := func(commit uint64) fakeReplica {
+		return fakeReplica{status: vsr.StatusNormal, view: 3, commitMin: commit, max: commit, digest: vsr.U128{Lo: commit}}
+	}
+	lagging := at(100)
+	lagging.commitMin = 99
+	for _, tc := range []struct {
+		name     string
+		replicas []convergent
+		target   uint64
+		want     bool
+	}{
+		{"all at the highest committed op", []convergent{at(100), at(100)}, 100, true},
+		{"all agree, below the highest committed op", []convergent{at(95), at(95)}, 100, false},
+		{"one has not executed what it knows committed", []convergent{at(100), lagging}, 100, false},
+		{"ahead of what the canonical checker saw", []convergent{at(101), at(101)}, 100, true},
+	} {
+		if got := replicasConverged(tc.replicas, tc.target); got != tc.want {
+			t.Errorf("%s: converged = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// staged runs o with stage run at the start of the liveness phase, once
+// the core is chosen.
+func staged(t *testing.T, o Options, setup, stage func(s *Simulator)) *Result {
+	t.Helper()
+	s, err := New(o, nil, logNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(s)
+	}
+	s.testAtLiveness = func() { stage(s) }
+	return s.Run()
+}
+
+// shortRun is a three-replica run with a short safety phase and a short
+// liveness bound, every checker on that today's code passes.
+func shortRun(seed uint64, core bool, bug string) Options {
+	o := Draw(seed, Force{})
+	o.Replicas, o.RequestsMax, o.LivenessTicksMax = 3, 300, 3_000
+	o.Liveness.Core, o.Bug = core, bug
+	o.Checks.Off = knownBrokenChecks()
+	return o
+}
+
+// crashAll crashes every replica at once: the core restarts from its disks
+// as the liveness phase begins; the rest stay down.
+func crashAll(s *Simulator) {
+	for i, r := range s.replicas {
+		if !r.down {
+			s.crash(i, 0)
+		}
+	}
+}
+
+func TestLivenessCoreCatchesWaitForAll(t *testing.T) {
+	// The primary waits for every replica: harmless while all of them
+	// come back, fatal once the core must work without one.
+	res := runWithBug(t, 4, "wait-for-all", func(o *Options) { o.Replicas, o.Liveness.Core = 3, true })
+	expectFailure(t, res, Liveness, "the healed core")
+	if res.Excuse != "" {
+		t.Fatalf("excused: %s", res.Excuse)
+	}
+	res = runWithBug(t, 4, "wait-for-all", func(o *Options) { o.Replicas, o.Liveness.Core = 3, false })
+	if res.Class != Pass {
+		t.Fatalf("healing everything: %s: %q; want a pass", res.Class, firstLine(res.Message))
+	}
+}
+
+func TestLivenessCatchesDroppedCommittedTail(t *testing.T) {
+	// The whole cluster crashes as the liveness phase begins; the core
+	// reopens. A replica that drops its committed tail at open leaves the
+	// core without ops its disks still hold: a stall, and no excuse.
+	res := staged(t, shortRun(1, true, "drop-committed-tail"), nil, crashAll)
+	expectFailure(t, res, Liveness, "did not converge")
+	if res.Excuse != "" {
+		t.Fatalf("excused: %s", res.Excuse)
+	}
+	if res = staged(t, shortRun(1, true, ""), nil, crashAll); res.Class != Pass || res.Excuse != "" {
+		t.Fatalf("without the bug: %s: %q (excuse %q); want a pass", res.Class, firstLine(res.Message), res.Excuse)
+	}
+}
+
+func TestLivenessCoreExcusesLostData(t *testing.T) {
+	// Every disk counts as faulty; the whole cluster crashes as the
+	// liveness phase begins, and the core's disks lose every committed op
+	// above their checkpoints. Only the replica left out holds them: the
+	// core cannot converge, and the stall is excused, loudly.
+	allFaulty := func(s *Simulator) {
+		for _, r := range s.replicas {
+			r.storage.faulty = true
+		}
+	}
+	loseTail := func(s *Simulator) {
+		floor := uint64(0)
+		for i, r := range s.replicas {
+			if s.core[i] && !r.down {
+				op, _ := r.replica.DurableCheckpoint()
+				floor = max(floor, op)
+			}
+		}
+		crashAll(s)
+		for i, r := range s.replicas {
+			if !s.core[i] {
+				continue
+			}
+			l := &r.storage.layout
+			for op := floor + 1; op <= s.check.committed(); op++ {
+				r.storage.FlipBit(l.PreparesOffset+op%l.JournalSlots*l.PrepareSlotSize, 8*40)
+			}
+		}
+	}
+	res := staged(t, shortRun(1, true, ""), allFaulty, loseTail)
+	if res.Class != Pass || !strings.Contains(res.Excuse, "has no intact copy") {
+		t.Fatalf("got %s: %q, excuse %q; want a pass excused for want of data", res.Class, firstLine(res.Message), res.Excuse)
+	}
+}
