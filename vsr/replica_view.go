@@ -276,17 +276,16 @@ func (r *Replica) truncateNacked() {
 	if op == 0 || op <= r.commitMax {
 		return
 	}
-	// The lowest op missing: if it never committed, nothing above it did.
-	// The adopted log names it by its header if that is linked to the
-	// head, or by the parent of the lowest linked op just above it; deeper
-	// in a gap its checksum is unknown, and only nacks that need none count.
-	floor := r.canonicalFloor()
+	// The lowest op not established: if it never committed, nothing above
+	// it did. The adopted log names it by its header if held, or by the
+	// parent of the established op just above it; deeper in a gap its
+	// checksum is unknown, and only nacks that need none count.
 	var checksum U128
 	switch {
-	case op >= floor && op <= r.op:
+	case r.journal.header(op) != nil && r.established(op):
 		checksum = r.journal.header(op).Checksum
-	case op+1 == floor && floor <= r.op:
-		checksum = r.journal.header(floor).Parent
+	case op < r.op && r.established(op+1):
+		checksum = r.journal.header(op + 1).Parent
 	}
 	nacks, who := 0, ""
 	for i := range int(r.opts.ReplicaCount) {
@@ -299,40 +298,43 @@ func (r *Replica) truncateNacked() {
 		return
 	}
 	r.truncateAbove(op - 1)
-	assert(r.op == r.commitMin || r.op >= floor || r.opts.ReplicaCount == 1,
-		"truncation leaves a head on the adopted chain")
+	assert(r.op == r.commitMin || r.established(r.op) || r.opts.ReplicaCount == 1,
+		"truncation leaves a head the adopted log establishes")
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view, Op: r.op,
 			Reason: fmt.Sprintf("truncated op %d and above: a nack quorum (%d) never held it:%s", op, nacks, who)})
 	}
 }
 
-// firstUnestablished returns the lowest op above the executed prefix that
-// the adopted log does not establish, or 0: an op is established once its
-// prepare is held here and its header is linked to the head by the hash
-// chain. A prepare held below the lowest linked op may be a stale entry of
-// an older view: until the chain reaches it, it counts as missing, so a
-// truncation always leaves a head that links to the adopted chain.
+// firstUnestablished returns the lowest op above the executed prefix whose
+// prepare the new primary does not hold as an entry of the adopted log, or
+// 0. Truncating there always leaves a head the adopted log establishes: a
+// prepare held below a gap may be a stale entry of an older view.
 //
 // A one-replica cluster is the exception: every prepare it holds is one it
 // made itself and made durable, so its journal is its log, linked or not.
 func (r *Replica) firstUnestablished() uint64 {
-	if r.op <= r.commitMin {
-		return 0
-	}
-	from := r.canonicalFloor()
-	switch {
-	case r.opts.ReplicaCount == 1:
-		from = r.commitMin + 1
-	case from > r.commitMin+1:
-		return r.commitMin + 1
-	}
-	for op := from; op <= r.op; op++ {
-		if !r.journal.hasPrepare(op) {
+	for op := r.commitMin + 1; op <= r.op; op++ {
+		if !r.journal.hasPrepare(op) || (!r.established(op) && r.opts.ReplicaCount > 1) {
 			return op
 		}
 	}
 	return 0
+}
+
+// established reports whether the entry the journal holds at op is one of
+// the adopted log: linked to its head by the hash chain, or a prepare of
+// the adopted log's view itself (the log of view v holds, at every op its
+// primary prepared, that prepare: one per op per view).
+func (r *Replica) established(op uint64) bool {
+	h := r.journal.header(op)
+	if h == nil {
+		return false
+	}
+	if op >= r.canonicalFloor() {
+		return true
+	}
+	return r.vc.installed && h.View == r.vc.dvcs[r.vc.best].logView
 }
 
 // nacks reports whether a do_view_change proves its sender never held op
