@@ -32,6 +32,11 @@ type slot struct {
 	ringDurable U128
 
 	faulty bool // the open could read neither copy: some op may have been here
+	// ringFound is, for a faulty slot, the ring copy as the open read it:
+	// header-sector writes put it back, so that a restart still finds the
+	// slot faulty (zeros would read as never written, and the op there
+	// could be nacked). Dropped once the slot holds an entry again.
+	ringFound []byte
 	// bodyLost: the open found this op's header but not its prepare, which
 	// this replica therefore held once (and may have acknowledged): it must
 	// never claim it never had it.
@@ -120,15 +125,18 @@ func (j *journal) nackable(op uint64) bool {
 
 func (j *journal) clearFaulty(s *slot) {
 	if s.faulty {
-		s.faulty = false
+		s.faulty, s.ringFound = false, nil
 		j.faultyCount--
 	}
 }
 
-// markFaulty records that slot i could not be read back.
-func (j *journal) markFaulty(i uint64) {
+// markFaulty records that slot i could not be read back, with the ring
+// copy the open found for it.
+func (j *journal) markFaulty(i uint64, ring []byte) {
+	assert(len(ring) == HeaderSize, "a faulty slot keeps a whole ring copy")
 	if s := &j.slots[i]; !s.faulty {
 		s.faulty = true
+		s.ringFound = append([]byte(nil), ring...)
 		j.faultyCount++
 	}
 }

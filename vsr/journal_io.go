@@ -129,8 +129,11 @@ func (r *Replica) writeHeaderSector(sector uint64) {
 	first := sector * headersPerSector
 	for i := uint64(0); i < headersPerSector && first+i < uint64(len(r.journal.slots)); i++ {
 		s := &r.journal.slots[first+i]
-		if s.ring.Command == CommandPrepare {
+		switch {
+		case s.ring.Command == CommandPrepare:
 			s.ring.put(buf[i*HeaderSize:])
+		case s.faulty:
+			copy(buf[i*HeaderSize:(i+1)*HeaderSize], s.ringFound)
 		}
 		s.ringWriting = s.ring.Checksum
 	}

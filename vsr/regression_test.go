@@ -686,3 +686,44 @@ func TestBackupAcknowledgesAnInheritedOpItKnowsCommitted(t *testing.T) {
 	net.tick(100)
 	net.checkAgreement()
 }
+
+// N1, found by the storage atlas (a new finding of this issue): the open
+// marks a slot whose two copies are corrupt faulty, but the replica's next
+// write of that headers-ring sector (a neighbour's header, or the ring
+// rewrite at open) wrote zeros for it. At the next restart the slot read as
+// never written: the replica forgot it may have acknowledged the op there,
+// and would nack it. A faulty slot's ring copy must stay as the open found
+// it until the slot is repaired.
+func TestCorruptSlotIsNotForgottenAtTheNextRingWrite(t *testing.T) {
+	net := newTestNet(t, 3, nil)
+	c := net.addClient(1)
+	net.register(c)
+	for i := range 3 {
+		net.submit(c, fmt.Sprintf("x%d", i))
+	}
+	net.tick(30)
+	target := net.replicas[2].Op() - 1
+	net.partitioned[2] = true // r2 must not learn the slot back from a primary
+	net.crash(2)
+	net.corruptSlot(2, target, true)
+	net.restart(2)
+	if !net.replicas[2].journal.slotOf(target).faulty {
+		t.Fatal("set-up: the open did not find the slot faulty")
+	}
+	// The same ring sector is written again (the open rewrites sectors
+	// whose ring copies it found stale; force one here).
+	net.replicas[2].writeHeaderSector(target % uint64(net.options[2].JournalSlots) / headersPerSector)
+	net.completeIO()
+	net.crash(2)
+	net.restart(2)
+	if r := net.replicas[2]; !r.journal.slotOf(target).faulty || r.journal.nackable(target) {
+		t.Fatalf("after the ring sector was rewritten, slot of op %d reads faulty %v, nackable %v",
+			target, r.journal.slotOf(target).faulty, r.journal.nackable(target))
+	}
+	net.partitioned[2] = false
+	net.run(2000, "r2 repaired", func() bool {
+		r := net.replicas[2]
+		return r.Status() == StatusNormal && r.journal.hasPrepare(target)
+	})
+	net.checkAgreement()
+}

@@ -383,12 +383,12 @@ func (r *Replica) restoreSlot(i uint64, class SlotClass, h *Header, message, rin
 	case class == SlotBlank:
 		return
 	case class == SlotCorrupt:
-		r.journal.markFaulty(i)
+		r.journal.markFaulty(i, ring)
 		return
 	case staleEntry(h, r.logView, r.logOp):
 		return
 	case class == SlotAmbiguous:
-		r.journal.markFaulty(i)
+		r.journal.markFaulty(i, ring)
 		return
 	}
 	assert(class == SlotValid || class == SlotTorn || class == SlotMissing, "restoreSlot of a decided slot")
