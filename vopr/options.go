@@ -78,6 +78,8 @@ type StorageOptions struct {
 	ReadError          faults.Ratio `json:"read_error"`
 	Corrupt            faults.Ratio `json:"corrupt"`
 	Misdirect          faults.Ratio `json:"misdirect"`
+
+	Atlas StorageAtlasOptions `json:"atlas"` // faults beyond whole disks (vopr/atlas_options.go)
 }
 
 // WorkloadOptions shape what the clients ask.
@@ -90,7 +92,8 @@ type WorkloadOptions struct {
 }
 
 // FaultKinds lists the faults a swarm turns on or off per seed, by name.
-var FaultKinds = []string{"loss", "duplicate", "corrupt", "partition", "clog", "pause", "drift", "crash", "storage"}
+var FaultKinds = append([]string{"loss", "duplicate", "corrupt", "partition", "clog", "pause", "drift", "crash", "storage"},
+	storageFaultKinds...)
 
 // Force holds fault kinds forced on or off, whatever the seed draws.
 type Force map[string]bool
@@ -186,6 +189,7 @@ func Draw(seed uint64, force Force) Options {
 	w.ThinkMeanNs = p.Range(0, 50_000_000)
 	w.ReadPercent = uint32(p.Range(10, 50))
 	w.WritePercent = uint32(p.Range(20, 100-uint64(w.ReadPercent)))
+	o.Storage.Atlas = drawStorageAtlas(seed, o.Replicas, force)
 	return o
 }
 
@@ -221,6 +225,7 @@ func (o *Options) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %w", r.name, err))
 		}
 	}
+	errs = append(errs, o.Storage.Atlas.validate(o.Replicas)...)
 	if _, err := vsr.ParseBug(o.Bug); o.Bug != "" && err != nil && !slices.Contains(MachineBugs, o.Bug) {
 		errs = append(errs, fmt.Errorf("unknown bug %q", o.Bug))
 	}
@@ -240,6 +245,7 @@ func (o *Options) absentRatiosNever() {
 			*r = faults.Never
 		}
 	}
+	o.Storage.Atlas.absentRatiosNever()
 }
 
 // Enabled reports which fault kinds are on in o.
@@ -267,6 +273,8 @@ func (o *Options) Enabled() []string {
 			off = never(o.Process.Crash)
 		case "storage":
 			off = !o.Storage.Faulty || faultyDisks(o.Replicas) == 0
+		default:
+			off = !o.Storage.Atlas.enabled(k, o)
 		}
 		if !off {
 			on = append(on, k)

@@ -79,6 +79,7 @@ type Simulator struct {
 	recentAt int
 
 	process       *faults.PRNG // pause draws: a stream of their own, so the network's draws never shift them
+	storageAtlas  *atlas       // where storage faults may strike (vopr/atlas.go)
 	livenessStart uint64
 
 	log      io.Writer
@@ -116,6 +117,7 @@ type Stats struct {
 	StorageReads   uint64
 	StorageFaults  uint64 // read errors, bit flips and misdirected writes
 	TornWrites     uint64 // writes in flight at a crash that landed in part or not at all
+	StorageAtlas   StorageAtlasStats
 }
 
 // Result is the outcome of a run.
@@ -369,6 +371,7 @@ func (s *Simulator) result(class Class, message string) *Result {
 		s.stats.StorageFaults += r.storage.faultCount()
 		s.stats.TornWrites += m.Torn + m.Lost
 	}
+	s.stats.StorageAtlas = s.storageAtlas.stats
 	res := &Result{Class: class, Message: message, TimeNs: s.now, Tick: s.now / tickNs,
 		Digest: s.digest.String(), Stats: s.stats, Linearizability: "skipped"}
 	for i := range min(s.recentAt, recentEvents) {
