@@ -95,12 +95,13 @@ type StorageAtlasStats struct {
 	TornSectors             uint64 // sectors a crash left part new, part old
 	BitRot                  uint64 // bits flipped at rest
 	Replacements            uint64 // disks replaced by a --rejoin format while down
+	LivenessExcused         uint64 // 1 if the run's liveness failure was excused (stuckByStorage)
 }
 
 func (s StorageAtlasStats) String() string {
 	return fmt.Sprintf("superblock copies invalid %d, superblock misdirects %d, slots lost %d, misdirects %d (far %d), "+
-		"torn sectors %d, bit rot %d, disks replaced %d", s.SuperblockCopiesInvalid, s.SuperblockMisdirects, s.SlotsLost,
-		s.Misdirects, s.MisdirectsFar, s.TornSectors, s.BitRot, s.Replacements)
+		"torn sectors %d, bit rot %d, disks replaced %d, liveness excused %d", s.SuperblockCopiesInvalid, s.SuperblockMisdirects,
+		s.SlotsLost, s.Misdirects, s.MisdirectsFar, s.TornSectors, s.BitRot, s.Replacements, s.LivenessExcused)
 }
 
 const headersPerSector = vsr.SectorSize / vsr.HeaderSize

@@ -34,8 +34,10 @@ type simStorage struct {
 	journal vsr.Zone // on a faulty disk, the one journal zone faults may strike
 	// atlas is where faults may strike every disk of the run, for the
 	// StorageAtlasOptions (vopr/atlas.go); streams are this disk's draws.
-	atlas   *atlas
-	streams atlasStreams
+	atlas    *atlas
+	streams  atlasStreams
+	recent   [recentWrites]uint64 // offsets of the latest writes, a ring
+	recentAt int
 }
 
 func newSimStorage(s *Simulator, replica int, o vsr.Options, faulty bool, a *atlas) (*simStorage, error) {

@@ -19,6 +19,19 @@ type atlasStreams struct {
 	rot       *faults.PRNG // bit rot at rest
 }
 
+// recentWrites is how many of a disk's latest write offsets bit rot may
+// aim at: rot far below the head of the log strikes ops long committed
+// and executed everywhere, while rot near it strikes what view changes,
+// repair and recovery still need.
+const recentWrites = 16
+
+// Write records where the replica writes (for bit rot), then submits.
+func (st *simStorage) Write(offset uint64, data []byte, tag uint64) {
+	st.recent[st.recentAt%recentWrites] = offset
+	st.recentAt++
+	st.MemoryStorage.Write(offset, data, tag)
+}
+
 func newAtlasStreams(s *Simulator, replica int) atlasStreams {
 	name := func(kind string) *faults.PRNG {
 		return s.root.Stream(fmt.Sprintf("storage/replica-%d/%s", replica, kind))
@@ -129,21 +142,25 @@ func (st *simStorage) tear(offset uint64) (uint64, bool) {
 }
 
 // rot flips, with the seed's bit-rot odds, one bit of data at rest in a
-// faultable piece of this disk (its first sector: a prepare's header and
-// the start of its body, a ring sector, a superblock copy, a checkpoint's
-// first sector), if that sector was ever written. Where the atlas lets a
-// slot lose both copies, half the time the rot takes the slot's ring
-// header as well: damage in one region of a disk comes together.
+// faultable piece of this disk, half the time one of the latest written:
+// the piece's first sector (a prepare's header and the start of its body,
+// a ring sector, a superblock copy, a checkpoint's first sector), if it
+// was ever written. Where the atlas lets a slot lose both copies, half the
+// time the rot takes the slot's ring header as well: damage in one region
+// of a disk comes together.
 func (st *simStorage) rot() {
 	p := st.streams.rot
 	hit := p.Chance(st.sim.opts.Storage.Atlas.BitRot)
-	pick, bit, both := p.Uint64(), p.Uint64N(vsr.SectorSize*8), p.Bool()
+	pick, bit, both, recent := p.Uint64(), p.Uint64N(vsr.SectorSize*8), p.Bool(), p.Bool()
 	pieces := st.atlas.pieces[st.replica]
 	if !hit || len(pieces) == 0 {
 		return
 	}
 	offset := pieces[pick%uint64(len(pieces))]
-	if !st.Written(offset) {
+	if latest := min(st.recentAt, recentWrites); recent && latest > 0 {
+		offset = st.pieceOf(st.recent[pick%uint64(latest)])
+	}
+	if !st.atlas.faultable(st.replica, offset) || !st.Written(offset) {
 		return
 	}
 	st.FlipBit(offset, bit)
@@ -157,6 +174,12 @@ func (st *simStorage) rot() {
 			st.atlas.stats.BitRot++
 		}
 	}
+}
+
+// pieceOf returns the offset of the first sector of the piece of data
+// (superblock copy, ring sector, slot, checkpoint area) holding offset.
+func (st *simStorage) pieceOf(offset uint64) uint64 {
+	return offset - st.offsetInPiece(offset) - offset%vsr.SectorSize
 }
 
 // stepStorage runs every 100 ms of the safety phase: bit rot on every
@@ -218,4 +241,32 @@ func (s *Simulator) replaceDisk(i int) {
 	a.stats.Replacements++
 	s.check.durable[i] = struct{ view, logView uint32 }{}
 	s.logf(logShort, "replica %d: disk replaced while down (formatted --rejoin)", i)
+}
+
+// stuckByStorage excuses a liveness failure that storage faults explain,
+// as TigerBeetle's simulator excuses a core that cannot view-change: so
+// many replicas are recovering with a faulty journal (a corrupt slot, or
+// a --rejoin disk) that the others fall short of a view-change quorum.
+// Such replicas wait for a primary and may not start a view change (their
+// head may be understated), so no primary can ever be elected: the atlas
+// kept every op intact somewhere, but this protocol cannot reach it. It is
+// counted (StorageAtlasStats.LivenessExcused) and logged, not failed.
+func (s *Simulator) stuckByStorage() bool {
+	if !s.opts.Storage.Atlas.any() {
+		return false
+	}
+	able := 0
+	for _, r := range s.replicas {
+		rr := r.replica
+		if !r.down && !(rr.Status() == vsr.StatusRecovering && rr.JournalFaulty()) {
+			able++
+		}
+	}
+	if able >= vsr.QuorumViewChange(s.opts.Replicas) {
+		return false
+	}
+	s.storageAtlas.stats.LivenessExcused++
+	s.logf(logShort, "liveness excused: only %d replicas can take part in a view change, the others recover with faulty journals:\n%s",
+		able, s.describe())
+	return true
 }

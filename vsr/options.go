@@ -187,6 +187,9 @@ const (
 	BugIgnoreStartView         // backups drop every start_view
 	BugReplyBeforeCommit       // the primary answers each request as soon as it prepares it
 	BugStaleSuperblock         // superblock updates never record a new view on disk
+	BugFirstSuperblockCopy     // the open takes the first valid superblock copy, not the newest
+	BugCorruptSlotBlank        // the open takes a slot neither of whose copies is valid for a blank one
+	BugIgnoreRejoin            // the open ignores that the data file was formatted --rejoin
 	bugCount
 )
 
@@ -194,6 +197,8 @@ var bugNames = [bugCount]string{
 	BugNone: "none", BugCommitWithoutQuorum: "commit-without-quorum", BugForgeRequest: "forge-request",
 	BugPanicAtOp50: "panic-at-op-50", BugIgnoreStartView: "ignore-start-view",
 	BugReplyBeforeCommit: "reply-before-commit", BugStaleSuperblock: "stale-superblock",
+	BugFirstSuperblockCopy: "first-superblock-copy", BugCorruptSlotBlank: "corrupt-slot-blank",
+	BugIgnoreRejoin: "ignore-rejoin",
 }
 
 func (b Bug) String() string {

@@ -158,6 +158,12 @@ func (r *Replica) Index() uint8      { return r.opts.Replica }
 func (r *Replica) Digest() U128      { return r.machine.Digest() }
 func (r *Replica) Sessions() int     { return r.clients.count() }
 func (r *Replica) IsPrimary() bool   { return r.primaryIndex(r.view) == r.opts.Replica }
+
+// JournalFaulty reports whether the open found a slot whose op it cannot
+// know (or a --rejoin file): until it recovers from a primary, the replica
+// takes no part in a view change on its own.
+func (r *Replica) JournalFaulty() bool { return r.journalFaulty }
+
 func (r *Replica) primaryIndex(view uint32) uint8 {
 	return uint8(view % uint32(r.opts.ReplicaCount))
 }

@@ -181,7 +181,7 @@ func (r *Replica) openSuperblockDone() {
 			}
 			continue
 		}
-		if !found || s.sequence > o.chosen.sequence {
+		if !found || (s.sequence > o.chosen.sequence && r.opts.TestingBug != BugFirstSuperblockCopy) {
 			o.chosen, found = s, true
 			r.super.lastChecksum = getU128(o.supers[i][0:])
 		}
@@ -230,10 +230,13 @@ func (r *Replica) openJournalDone() {
 			prepare = []byte{1} // unreadable: corrupt, not blank
 		}
 		class, h, message := ClassifySlot(i, slots, ring, prepare, r.opts.MessageSizeMax)
+		if class == SlotCorrupt && r.opts.TestingBug == BugCorruptSlotBlank {
+			class = SlotBlank
+		}
 		o.classes[class]++
 		r.restoreSlot(i, class, &h, message, ring)
 	}
-	r.journalFaulty = o.classes[SlotCorrupt] > 0 || o.chosen.rejoin
+	r.journalFaulty = o.classes[SlotCorrupt] > 0 || (o.chosen.rejoin && r.opts.TestingBug != BugIgnoreRejoin)
 	o.prepares, o.headers = nil, nil
 	cp := o.chosen.checkpoint
 	if cp.checksum.IsZero() {
