@@ -11,17 +11,19 @@ import (
 // I/O completes after a latency of minimum + exponential (so completions
 // reorder), and which may be one of the seed's faulty disks.
 //
-// The fault atlas: storage faults (read errors, bit flips, misdirected
-// writes) strike the disks of at most min(replication quorum - 1, replicas
-// - view-change quorum) replicas, so every committed op stays intact on at
-// least one replica that holds it, and the replicas with clean disks can
-// still form a view-change quorum after the whole cluster restarts. On a
-// faulty disk they strike the checkpoint areas and one of the journal's two
-// copies, prepares or headers ring, never both: each acknowledged prepare
-// keeps one copy that names it, so the disk can always tell it once held
-// it (Protocol-Aware Recovery assumes as much of its redundant copies). A
-// failure is then a bug, not an unrecoverable scenario. Torn and lost
-// writes at a crash hit every disk.
+// The whole-disk atlas (StorageOptions.Faulty, and all that a seed report
+// predating StorageAtlasOptions knows): storage faults (read errors, bit
+// flips, misdirected writes) strike the disks of at most
+// min(replication quorum - 1, replicas - view-change quorum) replicas, so
+// every committed op stays intact on at least one replica that holds it,
+// and the replicas with clean disks can still form a view-change quorum
+// after the whole cluster restarts. On a faulty disk they strike the
+// checkpoint areas and one of the journal's two copies, prepares or
+// headers ring, never both: each acknowledged prepare keeps one copy that
+// names it, so the disk can always tell it once held it. Torn and lost
+// writes at a crash hit every disk. With any StorageAtlasOptions on, the
+// atlas of vopr/atlas.go decides instead, and storage_faults.go adds its
+// faults.
 type simStorage struct {
 	*vsr.MemoryStorage
 	sim     *Simulator

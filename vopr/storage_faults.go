@@ -244,29 +244,55 @@ func (s *Simulator) replaceDisk(i int) {
 }
 
 // stuckByStorage excuses a liveness failure that storage faults explain,
-// as TigerBeetle's simulator excuses a core that cannot view-change: so
-// many replicas are recovering with a faulty journal (a corrupt slot, or
-// a --rejoin disk) that the others fall short of a view-change quorum.
-// Such replicas wait for a primary and may not start a view change (their
-// head may be understated), so no primary can ever be elected: the atlas
-// kept every op intact somewhere, but this protocol cannot reach it. It is
-// counted (StorageAtlasStats.LivenessExcused) and logged, not failed.
+// as TigerBeetle's simulator excuses a core that cannot view-change or
+// lacks a prepare: replicas recovering with a faulty journal (a corrupt
+// slot, or a --rejoin disk) wait for a primary, may not start a view
+// change (their head may be understated) and serve no repair. If the
+// others fall short of a view-change quorum, or none of them holds the
+// body of an op their logs still need, no primary can ever be elected or
+// finish: the atlas kept every op intact somewhere, but this protocol
+// cannot reach it there. It is counted (StorageAtlasStats.LivenessExcused)
+// and logged, not failed.
 func (s *Simulator) stuckByStorage() bool {
 	if !s.opts.Storage.Atlas.any() {
 		return false
 	}
-	able := 0
+	var able []*vsr.Replica
 	for _, r := range s.replicas {
-		rr := r.replica
-		if !r.down && !(rr.Status() == vsr.StatusRecovering && rr.JournalFaulty()) {
-			able++
+		if rr := r.replica; !r.down && !(rr.Status() == vsr.StatusRecovering && rr.JournalFaulty()) {
+			able = append(able, rr)
 		}
 	}
-	if able >= vsr.QuorumViewChange(s.opts.Replicas) {
+	reason := ""
+	if len(able) < vsr.QuorumViewChange(s.opts.Replicas) {
+		reason = fmt.Sprintf("only %d replicas can take part in a view change", len(able))
+	} else if op, ok := missingPrepare(able); ok {
+		reason = fmt.Sprintf("no replica that can take part holds the prepare of op %d", op)
+	}
+	if reason == "" {
 		return false
 	}
 	s.storageAtlas.stats.LivenessExcused++
-	s.logf(logShort, "liveness excused: only %d replicas can take part in a view change, the others recover with faulty journals:\n%s",
-		able, s.describe())
+	s.logf(logShort, "liveness excused: %s; the others recover with faulty journals:\n%s", reason, s.describe())
 	return true
+}
+
+// missingPrepare returns an op that none of replicas executed yet, up to
+// their highest head, whose prepare none of them holds: no one can execute
+// it, and no one can send it.
+func missingPrepare(replicas []*vsr.Replica) (uint64, bool) {
+	lo, hi := uint64(0), uint64(0)
+	for _, r := range replicas {
+		lo, hi = max(lo, r.CommitMin()+1), max(hi, r.Op())
+	}
+	for op := lo; op <= hi; op++ {
+		held := false
+		for _, r := range replicas {
+			held = held || r.HasPrepare(op)
+		}
+		if !held {
+			return op, true
+		}
+	}
+	return 0, false
 }

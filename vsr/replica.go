@@ -164,6 +164,10 @@ func (r *Replica) IsPrimary() bool   { return r.primaryIndex(r.view) == r.opts.R
 // takes no part in a view change on its own.
 func (r *Replica) JournalFaulty() bool { return r.journalFaulty }
 
+// HasPrepare reports whether the journal holds op's prepare (its body, not
+// only its header): what this replica could send a peer that repairs it.
+func (r *Replica) HasPrepare(op uint64) bool { return r.journal.hasPrepare(op) }
+
 func (r *Replica) primaryIndex(view uint32) uint8 {
 	return uint8(view % uint32(r.opts.ReplicaCount))
 }

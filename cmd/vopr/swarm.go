@@ -153,10 +153,14 @@ func summarize(results []swarmResult, wall time.Duration, stdout io.Writer) int 
 	classes := map[vopr.Class]int{}
 	faultSeeds := map[string]int{}
 	var simNs uint64
+	excused := 0
 	code := exitPass
 	for _, r := range results {
 		classes[r.res.Class]++
 		simNs += r.res.TimeNs
+		if r.res.Stats.StorageAtlas.LivenessExcused > 0 {
+			excused++ // passed: storage faults explain why the cluster could not finish
+		}
 		for _, k := range r.opts.Enabled() {
 			faultSeeds[k]++
 		}
@@ -177,6 +181,7 @@ func summarize(results []swarmResult, wall time.Duration, stdout io.Writer) int 
 	for _, k := range vopr.FaultKinds {
 		_ = t.Append("seeds with "+k, faultSeeds[k])
 	}
+	_ = t.Append("liveness excused by storage faults", excused)
 	_ = t.Append("wall time", wall.Round(time.Millisecond))
 	_ = t.Append("seeds / s", fmt.Sprintf("%.1f", float64(len(results))/wall.Seconds()))
 	_ = t.Append("simulated time", time.Duration(simNs).Round(time.Second))
