@@ -78,6 +78,7 @@ type atlas struct {
 	runs       [][]byteRun // per replica: the faultable byte ranges, merged
 	pieces     [][]uint64  // per replica: offsets of each faultable piece's first sector (bit rot)
 	replaced   []bool      // disks replaced this run: each counts against budget to the end
+	corrupt    [][]bool    // per replica, per slot: found corrupt at its last restart (audit)
 	replace    *faults.PRNG
 	stats      StorageAtlasStats
 }
@@ -90,18 +91,23 @@ type StorageAtlasStats struct {
 	SuperblockCopiesInvalid uint64 // superblock copies found failing their checksum at a restart
 	SuperblockMisdirects    uint64 // writes misdirected from or to a superblock copy
 	SlotsLost               uint64 // journal slots found with neither copy valid at a restart
-	Misdirects              uint64 // misdirected writes under these options
-	MisdirectsFar           uint64 // of those, landing in another zone or at another offset of their zone
-	TornSectors             uint64 // sectors a crash left part new, part old
-	BitRot                  uint64 // bits flipped at rest
-	Replacements            uint64 // disks replaced by a --rejoin format while down
-	LivenessExcused         uint64 // 1 if the run's liveness failure was excused (stuckByStorage)
+	// SlotsForgotten counts slots found corrupt at one restart of a
+	// replica and blank at its next: the replica wrote a blank ring header
+	// over a slot it had found faulty, and now takes it for never written.
+	SlotsForgotten  uint64
+	Misdirects      uint64 // misdirected writes under these options
+	MisdirectsFar   uint64 // of those, landing in another zone or at another offset of their zone
+	TornSectors     uint64 // sectors a crash left part new, part old
+	BitRot          uint64 // bits flipped at rest
+	Replacements    uint64 // disks replaced by a --rejoin format while down
+	LivenessExcused uint64 // 1 if the run's liveness failure was excused (stuckByStorage)
 }
 
 func (s StorageAtlasStats) String() string {
 	return fmt.Sprintf("superblock copies invalid %d, superblock misdirects %d, slots lost %d, misdirects %d (far %d), "+
-		"torn sectors %d, bit rot %d, disks replaced %d, liveness excused %d", s.SuperblockCopiesInvalid, s.SuperblockMisdirects,
-		s.SlotsLost, s.Misdirects, s.MisdirectsFar, s.TornSectors, s.BitRot, s.Replacements, s.LivenessExcused)
+		"torn sectors %d, bit rot %d, disks replaced %d, liveness excused %d, slots forgotten %d", s.SuperblockCopiesInvalid,
+		s.SuperblockMisdirects, s.SlotsLost, s.Misdirects, s.MisdirectsFar, s.TornSectors, s.BitRot, s.Replacements,
+		s.LivenessExcused, s.SlotsForgotten)
 }
 
 const headersPerSector = vsr.SectorSize / vsr.HeaderSize
@@ -138,6 +144,7 @@ func newAtlas(s *Simulator, faulty []bool) *atlas {
 	}
 	for r := range n {
 		a.runs = append(a.runs, a.mapRuns(r))
+		a.corrupt = append(a.corrupt, make([]bool, l.JournalSlots))
 	}
 	return a
 }

@@ -193,8 +193,8 @@ func (s *Simulator) stepStorage() {
 }
 
 // audit counts, as replica i restarts, the damage its disk holds:
-// superblock copies that fail their checksum and journal slots neither of
-// whose copies is readable.
+// superblock copies that fail their checksum, journal slots neither of
+// whose copies is readable, and such slots that read as blank since.
 func (s *Simulator) audit(i int) {
 	st := s.replicas[i].storage
 	if !s.opts.Storage.Atlas.any() {
@@ -215,9 +215,15 @@ func (s *Simulator) audit(i int) {
 	for slot := range l.JournalSlots {
 		st.Peek(l.PreparesOffset+slot*l.PrepareSlotSize, prepare)
 		h := ring[slot*vsr.HeaderSize : (slot+1)*vsr.HeaderSize]
-		if class, _, _ := vsr.ClassifySlot(slot, l.JournalSlots, h, prepare, s.opts.MessageSizeMax); class == vsr.SlotCorrupt {
+		class, _, _ := vsr.ClassifySlot(slot, l.JournalSlots, h, prepare, s.opts.MessageSizeMax)
+		if class == vsr.SlotCorrupt {
 			a.stats.SlotsLost++
 		}
+		if class == vsr.SlotBlank && a.corrupt[i][slot] {
+			a.stats.SlotsForgotten++
+			s.logf(logShort, "replica %d disk: slot %d, corrupt at the last restart, now reads as never written", i, slot)
+		}
+		a.corrupt[i][slot] = class == vsr.SlotCorrupt
 	}
 }
 
