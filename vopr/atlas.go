@@ -94,20 +94,26 @@ type StorageAtlasStats struct {
 	// SlotsForgotten counts slots found corrupt at one restart of a
 	// replica and blank at its next: the replica wrote a blank ring header
 	// over a slot it had found faulty, and now takes it for never written.
-	SlotsForgotten  uint64
-	Misdirects      uint64 // misdirected writes under these options
-	MisdirectsFar   uint64 // of those, landing in another zone or at another offset of their zone
-	TornSectors     uint64 // sectors a crash left part new, part old
-	BitRot          uint64 // bits flipped at rest
-	Replacements    uint64 // disks replaced by a --rejoin format while down
-	LivenessExcused uint64 // 1 if the run's liveness failure was excused (stuckByStorage)
+	SlotsForgotten uint64
+	// SlotsAmbiguous counts slots found at a restart with a valid ring
+	// header and a valid prepare of one op but different checksums (the
+	// open keeps the higher view); SlotsRingCorrupt, a valid prepare under
+	// a corrupt, not blank, ring header (the open trusts the prepare).
+	SlotsAmbiguous, SlotsRingCorrupt uint64
+	Misdirects                       uint64 // misdirected writes under these options
+	MisdirectsFar                    uint64 // of those, landing in another zone or at another offset of their zone
+	TornSectors                      uint64 // sectors a crash left part new, part old
+	BitRot                           uint64 // bits flipped at rest
+	Replacements                     uint64 // disks replaced by a --rejoin format while down
+	LivenessExcused                  uint64 // 1 if the run's liveness failure was excused (stuckByStorage)
 }
 
 func (s StorageAtlasStats) String() string {
 	return fmt.Sprintf("superblock copies invalid %d, superblock misdirects %d, slots lost %d, misdirects %d (far %d), "+
 		"torn sectors %d, bit rot %d, disks replaced %d, liveness excused %d, slots forgotten %d", s.SuperblockCopiesInvalid,
 		s.SuperblockMisdirects, s.SlotsLost, s.Misdirects, s.MisdirectsFar, s.TornSectors, s.BitRot, s.Replacements,
-		s.LivenessExcused, s.SlotsForgotten)
+		s.LivenessExcused, s.SlotsForgotten) + fmt.Sprintf(", slots ambiguous %d, valid prepares under a corrupt ring header %d",
+		s.SlotsAmbiguous, s.SlotsRingCorrupt)
 }
 
 const headersPerSector = vsr.SectorSize / vsr.HeaderSize

@@ -224,6 +224,7 @@ func (s *Simulator) audit(i int) {
 			s.logf(logShort, "replica %d disk: slot %d, corrupt at the last restart, now reads as never written", i, slot)
 		}
 		a.corrupt[i][slot] = class == vsr.SlotCorrupt
+		a.auditCopies(h, prepare, s.opts.MessageSizeMax)
 	}
 }
 
@@ -301,4 +302,31 @@ func missingPrepare(replicas []*vsr.Replica) (uint64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// auditCopies counts a slot whose two copies are both valid for one op
+// with different checksums, or whose prepare is valid under a corrupt
+// ring header: the open decides such slots without knowing (issue 8,
+// finding 1), so the swarm should reach them.
+func (a *atlas) auditCopies(ring, prepare []byte, sizeMax uint32) {
+	p, _, pErr := vsr.Decode(prepare, sizeMax)
+	if pErr != nil || p.Command != vsr.CommandPrepare {
+		return
+	}
+	h, hErr := vsr.DecodeHeader(ring)
+	switch {
+	case hErr == nil && h.Command == vsr.CommandPrepare && h.Op == p.Op && h.Checksum != p.Checksum:
+		a.stats.SlotsAmbiguous++
+	case hErr != nil && !allZero(ring):
+		a.stats.SlotsRingCorrupt++
+	}
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
