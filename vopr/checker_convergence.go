@@ -1,8 +1,6 @@
 package vopr
 
 import (
-	"fmt"
-
 	"github.com/govsr/govsr/vsr"
 )
 
@@ -14,7 +12,7 @@ import (
 // cluster that lost a committed tail and agrees on the shorter log fails.
 //
 // A core that stalls fails the run, unless the stall is excused: the core
-// provably cannot have the data (coreExcuse). An excuse is reported in the
+// provably cannot have the data (liveness_excuse.go). An excuse is reported in the
 // result and the log, never silent.
 
 // convergent is what the convergence checker reads of a replica.
@@ -63,78 +61,6 @@ func replicasConverged(replicas []convergent, target uint64) bool {
 		}
 	}
 	return true
-}
-
-// stalled ends a liveness phase that ran out of time: excused in core mode
-// if the core provably lacks data, failed otherwise.
-func (s *Simulator) stalled() {
-	if s.opts.Liveness.Core {
-		if why := s.coreExcuse(); why != "" {
-			s.excuse = why
-			s.logf(logShort, "liveness stall EXCUSED: %s", why)
-			s.phase = phaseDone
-			return
-		}
-	}
-	what := "cluster"
-	if s.opts.Liveness.Core {
-		what = "core " + s.coreList()
-	}
-	s.fail(Liveness, fmt.Sprintf("the healed %s did not converge within %d ticks to op %d (the highest committed):\n%s",
-		what, s.opts.LivenessTicksMax, s.check.committed(), s.describe()))
-}
-
-// coreExcuse returns why the core cannot converge through no fault of the
-// protocol, or "". The one excuse: an op the canonical history committed,
-// above every checkpoint a core replica could transfer, of which no core
-// replica holds an intact copy, on its disk or in its memory; and some core
-// disk is one the fault atlas let faults strike. Healthy disks lose nothing
-// a replica acknowledged, and the core meets every replication quorum, so
-// without a faulty disk in the core a missing op is the protocol's doing.
-func (s *Simulator) coreExcuse() string {
-	var faulty []int
-	floor := uint64(0)
-	for i, r := range s.replicas {
-		if !s.core[i] {
-			continue
-		}
-		if !s.diskHealthy(i) {
-			faulty = append(faulty, i)
-		}
-		if !r.down && !r.replica.Opening() && r.replica.OpenError() == nil {
-			op, _ := r.replica.DurableCheckpoint()
-			floor = max(floor, op)
-		}
-	}
-	if len(faulty) == 0 {
-		return ""
-	}
-	buf := make([]byte, s.replicas[0].storage.layout.PrepareSlotSize)
-	for op := floor + 1; op <= s.check.committed(); op++ {
-		checksum, ok := s.check.canonical.checksum(op)
-		if ok && !s.coreHolds(op, checksum, buf) {
-			return fmt.Sprintf("committed op %d (above the core's checkpoints, at most op %d) has no intact copy on the disk or "+
-				"in the memory of any core replica %s; core replicas %v have faulty disks", op, floor, s.coreList(), faulty)
-		}
-	}
-	return ""
-}
-
-// coreHolds reports whether some core replica holds op's prepare with
-// checksum, in its memory or intact in its disk's journal slot.
-func (s *Simulator) coreHolds(op uint64, checksum vsr.U128, buf []byte) bool {
-	for i, r := range s.replicas {
-		if !s.core[i] {
-			continue
-		}
-		if !r.down && r.replica.HoldsPrepare(op, checksum) {
-			return true
-		}
-		if r.storage.holdsPrepare(op, checksum, buf) {
-			return true
-		}
-	}
-	return false
 }
 
 // holdsPrepare reports whether the disk's journal slot for op holds op's

@@ -26,3 +26,6 @@ func (c *durabilityChecker) onOpened(replica int, e *vsr.Event) {
 	}
 	c.v.logf(logShort, "replica %d opened: view=%d log_view=%d op=%d commit=%d; %s", replica, e.View, e.LogView, e.Op, e.Commit, e.Reason)
 }
+
+// forget drops what replica i had made durable: its disk was replaced.
+func (c *durabilityChecker) forget(i int) { c.durable[i] = struct{ view, logView uint32 }{} }

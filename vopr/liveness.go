@@ -102,7 +102,10 @@ func (s *Simulator) chooseCore() []bool {
 
 // diskHealthy reports whether replica i's disk is spared by the fault
 // atlas: it holds everything it acknowledged.
-func (s *Simulator) diskHealthy(i int) bool { return !s.replicas[i].storage.faulty }
+func (s *Simulator) diskHealthy(i int) bool {
+	a := s.storageAtlas
+	return !s.replicas[i].storage.faulty && (a == nil || !a.struck(i) && !a.replaced[i])
+}
 
 // leaveOut applies a non-core replica's fate. Its pending restart or
 // resume, if any, will do nothing (frozen).

@@ -80,6 +80,8 @@ type StorageOptions struct {
 	ReadError          faults.Ratio `json:"read_error"`
 	Corrupt            faults.Ratio `json:"corrupt"`
 	Misdirect          faults.Ratio `json:"misdirect"`
+
+	Atlas StorageAtlasOptions `json:"atlas"` // faults beyond whole disks (vopr/atlas_options.go)
 }
 
 // WorkloadOptions shape what the clients ask.
@@ -92,7 +94,8 @@ type WorkloadOptions struct {
 }
 
 // FaultKinds lists the faults a swarm turns on or off per seed, by name.
-var FaultKinds = []string{"loss", "duplicate", "corrupt", "partition", "clog", "pause", "drift", "crash", "storage", "core"}
+var FaultKinds = append([]string{"loss", "duplicate", "corrupt", "partition", "clog", "pause", "drift", "crash", "storage"},
+	append(storageFaultKinds, "core")...)
 
 // Force holds fault kinds forced on or off, whatever the seed draws.
 type Force map[string]bool
@@ -189,6 +192,7 @@ func Draw(seed uint64, force Force) Options {
 	w.ReadPercent = uint32(p.Range(10, 50))
 	w.WritePercent = uint32(p.Range(20, 100-uint64(w.ReadPercent)))
 	drawLiveness(&o, force)
+	o.Storage.Atlas = drawStorageAtlas(seed, o.Replicas, force)
 	return o
 }
 
@@ -227,6 +231,7 @@ func (o *Options) Validate() error {
 	for _, name := range o.Checks.Off {
 		check(slices.Contains(Checks, name), "unknown checker %q turned off", name)
 	}
+	errs = append(errs, o.Storage.Atlas.validate(o.Replicas)...)
 	if _, err := vsr.ParseBug(o.Bug); o.Bug != "" && err != nil && !slices.Contains(MachineBugs, o.Bug) {
 		errs = append(errs, fmt.Errorf("unknown bug %q", o.Bug))
 	}
@@ -246,6 +251,7 @@ func (o *Options) absentRatiosNever() {
 			*r = faults.Never
 		}
 	}
+	o.Storage.Atlas.absentRatiosNever()
 }
 
 // Enabled reports which fault kinds are on in o.
@@ -275,6 +281,8 @@ func (o *Options) Enabled() []string {
 			off = !o.Storage.Faulty || faultyDisks(o.Replicas) == 0
 		case "core":
 			off = !o.Liveness.Core || coreSize(o.Replicas) == o.Replicas
+		default:
+			off = !o.Storage.Atlas.enabled(k, o)
 		}
 		if !off {
 			on = append(on, k)

@@ -61,9 +61,10 @@ func (s *Simulator) buildReplicas() error {
 			faulty[atlas.IntN(s.opts.Replicas)] = true
 		}
 	}
+	s.storageAtlas = newAtlas(s, faulty)
 	for i := range s.opts.Replicas {
 		o := s.replicaOptions(i)
-		st, err := newSimStorage(s, i, o, faulty[i])
+		st, err := newSimStorage(s, i, o, faulty[i], s.storageAtlas)
 		if err != nil {
 			return err
 		}
@@ -170,6 +171,7 @@ func (s *Simulator) step() {
 			s.logf(logShort, "replica %d paused for %d ms", i, pauseNs/1_000_000)
 		}
 	}
+	s.stepStorage()
 }
 
 // crash stops replica i as a power loss would; it restarts after downNs.
@@ -194,6 +196,8 @@ func (s *Simulator) restart(i int) {
 	if !r.down || s.frozen(i) {
 		return // the liveness phase restarted it already, or left it down
 	}
+	s.audit(i)
+	s.replaceDisk(i)
 	r.incarnation++
 	r.machine = newMachine()
 	replica, err := vsr.OpenReplica(r.opts, s.replicaEnv(r))

@@ -79,6 +79,7 @@ type Simulator struct {
 	recentAt int
 
 	process       *faults.PRNG // pause draws: a stream of their own, so the network's draws never shift them
+	storageAtlas  *atlas       // where storage faults may strike (vopr/atlas.go)
 	livenessStart uint64
 	core          []bool // the replicas the liveness phase healed (liveness.go); nil before it
 	excuse        string // why the core could not converge through no fault of the protocol, if so
@@ -124,6 +125,7 @@ type Stats struct {
 	// IgnoredViolations counts what checkers turned off (Options.Checks)
 	// would have failed.
 	IgnoredViolations uint64
+	StorageAtlas      StorageAtlasStats
 }
 
 // Result is the outcome of a run.
@@ -337,6 +339,7 @@ func (s *Simulator) result(class Class, message string) *Result {
 		s.stats.StorageFaults += r.storage.faultCount()
 		s.stats.TornWrites += m.Torn + m.Lost
 	}
+	s.stats.StorageAtlas = s.storageAtlas.stats
 	res := &Result{Class: class, Message: message, TimeNs: s.now, Tick: s.now / tickNs,
 		Digest: s.digest.String(), Stats: s.stats, Linearizability: "skipped", Excuse: s.excuse}
 	for i := range min(s.recentAt, recentEvents) {

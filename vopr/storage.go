@@ -11,38 +11,49 @@ import (
 // I/O completes after a latency of minimum + exponential (so completions
 // reorder), and which may be one of the seed's faulty disks.
 //
-// The fault atlas: storage faults (read errors, bit flips, misdirected
-// writes) strike the disks of at most min(replication quorum - 1, replicas
-// - view-change quorum) replicas, so every committed op stays intact on at
-// least one replica that holds it, and the replicas with clean disks can
-// still form a view-change quorum after the whole cluster restarts. On a
-// faulty disk they strike the checkpoint areas and one of the journal's two
-// copies, prepares or headers ring, never both: each acknowledged prepare
-// keeps one copy that names it, so the disk can always tell it once held
-// it (Protocol-Aware Recovery assumes as much of its redundant copies). A
-// failure is then a bug, not an unrecoverable scenario. Torn and lost
-// writes at a crash hit every disk.
+// The whole-disk atlas (StorageOptions.Faulty, and all that a seed report
+// predating StorageAtlasOptions knows): storage faults (read errors, bit
+// flips, misdirected writes) strike the disks of at most
+// min(replication quorum - 1, replicas - view-change quorum) replicas, so
+// every committed op stays intact on at least one replica that holds it,
+// and the replicas with clean disks can still form a view-change quorum
+// after the whole cluster restarts. On a faulty disk they strike the
+// checkpoint areas and one of the journal's two copies, prepares or
+// headers ring, never both: each acknowledged prepare keeps one copy that
+// names it, so the disk can always tell it once held it. Torn and lost
+// writes at a crash hit every disk. With any StorageAtlasOptions on, the
+// atlas of vopr/atlas.go decides instead, and storage_faults.go adds its
+// faults.
 type simStorage struct {
 	*vsr.MemoryStorage
 	sim     *Simulator
 	replica int
 	latency *faults.PRNG
-	atlas   *faults.PRNG
+	draws   *faults.PRNG // the whole-disk atlas's zone and misdirect draws
 	layout  vsr.Layout
 	faulty  bool
 	faults  vsr.MemoryFaults
 	journal vsr.Zone // on a faulty disk, the one journal zone faults may strike
+	// atlas is where faults may strike every disk of the run, for the
+	// StorageAtlasOptions (vopr/atlas.go); streams are this disk's draws.
+	atlas    *atlas
+	streams  atlasStreams
+	recent   [recentWrites]uint64 // offsets of the latest writes, a ring
+	recentAt int
 }
 
-func newSimStorage(s *Simulator, replica int, o vsr.Options, faulty bool) (*simStorage, error) {
-	st := &simStorage{sim: s, replica: replica, layout: vsr.NewLayout(o), faulty: faulty,
+func newSimStorage(s *Simulator, replica int, o vsr.Options, faulty bool, a *atlas) (*simStorage, error) {
+	st := &simStorage{sim: s, replica: replica, layout: vsr.NewLayout(o), faulty: faulty, atlas: a,
+		streams: newAtlasStreams(s, replica),
 		latency: s.root.Stream(fmt.Sprintf("storage/replica-%d/latency", replica)),
-		atlas:   s.root.Stream(fmt.Sprintf("storage/replica-%d/atlas", replica))}
+		draws:   s.root.Stream(fmt.Sprintf("storage/replica-%d/atlas", replica))}
 	st.journal = vsr.ZonePrepares
-	if st.atlas.Bool() {
+	if st.draws.Bool() {
 		st.journal = vsr.ZoneHeaders
 	}
-	if faulty {
+	if s.opts.Storage.Atlas.any() {
+		st.faults, st.faulty = st.atlasFaults(), a.struck(replica)
+	} else if faulty {
 		so := &s.opts.Storage
 		st.faults = vsr.MemoryFaults{
 			ReadErrorPerMillion: perMillion(so.ReadError), CorruptPerMillion: perMillion(so.Corrupt),
@@ -78,16 +89,16 @@ func (st *simStorage) faultable(offset uint64) bool {
 
 // misdirect picks where a misdirected write lands: another piece of the
 // same zone, at the same offset within it.
-func (st *simStorage) misdirect(offset uint64) (uint64, bool) {
+func (st *simStorage) misdirect(offset, _ uint64) (uint64, bool) {
 	zone, index := st.layout.ZoneOf(offset)
 	l := &st.layout
 	switch zone {
 	case vsr.ZonePrepares:
-		other := st.atlas.Uint64N(l.JournalSlots)
+		other := st.draws.Uint64N(l.JournalSlots)
 		return offset - index*l.PrepareSlotSize + other*l.PrepareSlotSize, other != index
 	case vsr.ZoneHeaders:
 		sectors := (l.PreparesOffset - l.HeadersOffset) / vsr.SectorSize
-		other := st.atlas.Uint64N(sectors)
+		other := st.draws.Uint64N(sectors)
 		return l.HeadersOffset + other*vsr.SectorSize, other != index
 	}
 	return offset, false

@@ -39,9 +39,13 @@ type memoryIO struct {
 type MemoryFaults struct {
 	ReadErrorPerMillion uint64 // a read fails (a latent sector error)
 	CorruptPerMillion   uint64 // a write lands with one bit flipped
-	MisdirectPerMillion uint64 // a write lands on another slot of its zone instead
+	MisdirectPerMillion uint64 // a write of size bytes lands elsewhere instead (Misdirect says where)
 	Faulty              func(offset uint64) bool
-	Misdirect           func(offset uint64) (uint64, bool) // where a misdirected write may land instead
+	Misdirect           func(offset, size uint64) (uint64, bool) // where a misdirected write may land instead
+	// Tear, if set, is asked at a crash about the last sector a write in
+	// flight landed (at offset): it may tear it, keeping only the first
+	// bytes of the new data (the rest of the sector keeps its old bytes).
+	Tear func(offset uint64) (newBytes uint64, torn bool)
 }
 
 // SetFaults replaces the fault odds (the simulator stops faults for its
@@ -53,6 +57,7 @@ type MemoryStorageStats struct {
 	Reads, Writes                        uint64
 	ReadErrors, Corruptions, Misdirected uint64
 	Torn, Lost                           uint64 // writes in flight at a crash: partly landed, not landed
+	TornSectors                          uint64 // sectors a crash left part new, part old (Tear)
 }
 
 // ErrReadFault is the error of a read that the storage failed.
@@ -119,7 +124,7 @@ func (s *MemoryStorage) Complete(id uint64) (tag uint64, err error, ok bool) {
 // land applies a write, with the faults that may strike it.
 func (s *MemoryStorage) land(offset uint64, data []byte) {
 	if s.chance(s.faults.MisdirectPerMillion, offset) && s.faults.Misdirect != nil {
-		if other, ok := s.faults.Misdirect(offset); ok && other != offset {
+		if other, ok := s.faults.Misdirect(offset, uint64(len(data))); ok && other != offset {
 			s.stats.Misdirected++
 			offset = other
 		}
@@ -141,7 +146,8 @@ func (s *MemoryStorage) chance(perMillion, offset uint64) bool {
 
 // Crash ends every I/O in flight as a power loss would: a read is
 // forgotten; a write lands a random prefix of its sectors, each whole
-// (none: lost; all: it made it). Writes are decided in submission order.
+// (none: lost; all: it made it), except that Tear may tear the last sector
+// landed. Writes are decided in submission order.
 func (s *MemoryStorage) Crash() {
 	ids := make([]uint64, 0, len(s.pending))
 	for id := range s.pending { // collected, then sorted: map order decides nothing
@@ -162,8 +168,53 @@ func (s *MemoryStorage) Crash() {
 		case n < sectors:
 			s.stats.Torn++
 		}
+		if n > 0 && s.faults.Tear != nil {
+			last := (n - 1) * SectorSize
+			s.put(io.offset, io.data[:last])
+			s.tear(io.offset+last, io.data[last:last+SectorSize])
+			continue
+		}
 		s.put(io.offset, io.data[:n*SectorSize])
 	}
+}
+
+// tear lands one sector of a write cut by a crash: whole, or, if Tear says
+// so, its first bytes new and the rest as they were.
+func (s *MemoryStorage) tear(offset uint64, data []byte) {
+	b := s.sectorFor(offset)
+	keep, torn := s.faults.Tear(offset)
+	if !torn || keep == 0 || keep >= SectorSize {
+		copy(b, data)
+		return
+	}
+	s.stats.TornSectors++
+	copy(b[:keep], data[:keep])
+}
+
+// Peek copies the data file's bytes at offset into buf as they are now,
+// without faults or waiting: the environment's own view of the disk (the
+// simulator counts the damage its faults left), never the replica's.
+func (s *MemoryStorage) Peek(offset uint64, buf []byte) {
+	if offset%SectorSize != 0 || len(buf)%SectorSize != 0 {
+		panic(fmt.Sprintf("vsr: memory storage: Peek of %d bytes at %d is not whole sectors", len(buf), offset))
+	}
+	s.get(offset, buf)
+}
+
+// Written reports whether the sector at offset was ever written (a sector
+// never written reads as zeros).
+func (s *MemoryStorage) Written(offset uint64) bool {
+	_, ok := s.sectors[offset-offset%SectorSize]
+	return ok
+}
+
+// Wipe erases the whole data file, as replacing the disk would; the
+// environment then loads a fresh format. Nothing may be in flight.
+func (s *MemoryStorage) Wipe() {
+	if len(s.pending) > 0 {
+		panic("vsr: memory storage: Wipe with I/O in flight")
+	}
+	clear(s.sectors)
 }
 
 // FlipBit flips one bit of the data at offset (a whole-sector offset plus

@@ -192,6 +192,9 @@ const (
 	BugStampBackwards          // the primary stamps every eighth prepare below its predecessor
 	BugDropCommittedTail       // at open, a replica drops the prepares of every op above its checkpoint (it keeps their headers; its disk still holds them)
 	BugWaitForAll              // the primary commits an op only once every replica holds it, not a replication quorum
+	BugFirstSuperblockCopy     // the open takes the first valid superblock copy, not the newest
+	BugCorruptSlotBlank        // the open takes a slot neither of whose copies is valid for a blank one
+	BugIgnoreRejoin            // the open ignores that the data file was formatted --rejoin
 	bugCount
 )
 
@@ -201,6 +204,8 @@ var bugNames = [bugCount]string{
 	BugReplyBeforeCommit: "reply-before-commit", BugStaleSuperblock: "stale-superblock",
 	BugExecuteDuplicate: "execute-duplicate", BugStaleSession: "stale-session",
 	BugStampBackwards: "stamp-backwards", BugDropCommittedTail: "drop-committed-tail", BugWaitForAll: "wait-for-all",
+	BugFirstSuperblockCopy: "first-superblock-copy", BugCorruptSlotBlank: "corrupt-slot-blank",
+	BugIgnoreRejoin: "ignore-rejoin",
 }
 
 func (b Bug) String() string {

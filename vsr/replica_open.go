@@ -232,7 +232,7 @@ func (r *Replica) openSuperblockDone() {
 			}
 			continue
 		}
-		if !found || s.sequence > o.chosen.sequence {
+		if !found || (s.sequence > o.chosen.sequence && r.opts.TestingBug != BugFirstSuperblockCopy) {
 			o.chosen, found = s, true
 			r.super.lastChecksum = getU128(o.supers[i][0:])
 		}
@@ -247,7 +247,7 @@ func (r *Replica) openSuperblockDone() {
 	}
 	r.super.durable, r.super.last = o.chosen, o.chosen
 	r.view, r.logView, r.logOp = o.chosen.view, o.chosen.logView, o.chosen.logOp
-	r.rejoin, r.rejoinOp = o.chosen.rejoin, o.chosen.rejoinOp
+	r.rejoin, r.rejoinOp = o.chosen.rejoin && r.opts.TestingBug != BugIgnoreRejoin, o.chosen.rejoinOp
 	r.cp.written = o.chosen.checkpoint
 	o.phase = openJournal
 	slots := uint64(r.opts.JournalSlots)
@@ -284,6 +284,9 @@ func (r *Replica) openJournalDone() {
 		f := &found[i]
 		if f.class == SlotUnconfirmed {
 			f.class = resolveUnconfirmed(f, head)
+		}
+		if f.class == SlotCorrupt && r.opts.TestingBug == BugCorruptSlotBlank {
+			f.class = SlotBlank
 		}
 		o.classes[f.class]++
 		r.restoreSlot(uint64(i), f.class, &f.header, f.message, f.ring)

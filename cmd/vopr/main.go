@@ -303,6 +303,7 @@ func printOptions(w io.Writer, o *vopr.Options) {
 		{"crash per 100 ms", fmt.Sprintf("%s, restart after exp(%.0f ms)", pct(o.Process.Crash), ms(o.Process.RestartMeanNs))},
 		{"faulty disks", fmt.Sprintf("%v: read error %s, bit flip %s, misdirect %s per I/O", o.Storage.Faulty,
 			pct(o.Storage.ReadError), pct(o.Storage.Corrupt), pct(o.Storage.Misdirect))},
+		{"storage atlas", o.DescribeStorageAtlas()},
 		{"clock drift max (ppm)", o.Process.ClockDriftPpmMax},
 		{"disk write latency (ms)", fmt.Sprintf("%.2f + exp(%.2f)", ms(o.Storage.WriteLatencyMinNs), ms(o.Storage.WriteLatencyMeanNs))},
 		{"workload", fmt.Sprintf("%d keys, skew %d, read %d%% write %d%% cas %d%%, think exp(%.1f ms)",
@@ -358,6 +359,7 @@ func printResult(w io.Writer, o *vopr.Options, res *vopr.Result, wall time.Durat
 		{"crashes / restarts", fmt.Sprintf("%d / %d", st.Crashes, st.Restarts)},
 		{"storage writes / reads", fmt.Sprintf("%d / %d", st.StorageWrites, st.StorageReads)},
 		{"storage faults / torn writes", fmt.Sprintf("%d / %d", st.StorageFaults, st.TornWrites)},
+		{"storage atlas faults", st.StorageAtlas.String()},
 		{"checkpoints / state transfers", fmt.Sprintf("%d / %d", st.Checkpoints, st.StateTransfers)},
 		{"evictions", st.Evictions}, {"linearizability", res.Linearizability}, {"digest", res.Digest},
 	}

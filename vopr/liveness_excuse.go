@@ -1,0 +1,139 @@
+package vopr
+
+import (
+	"fmt"
+
+	"github.com/govsr/govsr/vsr"
+)
+
+// A liveness phase that runs out of time fails the run, unless storage
+// faults explain the stall beyond what any protocol of this design could
+// do (TigerBeetle's simulator excuses a core that lacks a prepare or cannot
+// form a view-change quorum in the same way). The healed replicas are the
+// core in core mode, every replica otherwise. Two excuses, each with proof:
+//
+//   - Too few to elect: fewer than a view-change quorum of the healed
+//     replicas can take part in a view change, the rest recovering with a
+//     faulty journal (a corrupt slot hides its head, a replaced disk knows
+//     nothing): by design they wait for a primary, which none can elect.
+//   - Data out of reach: an op the canonical history committed, above every
+//     checkpoint the able replicas could transfer, of which no able replica
+//     holds an intact copy on its disk or in its memory, while some healed
+//     disk is one the fault atlas let faults strike (healthy disks lose
+//     nothing acknowledged, so without a faulty disk a missing op is the
+//     protocol's doing).
+//
+// An uncommitted op nobody holds is never an excuse: the protocol must
+// truncate it (nack quorum). An excuse passes the run, loudly: it is
+// printed, logged, stored in the result and counted by the swarm.
+
+// stalled ends a liveness phase that ran out of time.
+func (s *Simulator) stalled() {
+	if why := s.livenessExcuse(); why != "" {
+		s.excuse = why
+		s.logf(logShort, "liveness stall EXCUSED: %s", why)
+		s.phase = phaseDone
+		return
+	}
+	what := "cluster"
+	if s.opts.Liveness.Core {
+		what = "core " + s.coreList()
+	}
+	s.fail(Liveness, fmt.Sprintf("the healed %s did not converge within %d ticks to op %d (the highest committed):\n%s",
+		what, s.opts.LivenessTicksMax, s.check.committed(), s.describe()))
+}
+
+// livenessExcuse returns why the healed replicas cannot converge through no
+// fault of the protocol, or "".
+func (s *Simulator) livenessExcuse() string {
+	healed, able := s.healedAndAble()
+	if why := s.tooFewToElect(healed, able); why != "" {
+		return why
+	}
+	return s.dataOutOfReach(healed, able)
+}
+
+// healedAndAble returns which replicas the liveness phase healed, and of
+// those which can take part in a view change (up, and not recovering with
+// a faulty journal).
+func (s *Simulator) healedAndAble() (healed, able []bool) {
+	healed, able = make([]bool, len(s.replicas)), make([]bool, len(s.replicas))
+	for i, r := range s.replicas {
+		healed[i] = !s.opts.Liveness.Core || s.core[i]
+		rr := r.replica
+		able[i] = healed[i] && !r.down && !rr.Opening() && rr.OpenError() == nil &&
+			!(rr.Status() == vsr.StatusRecovering && rr.JournalFaulty())
+	}
+	return healed, able
+}
+
+func (s *Simulator) tooFewToElect(healed, able []bool) string {
+	n, waiting := 0, []int{}
+	for i := range s.replicas {
+		switch {
+		case able[i]:
+			n++
+		case healed[i]:
+			waiting = append(waiting, i)
+		}
+	}
+	if n >= vsr.QuorumViewChange(s.opts.Replicas) || len(waiting) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("only %d healed replicas can take part in a view change; replicas %v recover with faulty journals "+
+		"and wait for a primary", n, waiting)
+}
+
+func (s *Simulator) dataOutOfReach(healed, able []bool) string {
+	var faulty []int
+	floor := uint64(0)
+	for i, r := range s.replicas {
+		if healed[i] && !s.diskHealthy(i) {
+			faulty = append(faulty, i)
+		}
+		if able[i] {
+			op, _ := r.replica.DurableCheckpoint()
+			floor = max(floor, op)
+		}
+	}
+	if len(faulty) == 0 {
+		return ""
+	}
+	buf := make([]byte, s.replicas[0].storage.layout.PrepareSlotSize)
+	for op := floor + 1; op <= s.check.committed(); op++ {
+		checksum, ok := s.check.canonical.checksum(op)
+		if ok && !s.anyHolds(able, op, checksum, buf) {
+			return fmt.Sprintf("committed op %d (above the able replicas' checkpoints, at most op %d) has no intact copy on the "+
+				"disk or in the memory of any replica able to serve it %v; healed replicas %v have faulty disks",
+				op, floor, indexes(able), faulty)
+		}
+	}
+	return ""
+}
+
+// anyHolds reports whether some replica of set holds op's prepare with
+// checksum, in its memory or intact in its disk's journal slot.
+func (s *Simulator) anyHolds(set []bool, op uint64, checksum vsr.U128, buf []byte) bool {
+	for i, r := range s.replicas {
+		if !set[i] {
+			continue
+		}
+		if !r.down && r.replica.HoldsPrepare(op, checksum) {
+			return true
+		}
+		if r.storage.holdsPrepare(op, checksum, buf) {
+			return true
+		}
+	}
+	return false
+}
+
+func indexes(set []bool) []int {
+	var out []int
+	for i, in := range set {
+		if in {
+			out = append(out, i)
+		}
+	}
+	return out
+}
