@@ -1,6 +1,7 @@
 package vsr
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -71,4 +72,39 @@ func assertionsIn(node ast.Node) int {
 		return true
 	})
 	return n
+}
+
+// TestCheckpointChunkOfImpossibleSize: a checkpoint chunk naming a
+// checkpoint smaller than a checkpoint's own header is refused as a
+// violation (one reason per size check). Before the filter, a chunk naming
+// size 0 (or below 16) made finishTransfer slice past its buffer: a message
+// from the wire crashed the replica.
+func TestCheckpointChunkOfImpossibleSize(t *testing.T) {
+	net := newTestNet(t, 3, func(o *Options) { o.JournalSlots = 32; o.PipelineMax = 4 })
+	c := net.addClient(1)
+	net.register(c)
+	net.crash(2)
+	for i := range 80 { // more than the journal holds: r2 needs state transfer
+		net.submit(c, fmt.Sprintf("y%d", i))
+	}
+	wiped := newTestStorage(net.options[2], 999)
+	wiped.Load(mustRejoinFormat(t, net.options[2]))
+	net.storages[2] = wiped
+	net.restart(2)
+	net.drop = func(p *packet) bool { return Command(p.data[offCommand]) == CommandCheckpoint }
+	r := net.replicas[2]
+	net.run(3000, "r2 needs state transfer", func() bool { return r.Status() == StatusNormal && r.NeedsStateTransfer() })
+	for _, size := range []uint64{0, 15, checkpointHeaderSize - 1} {
+		before := r.Stats().Violations
+		h := Header{Command: CommandCheckpoint, Cluster: testCluster, Replica: 0, View: r.View(), Op: r.CommitMax(),
+			Context: U128{Lo: 1}, Timestamp: size}
+		buf := make([]byte, HeaderSize)
+		if _, err := Encode(buf, &h, nil); err != nil {
+			t.Fatal(err)
+		}
+		r.Receive(buf)
+		if r.Stats().Violations != before+1 {
+			t.Fatalf("a chunk of a %d-byte checkpoint was not refused as a violation", size)
+		}
+	}
 }
