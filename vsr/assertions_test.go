@@ -108,3 +108,24 @@ func TestCheckpointChunkOfImpossibleSize(t *testing.T) {
 		}
 	}
 }
+
+// TestAssertionsDoNotAllocate: a passing assertion costs a comparison, not an
+// allocation, so the codec (which asserts its postconditions) still encodes
+// and decodes without allocating.
+func TestAssertionsDoNotAllocate(t *testing.T) {
+	buf := make([]byte, 2*HeaderSize)
+	h := Header{Command: CommandPrepareOk, Cluster: testCluster, Op: 1, View: 1}
+	allocs := testing.AllocsPerRun(100, func() {
+		assert(h.Op == 1, "a passing assertion")
+		n, err := Encode(buf, &h, nil)
+		if err != nil {
+			panic(err)
+		}
+		if _, _, err := Decode(buf[:n], MessageSizeMaxLimit); err != nil {
+			panic(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("encode, decode and a passing assertion allocate %.1f times per run", allocs)
+	}
+}
