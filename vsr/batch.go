@@ -14,6 +14,7 @@ type batchIterator struct {
 }
 
 func newBatchIterator(body []byte, sizeMax uint32) batchIterator {
+	assert(sizeMax >= HeaderSize, "a batch's requests may hold a header")
 	return batchIterator{body: body, sizeMax: sizeMax}
 }
 
@@ -34,6 +35,8 @@ func (it *batchIterator) next() (h Header, body []byte, message []byte, done boo
 	}
 	message = it.body[it.offset : it.offset+int(h.Size)]
 	it.offset += int(h.Size)
+	assert(it.offset <= len(it.body), "a batch's requests lie within its body")
+	assert(len(message) >= HeaderSize, "a request holds its header")
 	return h, body, message, false, nil
 }
 

@@ -46,7 +46,9 @@ func (r *Replica) durableCheckpoint() checkpointRef { return r.super.durable.che
 
 // checkpointSizeMax is the largest checkpoint this replica can produce.
 func (r *Replica) checkpointSizeMax() int {
-	return int(CheckpointSizeFor(r.opts.ClientsMax, r.opts.MessageSizeMax, r.machine.SnapshotSizeMax()))
+	size := int(CheckpointSizeFor(r.opts.ClientsMax, r.opts.MessageSizeMax, r.machine.SnapshotSizeMax()))
+	assert(size >= checkpointHeaderSize, "a checkpoint holds at least its header")
+	return size
 }
 
 // CheckpointSizeFor is the largest checkpoint of a replica with clientsMax
@@ -66,12 +68,15 @@ func (r *Replica) maybeCheckpoint(op uint64, prepare *Header) {
 	if op < durable.op+uint64(r.opts.CheckpointInterval) || r.cp.inFlight || r.cp.written != durable {
 		return
 	}
-	assert(op == r.commitMin && prepare.Op == op && prepare.Checksum == r.commitChecksum,
-		"a checkpoint captures the state after the last executed op")
+	assert(op == r.commitMin, "a checkpoint captures the state after the last executed op")
+	assert(prepare.Op == op, "a checkpoint names its op's prepare")
+	assert(prepare.Checksum == r.commitChecksum, "a checkpoint's prepare is the last executed")
+	assert(op > durable.op, "checkpoints advance")
 	area := 1 - durable.area
 	if durable.op == 0 && durable.checksum.IsZero() {
 		area = 0
 	}
+	assert(area <= 1, "one of the two checkpoint areas")
 	b := r.encodeCheckpoint(r.cp.areas[area][:0], op, prepare)
 	r.writeCheckpoint(area, b, checkpointRef{op: op, checksum: getU128(b[0:]), prepare: prepare.Checksum,
 		size: uint64(len(b)), area: area})
@@ -88,6 +93,11 @@ func (r *Replica) checkpointDue() {
 // writeCheckpoint writes checkpoint b (which may alias the area's buffer)
 // to area, padded to whole sectors.
 func (r *Replica) writeCheckpoint(area uint8, b []byte, ref checkpointRef) {
+	assert(!r.cp.inFlight, "one checkpoint write in flight at a time")
+	assert(ref.area == area, "a checkpoint is written to the area it names")
+	assert(ref.op <= r.commitMin, "a checkpoint is of an executed op")
+	assert(ref.size >= checkpointHeaderSize, "a checkpoint holds at least its header")
+	assert(sectorCeil(ref.size) <= r.layout.CheckpointAreaSize, "a checkpoint fits its area")
 	size := int(sectorCeil(ref.size))
 	buf := r.cp.areas[area]
 	if cap(buf) < size {
@@ -102,6 +112,8 @@ func (r *Replica) writeCheckpoint(area uint8, b []byte, ref checkpointRef) {
 }
 
 func (r *Replica) encodeCheckpoint(dst []byte, op uint64, prepare *Header) []byte {
+	assert(len(dst) == 0, "a checkpoint is encoded from the start of its buffer")
+	assert(prepare.Op == op, "a checkpoint names its op's prepare")
 	b := append(dst, make([]byte, checkpointHeaderSize)...)
 	copy(b[16:24], checkpointMagic)
 	le.PutUint64(b[24:], op)
@@ -120,13 +132,13 @@ func (r *Replica) encodeCheckpoint(dst []byte, op uint64, prepare *Header) []byt
 }
 
 func (r *Replica) checkpointWriteDone(area uint64, err error) {
-	if !r.cp.inFlight || uint64(r.cp.writing.area) != area {
-		panic("vsr: checkpoint write completion without a write in flight")
-	}
+	assert(r.cp.inFlight, "a checkpoint write completes a write in flight")
+	assert(uint64(r.cp.writing.area) == area, "a checkpoint write completes in the area written")
 	r.cp.inFlight = false
 	if err != nil {
 		return // the next interval tries again
 	}
+	assert(r.cp.writing.op > r.cp.written.op, "written checkpoints advance")
 	r.cp.written = r.cp.writing
 	r.super.persist()
 }
@@ -163,6 +175,8 @@ func (r *Replica) restoreCheckpoint(b []byte) error {
 		r.op = max(r.op, op)
 		r.journal.putHeader(&head)
 	}
+	assert(r.commitMin == op, "a restored checkpoint ends the executed prefix")
+	assert(r.op >= r.commitMin, "the head is not below the restored checkpoint")
 	return nil
 }
 
@@ -184,6 +198,8 @@ type transfer struct {
 // last round, asks another peer from the start.
 func (r *Replica) retryStateTransfer() {
 	t := &r.cp.transfer
+	assert(r.NeedsStateTransfer(), "state transfer only while it is needed")
+	assert(t.progress <= t.received, "a transfer's progress is what it received")
 	if t.active && t.received == t.progress {
 		t.active = false // the peer went quiet: start over elsewhere
 	}
@@ -200,6 +216,7 @@ func (r *Replica) requestCheckpoint() {
 	}
 	h := Header{Command: CommandRequestCheckpoint, View: r.view}
 	if t.active {
+		assert(t.received < t.size, "an active transfer still lacks bytes")
 		h.Op, h.Commit, h.Context = t.op, t.received, t.checksum
 	}
 	r.stats.RepairRequests++
@@ -219,7 +236,10 @@ func (r *Replica) onRequestCheckpoint(h *Header) {
 	if h.Op != cp.op || h.Context != cp.checksum || offset >= cp.size {
 		offset = 0
 	}
+	assert(offset < cp.size, "a chunk starts inside the checkpoint")
 	chunk := min(cp.size-offset, uint64(r.opts.MessageSizeMax)-HeaderSize)
+	assert(chunk > 0, "a chunk is not empty")
+	assert(offset+chunk <= uint64(len(r.cp.areas[cp.area])), "the durable checkpoint's bytes are held in its area")
 	reply := Header{Command: CommandCheckpoint, View: r.view, Op: cp.op, Context: cp.checksum,
 		Commit: offset, Timestamp: cp.size}
 	r.send(h.Replica, &reply, r.cp.areas[cp.area][offset:offset+chunk])
@@ -228,18 +248,13 @@ func (r *Replica) onRequestCheckpoint(h *Header) {
 // onCheckpoint takes a chunk of a peer's checkpoint while this replica
 // needs state transfer, and restores the checkpoint once it is whole.
 func (r *Replica) onCheckpoint(h *Header, body []byte) {
-	t := &r.cp.transfer
-	switch {
-	case !r.NeedsStateTransfer() || r.status == StatusRecovering:
-		r.drop(h.Command, "checkpoint while not in state transfer")
-		return
-	case h.Op <= r.commitMin || h.Op+1 < r.windowMin():
-		r.drop(h.Command, "checkpoint too old to help")
-		return
-	case h.Timestamp > r.opts.CheckpointSizeMax || h.Commit+uint64(len(body)) > h.Timestamp:
-		r.violation(h.Command, "checkpoint chunk outside its size")
+	if !r.checkpointWanted(h, body) {
 		return
 	}
+	assert(r.NeedsStateTransfer(), "a checkpoint chunk is taken only in state transfer")
+	assert(h.Op > r.commitMin, "a checkpoint chunk taken is beyond the executed prefix")
+	assert(h.Timestamp >= checkpointHeaderSize, "a checkpoint chunk taken names a checkpoint's size")
+	t := &r.cp.transfer
 	if !t.active || t.op != h.Op || t.checksum != h.Context {
 		if h.Commit != 0 {
 			r.drop(h.Command, "chunk of a checkpoint not being assembled")
@@ -254,6 +269,8 @@ func (r *Replica) onCheckpoint(h *Header, body []byte) {
 		r.drop(h.Command, "checkpoint chunk out of order")
 		return
 	}
+	assert(t.active, "a chunk is taken into an active transfer")
+	assert(t.received+uint64(len(body)) <= uint64(len(t.buf)), "a chunk taken fits the transfer buffer")
 	t.received += uint64(copy(t.buf[t.received:], body))
 	if t.received < t.size {
 		r.requestCheckpoint()
@@ -262,10 +279,39 @@ func (r *Replica) onCheckpoint(h *Header, body []byte) {
 	r.finishTransfer()
 }
 
+// checkpointWanted filters a checkpoint chunk, one reason per rejection: it
+// is taken only while this replica needs state transfer, only if the
+// checkpoint is beyond what it executed and within reach of the journal, and
+// only if the chunk lies inside a checkpoint of a possible size.
+func (r *Replica) checkpointWanted(h *Header, body []byte) bool {
+	switch {
+	case r.status == StatusRecovering:
+		r.drop(h.Command, "checkpoint while recovering")
+	case !r.NeedsStateTransfer():
+		r.drop(h.Command, "checkpoint while not in state transfer")
+	case h.Op <= r.commitMin:
+		r.drop(h.Command, "checkpoint not beyond the executed prefix")
+	case h.Op+1 < r.windowMin():
+		r.drop(h.Command, "checkpoint below the journal window")
+	case h.Timestamp > r.opts.CheckpointSizeMax:
+		r.violation(h.Command, "checkpoint larger than checkpoint size max")
+	case h.Timestamp < checkpointHeaderSize:
+		r.violation(h.Command, "checkpoint smaller than a checkpoint header")
+	case h.Commit+uint64(len(body)) > h.Timestamp:
+		r.violation(h.Command, "checkpoint chunk beyond its checkpoint's size")
+	default:
+		return true
+	}
+	return false
+}
+
 // finishTransfer restores a fully received checkpoint, then writes it to
 // this replica's own checkpoint area.
 func (r *Replica) finishTransfer() {
 	t := &r.cp.transfer
+	assert(t.active, "a transfer finishes once")
+	assert(t.received >= t.size, "a transfer finishes once every byte arrived")
+	assert(t.size >= checkpointHeaderSize, "a transferred checkpoint holds at least its header")
 	t.active = false
 	b := t.buf[:t.size]
 	if Checksum(b[16:]) != t.checksum {
@@ -276,9 +322,7 @@ func (r *Replica) finishTransfer() {
 		r.violation(CommandCheckpoint, "state transfer: "+err.Error())
 		return
 	}
-	if r.op < r.commitMin {
-		r.op = r.commitMin
-	}
+	assert(r.op >= r.commitMin, "state transfer leaves the head at or above the checkpoint")
 	r.stats.StateTransfers++
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventStateTransfer, Replica: r.opts.Replica, View: r.view, Op: r.commitMin,
@@ -294,6 +338,7 @@ func (r *Replica) writeTransferredCheckpoint(b []byte) {
 	if r.cp.inFlight || r.cp.written != r.durableCheckpoint() {
 		return // a checkpoint of its own is on its way; the next interval writes this state
 	}
+	assert(r.commitMin > r.durableCheckpoint().op, "a transferred checkpoint is newer than the durable one")
 	area := 1 - r.durableCheckpoint().area
 	r.writeCheckpoint(area, b, checkpointRef{op: r.commitMin, checksum: getU128(b[0:]), prepare: r.commitChecksum,
 		size: uint64(len(b)), area: area})

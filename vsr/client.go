@@ -144,6 +144,8 @@ func (c *Client) Submit(operation Operation, input []byte) (uint32, error) {
 	if err := c.start(operation, input); err != nil {
 		return 0, err
 	}
+	assert(c.inFlight, "a submitted request is in flight")
+	assert(c.number == c.request, "the request in flight is the latest")
 	return c.request, nil
 }
 
@@ -164,13 +166,15 @@ func (c *Client) start(operation Operation, input []byte) error {
 	h := Header{Command: CommandRequest, Cluster: c.opts.Cluster, Client: c.opts.ID,
 		Request: c.request + 1, Operation: operation, View: c.view}
 	if operation != OperationRegister {
-		assert(c.registered && c.session > 0, "client: a request names a session")
+		assert(c.registered, "client: a request is sent in a session")
+		assert(c.session > 0, "client: a request names its session")
 		h.Session = c.session
 	}
 	n, err := Encode(c.buffer, &h, input)
 	if err != nil {
 		return fmt.Errorf("vsr: client: %w", err)
 	}
+	assert(h.Request == c.request+1, "client: request numbers grow by one")
 	c.request++
 	c.message, c.checksum, c.operation = c.buffer[:n], h.Checksum, operation
 	c.number = c.request
@@ -187,6 +191,7 @@ func (c *Client) Tick() {
 	if !c.inFlight || !c.timeout.tick() {
 		return
 	}
+	assert(len(c.message) >= HeaderSize, "client: the request in flight is encoded")
 	c.attempts++
 	c.stats.Retries++
 	backoff := c.opts.RequestTimeoutTicks << min(c.attempts, 16)
@@ -222,6 +227,8 @@ func (c *Client) onReply(h *Header, body []byte) {
 		c.stats.Dropped++
 		return
 	}
+	assert(c.inFlight, "client: a reply completes the request in flight")
+	assert(h.Request == c.number, "client: a reply answers the request in flight")
 	c.inFlight = false
 	c.timeout.stop()
 	c.stats.Replies++
@@ -246,6 +253,8 @@ func (c *Client) onEviction(h *Header) {
 		c.stats.Dropped++ // an eviction of nothing: the register is what fixes it
 		return
 	}
+	assert(c.registered || c.inFlight, "client: an eviction ends a session or a request")
+	assert(!c.inFlight || c.operation != OperationRegister, "client: an eviction never fails a register")
 	c.view = max(c.view, h.View)
 	c.registered, c.session = false, 0
 	if c.inFlight {

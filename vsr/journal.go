@@ -52,6 +52,8 @@ type journal struct {
 }
 
 func newJournal(slotCount int, messageSizeMax uint32) journal {
+	assert(slotCount > 0, "a journal has slots")
+	assert(messageSizeMax >= HeaderSize, "a journal slot holds at least a header")
 	return journal{slots: make([]slot, slotCount), messageSizeMax: messageSizeMax}
 }
 
@@ -63,6 +65,7 @@ func (j *journal) header(op uint64) *Header {
 	if s.header.Command != CommandPrepare || s.header.Op != op {
 		return nil
 	}
+	assert(s.header.Op > 0, "the journal holds no root op")
 	return &s.header
 }
 
@@ -73,13 +76,17 @@ func (j *journal) prepare(op uint64, checksum U128) []byte {
 	if s.header.Op != op || s.header.Checksum != checksum || len(s.message) == 0 {
 		return nil
 	}
+	assert(s.header.Command == CommandPrepare, "a held prepare has a prepare's header")
+	assert(len(s.message) == int(s.header.Size), "a held prepare is as long as its header says")
 	return s.message
 }
 
 // hasPrepare reports whether the journal holds op's body under its header.
 func (j *journal) hasPrepare(op uint64) bool {
 	h := j.header(op)
-	return h != nil && len(j.slotOf(op).message) > 0
+	s := j.slotOf(op)
+	assert(len(s.message) == 0 || s.header.Command == CommandPrepare, "a slot holding a prepare holds its header")
+	return h != nil && len(s.message) > 0
 }
 
 // durable reports whether the prepare of op with this checksum is on disk,
@@ -93,9 +100,8 @@ func (j *journal) durable(op uint64, checksum U128) bool {
 // putHeader records h as the entry of op h.Op. A prepare already held with
 // the same checksum stays; any other entry in the slot is replaced.
 func (j *journal) putHeader(h *Header) {
-	if h.Command != CommandPrepare || h.Op == 0 {
-		panic("vsr: journal: putHeader of a non-prepare or the root")
-	}
+	assert(h.Command == CommandPrepare, "putHeader of a prepare's header")
+	assert(h.Op > 0, "putHeader of an op, not the root")
 	s := j.slotOf(h.Op)
 	j.clearFaulty(s)
 	if s.header.Op == h.Op && s.header.Checksum == h.Checksum {
@@ -104,6 +110,7 @@ func (j *journal) putHeader(h *Header) {
 	s.header = *h
 	s.message = s.message[:0]
 	s.bodyLost = false
+	assert(j.header(h.Op) == &s.header, "putHeader: the journal names the op")
 }
 
 // nackable reports whether this replica can swear it never held op's
@@ -114,6 +121,8 @@ func (j *journal) putHeader(h *Header) {
 // message, does.
 func (j *journal) nackable(op uint64) bool {
 	s := j.slotOf(op)
+	assert(!s.faulty || len(s.message) == 0, "a faulty slot holds no prepare")
+	assert(!s.bodyLost || len(s.message) == 0, "a slot whose body was lost holds no prepare")
 	if s.faulty {
 		return false
 	}
@@ -125,6 +134,7 @@ func (j *journal) nackable(op uint64) bool {
 
 func (j *journal) clearFaulty(s *slot) {
 	if s.faulty {
+		assert(j.faultyCount > 0, "a faulty slot is counted")
 		s.faulty, s.ringFound = false, nil
 		j.faultyCount--
 	}
@@ -133,20 +143,22 @@ func (j *journal) clearFaulty(s *slot) {
 // markFaulty records that slot i could not be read back, with the ring
 // copy the open found for it.
 func (j *journal) markFaulty(i uint64, ring []byte) {
+	assert(i < uint64(len(j.slots)), "markFaulty of a slot of the journal")
 	assert(len(ring) == HeaderSize, "a faulty slot keeps a whole ring copy")
 	if s := &j.slots[i]; !s.faulty {
 		s.faulty = true
 		s.ringFound = append([]byte(nil), ring...)
 		j.faultyCount++
 	}
+	assert(j.faultyCount <= len(j.slots), "faulty slots are counted once")
 }
 
 // putPrepare stores a decoded prepare (header h, encoded message) in its
 // slot. It returns false if the message does not fit the slot buffer.
 func (j *journal) putPrepare(h *Header, message []byte) bool {
-	if h.Command != CommandPrepare || h.Op == 0 || uint32(len(message)) != h.Size {
-		panic("vsr: journal: putPrepare of a malformed prepare")
-	}
+	assert(h.Command == CommandPrepare, "putPrepare of a prepare")
+	assert(h.Op > 0, "putPrepare of an op, not the root")
+	assert(uint32(len(message)) == h.Size, "putPrepare of the whole message")
 	s := j.slotOf(h.Op)
 	if len(message) > int(j.messageSizeMax) {
 		return false
@@ -159,6 +171,7 @@ func (j *journal) putPrepare(h *Header, message []byte) bool {
 	s.header = *h
 	s.message = s.buffer[:len(message)]
 	copy(s.message, message)
+	assert(j.hasPrepare(h.Op), "putPrepare: the journal holds the prepare")
 	return true
 }
 
@@ -169,4 +182,5 @@ func (j *journal) remove(op uint64) {
 		s.header = Header{}
 		s.message = s.message[:0]
 	}
+	assert(j.header(op) == nil, "a removed op is not in the journal")
 }

@@ -25,8 +25,10 @@ type ringBarrier struct {
 // installHeader records h in the log without its prepare, and in the
 // headers ring, so that a restart still knows the op belongs to the log.
 func (r *Replica) installHeader(h *Header) {
+	assert(h.Op <= r.op, "an installed header is not above the head")
 	r.journal.putHeader(h)
 	s := r.journal.slotOf(h.Op)
+	assert(s.header.Checksum == h.Checksum, "installHeader: the journal names the installed header")
 	if s.ring.Checksum == h.Checksum {
 		return
 	}
@@ -34,6 +36,7 @@ func (r *Replica) installHeader(h *Header) {
 	sector := h.Op % uint64(len(r.journal.slots)) / headersPerSector
 	r.writeHeaderSector(sector)
 	hs := &r.headerSectors[sector]
+	assert(hs.inFlight, "installHeader: a write of the header's sector is in flight")
 	write := hs.submitted
 	if hs.dirty {
 		write++ // the write that will carry it is the next one
@@ -46,6 +49,7 @@ func (r *Replica) installHeader(h *Header) {
 func (r *Replica) ringDurable() bool {
 	kept := r.barriers[:0]
 	for _, b := range r.barriers {
+		assert(b.write <= r.headerSectors[b.sector].submitted+1, "a ring barrier waits for a write at most one ahead")
 		if r.headerSectors[b.sector].completed < b.write {
 			kept = append(kept, b)
 		}
@@ -64,8 +68,10 @@ func (r *Replica) journalLimit() uint64 {
 
 // flushJournal writes the prepares held in memory but not yet on disk.
 func (r *Replica) flushJournal() {
+	assert(r.open == nil, "the journal is written only once the data file is open")
 	for i := range r.journal.slots {
 		s := &r.journal.slots[i]
+		assert(len(s.message) == 0 || s.header.Op%uint64(len(r.journal.slots)) == uint64(i), "a journal slot holds op mod slots")
 		if len(s.message) > 0 && s.durable != s.header.Checksum && s.writing.IsZero() && s.header.Op <= r.journalLimit() {
 			r.writePrepare(s.header.Op)
 		}
@@ -76,27 +82,25 @@ func (r *Replica) flushJournal() {
 // unless one is in flight for this slot: then prepareWriteDone submits it.
 func (r *Replica) writePrepare(op uint64) {
 	s := r.journal.slotOf(op)
-	if len(s.message) == 0 || s.header.Op != op {
-		panic("vsr: writePrepare without the prepare")
-	}
+	assert(len(s.message) > 0, "writePrepare of a held prepare")
+	assert(s.header.Op == op, "writePrepare of the op the slot holds")
+	assert(r.open == nil, "the journal is written only once the data file is open")
 	if !s.writing.IsZero() || s.durable == s.header.Checksum || op > r.journalLimit() {
 		return
 	}
 	index := op % uint64(len(r.journal.slots))
 	size := sectorCeil(uint64(len(s.message)))
+	assert(size <= uint64(len(s.buffer)), "a prepare's sectors fit its slot buffer")
+	assert(size <= r.layout.PrepareSlotSize, "a prepare fits its slot on disk")
 	clear(s.buffer[len(s.message):size])
 	s.writing = s.header.Checksum
 	r.storage.Write(r.layout.prepareOffset(index), s.buffer[:size], tag(tagPrepare, index))
 }
 
 func (r *Replica) prepareWriteDone(index uint64, err error) {
-	if index >= uint64(len(r.journal.slots)) {
-		panic("vsr: prepare write completion for a slot that does not exist")
-	}
+	assert(index < uint64(len(r.journal.slots)), "a prepare write completes for a slot of the journal")
 	s := &r.journal.slots[index]
-	if s.writing.IsZero() {
-		panic("vsr: prepare write completion without a write in flight")
-	}
+	assert(!s.writing.IsZero(), "a prepare write completes a write in flight")
 	written := s.writing
 	s.writing = U128{}
 	if err != nil {
@@ -113,12 +117,15 @@ func (r *Replica) prepareWriteDone(index uint64, err error) {
 		}
 		return
 	}
+	assert(s.header.Op%uint64(len(r.journal.slots)) == index, "the written prepare belongs to its slot")
 	s.ring = s.header
 	r.writeHeaderSector(index / headersPerSector)
 }
 
 // writeHeaderSector writes the ring headers of one sector's slots.
 func (r *Replica) writeHeaderSector(sector uint64) {
+	assert(sector < uint64(len(r.headerSectors)), "a header sector of the ring")
+	assert(r.open == nil, "the ring is written only once the data file is open")
 	hs := &r.headerSectors[sector]
 	if hs.inFlight {
 		hs.dirty = true
@@ -140,13 +147,13 @@ func (r *Replica) writeHeaderSector(sector uint64) {
 	hs.inFlight, hs.dirty = true, false
 	hs.submitted++
 	hs.writing = hs.submitted
+	assert(hs.completed < hs.writing, "a sector's writes complete in order, one at a time")
 	r.storage.Write(r.layout.headerSectorOffset(sector), buf, tag(tagHeaders, sector))
 }
 
 func (r *Replica) headerSectorWriteDone(sector uint64, err error) {
-	if sector >= uint64(len(r.headerSectors)) || !r.headerSectors[sector].inFlight {
-		panic("vsr: header sector write completion without a write in flight")
-	}
+	assert(sector < uint64(len(r.headerSectors)), "a header sector write completes for a sector of the ring")
+	assert(r.headerSectors[sector].inFlight, "a header sector write completes a write in flight")
 	hs := &r.headerSectors[sector]
 	hs.inFlight = false
 	if err != nil {

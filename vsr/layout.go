@@ -50,26 +50,40 @@ func NewLayout(opts Options) Layout {
 	l.PreparesOffset = l.HeadersOffset + sectorCeil(slots*HeaderSize)
 	l.CheckpointOffset = l.PreparesOffset + slots*l.PrepareSlotSize
 	l.Size = l.CheckpointOffset + 2*l.CheckpointAreaSize
+	// Every zone starts on a sector (sizes are whole sectors, modulo 2^64).
+	assert(l.PreparesOffset%SectorSize == 0, "the prepares zone starts on a sector")
+	assert(l.CheckpointOffset%SectorSize == 0, "the checkpoint zone starts on a sector")
+	assert(l.Size%SectorSize == 0, "the data file is whole sectors")
 	return l
 }
 
 func sectorCeil(n uint64) uint64 { return (n + SectorSize - 1) / SectorSize * SectorSize }
 
-func (l *Layout) superblockOffset(copyIndex uint64) uint64 { return copyIndex * SectorSize }
+func (l *Layout) superblockOffset(copyIndex uint64) uint64 {
+	assert(copyIndex < SuperblockCopies, "a superblock copy of the data file")
+	return copyIndex * SectorSize
+}
 
 func (l *Layout) headerSectorOffset(sector uint64) uint64 {
+	assert(sector < l.headerSectors(), "a sector of the headers ring")
 	return l.HeadersOffset + sector*SectorSize
 }
 
-func (l *Layout) prepareOffset(slot uint64) uint64 { return l.PreparesOffset + slot*l.PrepareSlotSize }
+func (l *Layout) prepareOffset(slot uint64) uint64 {
+	assert(slot < l.JournalSlots, "a slot of the journal")
+	return l.PreparesOffset + slot*l.PrepareSlotSize
+}
 
 func (l *Layout) checkpointOffset(area uint8) uint64 {
+	assert(area <= 1, "one of the two checkpoint areas")
 	return l.CheckpointOffset + uint64(area)*l.CheckpointAreaSize
 }
 
 // headerSectors is the number of sectors in the headers ring.
 func (l *Layout) headerSectors() uint64 {
-	return (l.JournalSlots + headersPerSector - 1) / headersPerSector
+	n := (l.JournalSlots + headersPerSector - 1) / headersPerSector
+	assert(n*headersPerSector >= l.JournalSlots, "the headers ring has a header for every slot")
+	return n
 }
 
 // Zone names a part of the data file; the simulator uses it to aim storage
@@ -130,4 +144,9 @@ const (
 	tagIndexMask      = 1<<tagKindShift - 1
 )
 
-func tag(kind, index uint64) uint64 { return kind<<tagKindShift | index }
+func tag(kind, index uint64) uint64 {
+	assert(kind >= tagSuperblock, "a known I/O kind")
+	assert(kind <= tagReadCheckpoint, "a known I/O kind")
+	assert(index <= tagIndexMask, "an I/O index fits below the kind")
+	return kind<<tagKindShift | index
+}

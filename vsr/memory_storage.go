@@ -72,6 +72,7 @@ func NewMemoryStorage(random Random, faults MemoryFaults) *MemoryStorage {
 // as FormatDataFile's output is written before a replica starts.
 func (s *MemoryStorage) Load(sectors map[uint64][]byte) {
 	for offset, data := range sectors { // each lands whole: the order does not matter
+		assert(len(data)%SectorSize == 0, "memory storage: loaded data is whole sectors")
 		s.put(offset, data)
 	}
 }
@@ -107,6 +108,7 @@ func (s *MemoryStorage) Complete(id uint64) (tag uint64, err error, ok bool) {
 		return 0, nil, false
 	}
 	delete(s.pending, id)
+	assert(len(io.data) > 0, "memory storage: an I/O moves data")
 	if io.write {
 		s.stats.Writes++
 		s.land(io.offset, io.data)
@@ -123,8 +125,10 @@ func (s *MemoryStorage) Complete(id uint64) (tag uint64, err error, ok bool) {
 
 // land applies a write, with the faults that may strike it.
 func (s *MemoryStorage) land(offset uint64, data []byte) {
+	assert(len(data) > 0, "memory storage: a write lands data")
 	if s.chance(s.faults.MisdirectPerMillion, offset) && s.faults.Misdirect != nil {
 		if other, ok := s.faults.Misdirect(offset, uint64(len(data))); ok && other != offset {
+			assert(other%SectorSize == 0, "memory storage: a misdirected write lands on a sector")
 			s.stats.Misdirected++
 			offset = other
 		}
@@ -229,12 +233,15 @@ func (s *MemoryStorage) FlipBit(offset uint64, bit uint64) {
 func (s *MemoryStorage) Stats() MemoryStorageStats { return s.stats }
 
 func (s *MemoryStorage) put(offset uint64, data []byte) {
+	assert(offset%SectorSize == 0, "memory storage: data is put at a sector")
 	for i := uint64(0); i < uint64(len(data)); i += SectorSize {
 		copy(s.sectorFor(offset+i), data[i:i+SectorSize])
 	}
 }
 
 func (s *MemoryStorage) get(offset uint64, buf []byte) {
+	assert(offset%SectorSize == 0, "memory storage: data is read from a sector")
+	assert(len(buf)%SectorSize == 0, "memory storage: data is read in whole sectors")
 	for i := uint64(0); i < uint64(len(buf)); i += SectorSize {
 		if b, ok := s.sectors[offset+i]; ok {
 			copy(buf[i:i+SectorSize], b)
@@ -245,6 +252,7 @@ func (s *MemoryStorage) get(offset uint64, buf []byte) {
 }
 
 func (s *MemoryStorage) sectorFor(offset uint64) []byte {
+	assert(offset%SectorSize == 0, "memory storage: a sector starts on a sector")
 	b, ok := s.sectors[offset]
 	if !ok {
 		b = make([]byte, SectorSize)

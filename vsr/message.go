@@ -161,6 +161,7 @@ func (h *Header) parse(b []byte) {
 // reservedNonZero returns the offset of the first non-zero reserved byte of
 // the header in b, or -1 if they are all zero.
 func reservedNonZero(b []byte) int {
+	assert(len(b) >= HeaderSize, "reserved bytes are checked in a whole header")
 	if b[offReserved1] != 0 {
 		return offReserved1
 	}
@@ -191,6 +192,7 @@ func (h *Header) Seal(body []byte) {
 	h.ChecksumBody = Checksum(body)
 	h.put(b[:])
 	h.Checksum = Checksum(b[offChecksumBody:])
+	assert(h.Size >= HeaderSize, "a sealed message holds its header")
 }
 
 // Encode validates h, seals it for body (setting Protocol, Size and both
@@ -210,6 +212,7 @@ func Encode(dst []byte, h *Header, body []byte) (int, error) {
 		return 0, err
 	}
 	encodeUnchecked(dst, h, body)
+	assert(h.Size == uint32(size), "an encoded message has the size its header says")
 	return int(size), nil
 }
 
@@ -217,6 +220,7 @@ func Encode(dst []byte, h *Header, body []byte) (int, error) {
 // without checking field rules. Size and Protocol are taken from h as they
 // are, so tests can build messages that break any rule after the checksums.
 func encodeUnchecked(dst []byte, h *Header, body []byte) {
+	assert(len(dst) >= HeaderSize+len(body), "an encoded message fits its buffer")
 	copy(dst[HeaderSize:], body)
 	h.ChecksumBody = Checksum(body)
 	h.put(dst)
@@ -257,6 +261,7 @@ func Decode(buf []byte, sizeMax uint32) (Header, []byte, error) {
 	if err := h.Validate(); err != nil {
 		return h, nil, err
 	}
+	assert(len(body) == int(h.Size)-HeaderSize, "a decoded body is the message after its header")
 	return h, body, nil
 }
 
@@ -279,6 +284,7 @@ func DecodeHeader(b []byte) (Header, error) {
 	if err := h.Validate(); err != nil {
 		return h, err
 	}
+	assert(h.Command.Valid(), "a decoded header has a command of the protocol")
 	return h, nil
 }
 
@@ -305,8 +311,6 @@ func decodeHeader(buf []byte, h *Header) error {
 // Use it to copy an already sealed header (a prepare's, into a headers body or
 // the journal's headers ring).
 func PutHeader(b []byte, h *Header) {
-	if len(b) < HeaderSize {
-		panic("vsr: PutHeader: buffer shorter than a header")
-	}
+	assert(len(b) >= HeaderSize, "PutHeader into a buffer of a header at least")
 	h.put(b)
 }

@@ -89,6 +89,9 @@ func (o Options) withDefaults() Options {
 	if o.MessageSizeMax == 0 {
 		o.MessageSizeMax = d.MessageSizeMax
 	}
+	assert(o.JournalSlots != 0, "the journal slots have a default")
+	assert(o.CheckpointInterval != 0, "the checkpoint interval has a default")
+	assert(o.CheckpointSizeMax != 0, "the checkpoint size max has a default")
 	return o
 }
 
@@ -143,6 +146,11 @@ func (o Options) Validate() error {
 		return fmt.Errorf("vsr: options: primary timeout (%d ticks) must exceed the heartbeat (%d ticks)",
 			o.PrimaryTimeoutTicks, o.HeartbeatTicks)
 	}
+	// What the checks above guarantee the replica: a journal holds two
+	// pipelines past a checkpoint interval, and a message holds a request
+	// with a header inside a prepare.
+	assert(o.JournalSlots >= o.CheckpointInterval+2*o.PipelineMax, "valid options: the journal outlasts a checkpoint interval")
+	assert(o.MessageSizeMax >= 2*HeaderSize, "valid options: a prepare can carry a request")
 	return nil
 }
 

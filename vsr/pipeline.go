@@ -17,29 +17,29 @@ type pipelineEntry struct {
 	oks      uint8 // bit i set: replica i holds the prepare durably in this view
 }
 
-func newPipeline(max int) pipeline { return pipeline{entries: make([]pipelineEntry, max)} }
+func newPipeline(max int) pipeline {
+	assert(max > 0, "a pipeline holds at least one op")
+	return pipeline{entries: make([]pipelineEntry, max)}
+}
 
 func (p *pipeline) full() bool  { return p.count == len(p.entries) }
 func (p *pipeline) empty() bool { return p.count == 0 }
 func (p *pipeline) clear()      { p.head, p.count = 0, 0 }
 
 func (p *pipeline) at(i int) *pipelineEntry {
-	if i < 0 || i >= p.count {
-		panic("vsr: pipeline index out of range")
-	}
+	assert(i >= 0, "pipeline index is not negative")
+	assert(i < p.count, "pipeline index is below the count")
 	return &p.entries[(p.head+i)%len(p.entries)]
 }
 
 func (p *pipeline) push(op uint64, checksum U128) *pipelineEntry {
-	if p.full() {
-		panic("vsr: pipeline push when full")
-	}
-	if p.count > 0 && p.at(p.count-1).op+1 != op {
-		panic("vsr: pipeline ops not consecutive")
-	}
+	assert(!p.full(), "pipeline push when not full")
+	assert(op > 0, "the pipeline holds no root op")
+	assert(p.count == 0 || p.at(p.count-1).op+1 == op, "pipeline ops are consecutive")
 	e := &p.entries[(p.head+p.count)%len(p.entries)]
 	*e = pipelineEntry{op: op, checksum: checksum}
 	p.count++
+	assert(p.count <= len(p.entries), "the pipeline count is bounded by its ring")
 	return e
 }
 
@@ -47,6 +47,8 @@ func (p *pipeline) pop() pipelineEntry {
 	e := *p.at(0)
 	p.head = (p.head + 1) % len(p.entries)
 	p.count--
+	assert(p.count >= 0, "pipeline pop leaves a count not negative")
+	assert(p.count == 0 || p.at(0).op == e.op+1, "the pipeline's next op follows the popped one")
 	return e
 }
 
@@ -55,7 +57,9 @@ func (p *pipeline) find(op uint64) *pipelineEntry {
 	if p.count == 0 || op < p.at(0).op || op > p.at(p.count-1).op {
 		return nil
 	}
-	return p.at(int(op - p.at(0).op))
+	e := p.at(int(op - p.at(0).op))
+	assert(e.op == op, "the pipeline finds the op it was asked for")
+	return e
 }
 
 // requestQueue holds requests the primary accepted but has not yet put in
@@ -73,6 +77,7 @@ type queuedRequest struct {
 }
 
 func newRequestQueue(max int, messageSizeMax uint32) requestQueue {
+	assert(max > 0, "a request queue holds at least one request")
 	q := requestQueue{items: make([]queuedRequest, max)}
 	for i := range q.items {
 		q.items[i].buffer = make([]byte, messageSizeMax)
@@ -84,17 +89,16 @@ func (q *requestQueue) full() bool { return q.count == len(q.items) }
 func (q *requestQueue) clear()     { q.head, q.count = 0, 0 }
 
 func (q *requestQueue) at(i int) *queuedRequest {
-	if i < 0 || i >= q.count {
-		panic("vsr: request queue index out of range")
-	}
+	assert(i >= 0, "request queue index is not negative")
+	assert(i < q.count, "request queue index is below the count")
 	return &q.items[(q.head+i)%len(q.items)]
 }
 
 func (q *requestQueue) push(client U128, message []byte) {
-	if q.full() {
-		panic("vsr: request queue push when full")
-	}
+	assert(!q.full(), "request queue push when not full")
+	assert(!client.IsZero(), "a queued request names its client")
 	it := &q.items[(q.head+q.count)%len(q.items)]
+	assert(len(message) <= len(it.buffer), "a queued request fits its buffer")
 	it.client = client
 	it.message = it.buffer[:len(message)]
 	copy(it.message, message)
@@ -102,14 +106,13 @@ func (q *requestQueue) push(client U128, message []byte) {
 }
 
 func (q *requestQueue) pop() {
-	if q.count == 0 {
-		panic("vsr: request queue pop when empty")
-	}
+	assert(q.count > 0, "request queue pop when not empty")
 	q.head = (q.head + 1) % len(q.items)
 	q.count--
 }
 
 func (q *requestQueue) hasClient(client U128) bool {
+	assert(!client.IsZero(), "a request names its client")
 	for i := 0; i < q.count; i++ {
 		if q.at(i).client == client {
 			return true

@@ -101,7 +101,9 @@ func rootChecksum(cluster U128) U128 {
 	var b [32]byte
 	copy(b[:], "govsr root prepare")
 	putU128(b[16:], cluster)
-	return Checksum(b[:])
+	sum := Checksum(b[:])
+	assert(!sum.IsZero(), "the root checksum is not the zero that means none")
+	return sum
 }
 
 // NewReplica returns a replica of a freshly formatted cluster (its data
@@ -113,6 +115,8 @@ func NewReplica(opts Options, env Env) (*Replica, error) {
 		return nil, err
 	}
 	r.enterNormal()
+	assert(r.view == 0, "a new cluster starts in view 0")
+	assert(r.op == 0, "a new cluster starts with an empty log")
 	return r, nil
 }
 
@@ -148,6 +152,10 @@ func newReplica(opts Options, env Env) (*Replica, error) {
 	r.vc = newViewChangeState(opts.ReplicaCount, opts.MessageSizeMax)
 	r.timers = newTimers(&opts)
 	r.cp.written = r.super.durable.checkpoint
+	assert(len(r.journal.slots) == opts.JournalSlots, "the journal has a slot per journal slot")
+	assert(r.layout.JournalSlots == uint64(opts.JournalSlots), "the layout has a slot per journal slot")
+	assert(len(r.pipeline.entries) >= opts.PipelineMax, "the pipeline ring holds a full pipeline")
+	assert(uint64(len(r.headerSectors))*headersPerSector >= r.layout.JournalSlots, "the ring has a header per slot")
 	return r, nil
 }
 
@@ -222,6 +230,8 @@ func (r *Replica) tick() {
 		if t.viewChangeRetry.tick() {
 			r.retryViewChange()
 		}
+	default:
+		panic("vsr: tick: unknown status")
 	}
 	if t.repair.tick() {
 		r.repair()
@@ -260,10 +270,14 @@ func (r *Replica) receive(message []byte) {
 			return
 		}
 	}
+	assert(r.open == nil, "messages are handled only once the data file is open")
+	assert(h.Cluster == r.opts.Cluster, "a message handled is of this cluster")
+	assert(int(h.Size) <= len(message), "a decoded message lies within the bytes received")
 	r.dispatch(&h, body, message[:h.Size])
 }
 
 func (r *Replica) dispatch(h *Header, body, message []byte) {
+	assert(len(body) == len(message)-HeaderSize, "the body is the message after its header")
 	if r.status == StatusRecovering && h.Command != CommandRecoveryResponse {
 		// Recovering, a replica takes no part in the protocol until it
 		// knows the current view.
@@ -302,15 +316,16 @@ func (r *Replica) dispatch(h *Header, body, message []byte) {
 	case CommandCheckpoint:
 		r.onCheckpoint(h, body)
 	default:
-		r.drop(h.Command, "for clients, not replicas") // reply, eviction
+		assert(h.Command == CommandReply || h.Command == CommandEviction, "dispatch knows every replica command")
+		r.drop(h.Command, "for clients, not replicas")
 	}
 }
 
 // send encodes h with body into the send buffer and hands it to the bus.
 func (r *Replica) send(to uint8, h *Header, body []byte) {
-	if to == r.opts.Replica {
-		panic("vsr: replica sending to itself")
-	}
+	assert(to != r.opts.Replica, "a replica does not send to itself")
+	assert(to < r.opts.ReplicaCount, "a replica sends to a replica of its cluster")
+	assert(h.View == r.view, "a replica speaks in its own view")
 	n := r.encode(h, body)
 	r.stats.MessagesSent++
 	r.bus.SendToReplica(to, r.sendBuf[:n])
@@ -318,6 +333,7 @@ func (r *Replica) send(to uint8, h *Header, body []byte) {
 
 // broadcast sends h with body to every other replica.
 func (r *Replica) broadcast(h *Header, body []byte) {
+	assert(h.View == r.view, "a replica speaks in its own view")
 	n := r.encode(h, body)
 	for i := uint8(0); i < r.opts.ReplicaCount; i++ {
 		if i != r.opts.Replica {
@@ -334,10 +350,13 @@ func (r *Replica) encode(h *Header, body []byte) int {
 	if err != nil {
 		panic("vsr: replica built an invalid " + h.Command.String() + ": " + err.Error())
 	}
+	assert(n == HeaderSize+len(body), "an encoded message is its header and body")
 	return n
 }
 
 func (r *Replica) drop(c Command, reason string) {
+	assert(c.Valid(), "a dropped message was decoded")
+	assert(reason != "", "a drop says why")
 	r.stats.MessagesDropped++
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventDropped, Replica: r.opts.Replica, View: r.view, Command: c, Reason: reason})
@@ -345,6 +364,7 @@ func (r *Replica) drop(c Command, reason string) {
 }
 
 func (r *Replica) dropErr(c Command, err error) {
+	assert(err != nil, "a drop says why")
 	r.stats.MessagesDropped++
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventDropped, Replica: r.opts.Replica, View: r.view, Command: c, Reason: err.Error()})
@@ -354,6 +374,8 @@ func (r *Replica) dropErr(c Command, err error) {
 // violation reports a peer's message that only a bug (here or there) can
 // explain; the simulator fails the run on it.
 func (r *Replica) violation(c Command, reason string) {
+	assert(c.Valid(), "a violation names a protocol command")
+	assert(reason != "", "a violation says why")
 	r.stats.Violations++
 	r.stats.MessagesDropped++
 	if r.hook != nil {
@@ -362,6 +384,7 @@ func (r *Replica) violation(c Command, reason string) {
 }
 
 func (r *Replica) emitStatus() {
+	assert(r.status == StatusNormal || r.status == StatusViewChange || r.status == StatusRecovering, "a known status")
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view,
 			LogView: r.logView, Op: r.op, Commit: r.commitMin})
@@ -370,7 +393,10 @@ func (r *Replica) emitStatus() {
 
 // jitter returns a random extra delay in [0, JitterTicks].
 func (r *Replica) jitter() int {
-	return int(r.random.Uint64() % uint64(r.opts.JitterTicks+1))
+	j := int(r.random.Uint64() % uint64(r.opts.JitterTicks+1))
+	assert(j >= 0, "jitter is a delay")
+	assert(j <= r.opts.JitterTicks, "jitter is bounded")
+	return j
 }
 
 // assertInvariants checks, after every input, the invariants the rest of
@@ -380,6 +406,42 @@ func (r *Replica) assertInvariants() {
 	if msg := r.invariantViolation(); msg != "" {
 		panic("vsr: replica " + fmt.Sprint(r.opts.Replica) + ": " + msg)
 	}
+	r.assertRoles()
+	if r.open == nil && r.openErr == nil {
+		r.assertDurableState()
+	}
+}
+
+// assertRoles checks what status and role imply of the log and the
+// pipeline: a replica is normal only in the view its log is of, and only a
+// normal primary holds prepares or requests of its own, ops (commit_max, op].
+func (r *Replica) assertRoles() {
+	assert(r.status != StatusNormal || r.logView == r.view, "a normal replica's log is of its view")
+	primary := r.status == StatusNormal && r.IsPrimary()
+	assert(primary || r.pipeline.empty(), "only a normal primary holds a pipeline")
+	assert(primary || r.queue.count == 0, "only a normal primary queues requests")
+	assert(r.pipeline.count <= len(r.pipeline.entries), "the pipeline holds at most its ring")
+	assert(r.journal.faultyCount >= 0, "faulty slots are counted")
+	assert(r.journal.faultyCount <= len(r.journal.slots), "faulty slots are counted once")
+	assert(r.commitTimestamp <= r.timestamp, "the clock of the log is not behind what executed")
+	if primary && !r.pipeline.empty() {
+		assert(r.pipeline.at(0).op == r.commitMax+1, "the pipeline starts just above commit_max")
+		assert(r.pipeline.at(r.pipeline.count-1).op == r.op, "the pipeline ends at the head")
+	}
+}
+
+// assertDurableState checks how the durable state relates to the state in
+// memory once the data file is open: the checkpoint is of an executed op,
+// and what is durable is not ahead of what the replica holds.
+func (r *Replica) assertDurableState() {
+	durable := &r.super.durable
+	assert(durable.view <= r.view, "the durable view is not ahead of the view")
+	assert(durable.logView <= r.logView, "the durable log_view is not ahead of the log_view")
+	assert(durable.checkpoint.op <= r.cp.written.op, "the durable checkpoint is one that was written")
+	assert(r.cp.written.op <= r.commitMin, "a written checkpoint is of an executed op")
+	assert(!r.cp.inFlight || r.cp.writing.op <= r.commitMin, "a checkpoint being written is of an executed op")
+	assert(durable.sequence <= r.super.last.sequence, "the durable superblock is one submitted")
+	assert(!r.rejoin || r.journalFaulty, "a replaced disk's journal is faulty until a primary supplies the log")
 }
 
 func (r *Replica) invariantViolation() string {

@@ -5,6 +5,8 @@ package vsr
 
 // enterNormal sets status normal and the timeouts of the replica's role.
 func (r *Replica) enterNormal() {
+	assert(r.logView == r.view, "a replica goes normal only in the view of its log")
+	assert(r.status != StatusRecovering || r.open == nil, "a replica goes normal only once its data file is open")
 	r.status = StatusNormal
 	t := &r.timers
 	t.viewChange.stop()
@@ -20,14 +22,20 @@ func (r *Replica) enterNormal() {
 		t.abdicate.stop()
 		t.primary.start(r.opts.PrimaryTimeoutTicks + r.jitter())
 	}
+	assert(t.heartbeat.running == r.IsPrimary(), "only a primary sends heartbeats")
+	assert(t.primary.running != r.IsPrimary(), "only a backup watches the primary")
 }
 
 // onRequest is the primary's intake of a client request. A request the
 // primary cannot take now is dropped and the client retries after its
 // timeout: that is the back-pressure of a full request queue.
 func (r *Replica) onRequest(h *Header, body, message []byte) {
-	if r.status != StatusNormal || !r.IsPrimary() {
-		r.drop(h.Command, "not the primary")
+	if r.status != StatusNormal {
+		r.drop(h.Command, "request while not normal")
+		return
+	}
+	if !r.IsPrimary() {
+		r.drop(h.Command, "request at a backup")
 		return
 	}
 	if len(message) > int(r.opts.MessageSizeMax)-HeaderSize {
@@ -51,6 +59,9 @@ func (r *Replica) onRequest(h *Header, body, message []byte) {
 		r.drop(h.Command, "request queue full")
 		return
 	}
+	assert(r.status == StatusNormal, "a request is taken only in normal status")
+	assert(r.IsPrimary(), "a request is taken only by the primary")
+	assert(len(message) == int(h.Size), "a request is taken whole")
 	if r.queue.count == 0 && r.pipeline.empty() {
 		r.timers.abdicate.reset() // from now, a request waits on this primary
 	}
@@ -70,6 +81,8 @@ func (r *Replica) onRequest(h *Header, body, message []byte) {
 // reports whether the request is new. executeRequest applies the same rules
 // again at execution, on every replica.
 func (r *Replica) admitRequest(h *Header) bool {
+	assert(h.Command == CommandRequest, "admitRequest of a request")
+	assert(r.IsPrimary(), "only the primary admits requests")
 	s := r.clients.get(h.Client)
 	register := h.Operation == OperationRegister
 	switch {
@@ -112,6 +125,8 @@ func (r *Replica) admitRequest(h *Header) bool {
 // for the client at all, so a client can ignore the eviction of a session
 // it no longer has.
 func (r *Replica) sendEviction(client U128, session uint64) {
+	assert(r.status == StatusNormal, "evictions are sent in normal status")
+	assert(r.IsPrimary(), "evictions are sent by the primary")
 	h := Header{Command: CommandEviction, Client: client, View: r.view, Session: session}
 	n := r.encode(&h, nil)
 	r.stats.MessagesSent++
@@ -124,9 +139,7 @@ func (r *Replica) pipelineHasClient(client U128) bool {
 	for i := 0; i < r.pipeline.count; i++ {
 		e := r.pipeline.at(i)
 		msg := r.journal.prepare(e.op, e.checksum)
-		if msg == nil {
-			panic("vsr: pipeline op missing from the primary's journal")
-		}
+		assert(msg != nil, "a pipeline op is in the primary's journal")
 		it := newBatchIterator(msg[HeaderSize:], r.opts.MessageSizeMax)
 		for range len(msg)/HeaderSize + 1 {
 			h, _, _, done, err := it.next()
@@ -145,10 +158,9 @@ func (r *Replica) pipelineHasClient(client U128) bool {
 // room and the journal can hold the op without overwriting one not yet
 // executed.
 func (r *Replica) prepareQueued() {
+	assert(r.status == StatusNormal, "prepareQueued in normal status")
+	assert(r.IsPrimary(), "prepareQueued at the primary")
 	for r.queue.count > 0 && r.pipeline.count < r.opts.PipelineMax {
-		if r.status != StatusNormal || !r.IsPrimary() {
-			panic("vsr: prepareQueued outside a normal primary")
-		}
 		if r.op+1-r.commitMin >= uint64(r.opts.JournalSlots) || r.op+1 > r.journalLimit() {
 			return // wait for execution, or for a checkpoint to free journal slots
 		}
@@ -164,14 +176,14 @@ func (r *Replica) prepareQueued() {
 			h.Timestamp = previous - 1
 		}
 		n := r.encode(&h, body)
-		if !r.journal.putPrepare(&h, r.sendBuf[:n]) {
-			panic("vsr: prepare larger than a journal slot")
-		}
+		ok := r.journal.putPrepare(&h, r.sendBuf[:n])
+		assert(ok, "a prepare fits a journal slot")
 		r.op = h.Op
 		if r.pipeline.empty() {
 			r.timers.abdicate.reset()
 		}
 		r.pipeline.push(h.Op, h.Checksum)
+		assert(uint64(r.pipeline.count) == r.op-r.commitMax, "the pipeline holds ops (commit_max, op]")
 		r.stats.Prepares++
 		r.writePrepare(h.Op)
 		r.broadcast(&h, body)
@@ -184,6 +196,7 @@ func (r *Replica) prepareQueued() {
 // replyBeforeCommit is BugReplyBeforeCommit: it tells each client of the
 // batch "ok" at op before the op commits.
 func (r *Replica) replyBeforeCommit(prepare *Header, batch []byte) {
+	assert(r.opts.TestingBug == BugReplyBeforeCommit, "replies before commit only as a deliberate bug")
 	_ = BatchRequests(batch, r.opts.MessageSizeMax, func(rh *Header, _ []byte) {
 		reply := Header{Command: CommandReply, View: r.view, Op: prepare.Op, Commit: prepare.Op,
 			Client: rh.Client, Request: rh.Request, RequestChecksum: rh.Checksum, Operation: rh.Operation}
@@ -206,15 +219,16 @@ func (r *Replica) packBatch() []byte {
 		body = append(body, m...)
 		r.queue.pop()
 	}
-	if len(body) == 0 {
-		panic("vsr: a queued request does not fit in a prepare")
-	}
+	assert(len(body) > 0, "a prepare holds at least one queued request")
+	assert(len(body) <= limit, "a batch fits a prepare")
 	return body
 }
 
 func (r *Replica) batchCount(body []byte) int {
 	n := 0
-	_ = BatchRequests(body, r.opts.MessageSizeMax, func(*Header, []byte) { n++ })
+	err := BatchRequests(body, r.opts.MessageSizeMax, func(*Header, []byte) { n++ })
+	assert(err == nil, "a batch of requests the primary decoded decodes")
+	assert(n > 0, "a batch holds at least one request")
 	return n
 }
 
@@ -250,15 +264,15 @@ func (r *Replica) headChecksum() U128 {
 		return r.commitChecksum
 	}
 	h := r.journal.header(r.op)
-	if h == nil {
-		panic("vsr: the head of the log is not in the journal")
-	}
+	assert(h != nil, "the head of the log is in the journal")
 	return h.Checksum
 }
 
 // onPrepare routes a prepare: from the primary of the current view it
 // extends the log; from elsewhere it may be a repair the replica asked for.
 func (r *Replica) onPrepare(h *Header, message []byte) {
+	assert(h.Command == CommandPrepare, "onPrepare of a prepare")
+	assert(len(message) == int(h.Size), "a prepare is handled whole")
 	switch {
 	case h.View == r.view && r.status == StatusNormal && !r.IsPrimary() && h.Replica == r.primaryIndex(r.view):
 		r.onPrepareFromPrimary(h, message)
@@ -280,10 +294,21 @@ func (r *Replica) onPrepare(h *Header, message []byte) {
 		r.sendPrepareOk(h.Op, h.Checksum)
 		return
 	}
-	r.drop(h.Command, "prepare not from the primary of this view, nor a wanted repair")
+	switch {
+	case r.status == StatusNormal && r.IsPrimary():
+		r.drop(h.Command, "prepare at the primary")
+	case !r.repairing():
+		r.drop(h.Command, "prepare not from the primary of this view, while not repairing")
+	default:
+		r.drop(h.Command, "prepare not wanted by repair")
+	}
 }
 
 func (r *Replica) onPrepareFromPrimary(h *Header, message []byte) {
+	assert(r.status == StatusNormal, "a prepare from the primary is taken in normal status")
+	assert(!r.IsPrimary(), "a prepare from the primary is taken by a backup")
+	assert(h.View == r.view, "a prepare from the primary is of this view")
+	assert(h.Replica == r.primaryIndex(r.view), "a prepare from the primary is the primary's")
 	r.timers.primary.reset()
 	r.commitMax = max(r.commitMax, h.Commit)
 	switch {
@@ -304,6 +329,8 @@ func (r *Replica) onPrepareFromPrimary(h *Header, message []byte) {
 		if h.Op > r.op {
 			r.op = h.Op
 		}
+		assert(r.journal.hasPrepare(h.Op), "a prepare taken from the primary is held")
+		assert(r.op >= h.Op, "a prepare taken is not above the head")
 		r.writePrepare(h.Op)
 	}
 	r.commitJournal()
@@ -311,6 +338,8 @@ func (r *Replica) onPrepareFromPrimary(h *Header, message []byte) {
 
 // onPrepareDurable runs when op's prepare with checksum is on disk here.
 func (r *Replica) onPrepareDurable(op uint64, checksum U128) {
+	assert(op > 0, "a durable prepare is of an op, not the root")
+	assert(r.journal.durable(op, checksum), "onPrepareDurable of a durable prepare")
 	if r.status != StatusNormal {
 		return
 	}
@@ -333,6 +362,8 @@ func (r *Replica) onPrepareDurable(op uint64, checksum U128) {
 // at most a pipeline below it). An op the backup knows committed is still
 // acknowledged: a new primary may not know it.
 func (r *Replica) acknowledgeable(op uint64, checksum U128) bool {
+	assert(r.status == StatusNormal, "acknowledgements are sent in normal status")
+	assert(op > 0, "an acknowledged op is not the root")
 	if op > r.op || op+uint64(r.opts.PipelineMax) <= r.op || !r.journal.durable(op, checksum) {
 		return false
 	}
@@ -340,9 +371,13 @@ func (r *Replica) acknowledgeable(op uint64, checksum U128) bool {
 }
 
 func (r *Replica) sendPrepareOk(op uint64, checksum U128) {
-	if !r.viewDurable() || r.IsPrimary() {
+	assert(r.status == StatusNormal, "prepare_ok is sent in normal status")
+	assert(!r.IsPrimary(), "prepare_ok is sent by a backup")
+	assert(op <= r.op, "prepare_ok of an op of the log")
+	if !r.viewDurable() {
 		return
 	}
+	assert(r.journal.durable(op, checksum), "prepare_ok of a durable prepare")
 	h := Header{Command: CommandPrepareOk, View: r.view, Op: op, Commit: r.commitMax, Context: checksum}
 	r.send(r.primaryIndex(r.view), &h, nil)
 }
@@ -353,6 +388,8 @@ func (r *Replica) sendPrepareOks() {
 	if r.status != StatusNormal || r.IsPrimary() || !r.viewDurable() {
 		return
 	}
+	assert(r.logView == r.view, "a normal backup's log is of its view")
+	assert(r.super.durable.logView == r.view, "a backup acknowledges once its log_view is durable")
 	for op := r.op - min(r.op, uint64(r.opts.PipelineMax)-1); op <= r.op && op > 0; op++ {
 		if h := r.journal.header(op); h != nil && r.acknowledgeable(op, h.Checksum) {
 			r.sendPrepareOk(op, h.Checksum)
@@ -361,31 +398,58 @@ func (r *Replica) sendPrepareOks() {
 }
 
 func (r *Replica) onPrepareOk(h *Header) {
-	if r.status != StatusNormal || !r.IsPrimary() || h.View != r.view {
-		r.drop(h.Command, "prepare_ok outside this view's primary")
+	switch {
+	case r.status != StatusNormal:
+		r.drop(h.Command, "prepare_ok while not normal")
+		return
+	case !r.IsPrimary():
+		r.drop(h.Command, "prepare_ok at a backup")
+		return
+	case h.View < r.view:
+		r.drop(h.Command, "prepare_ok of an older view")
+		return
+	case h.View > r.view:
+		r.drop(h.Command, "prepare_ok of a newer view")
 		return
 	}
+	assert(r.status == StatusNormal, "prepare_ok is taken in normal status")
+	assert(r.IsPrimary(), "prepare_ok is taken by the primary")
+	assert(h.View == r.view, "prepare_ok is taken in its view")
+	assert(h.Replica != r.opts.Replica, "prepare_ok comes from a backup")
 	// The backup's commit number is knowledge of the cluster's: ops up to
 	// it committed (in an earlier view, say) whether or not this primary
 	// gathers a quorum for them now.
 	known := min(h.Commit, r.op)
 	e := r.pipeline.find(h.Op)
-	if e == nil || e.checksum != h.Context {
+	if e == nil {
 		r.drop(h.Command, "prepare_ok for an op not in the pipeline")
 		r.commitPipelineKnown(known)
 		return
 	}
+	if e.checksum != h.Context {
+		r.drop(h.Command, "prepare_ok for another prepare of the op")
+		r.commitPipelineKnown(known)
+		return
+	}
+	assert(e.op == h.Op, "prepare_ok counts for its own op")
 	e.oks |= 1 << h.Replica
 	r.commitPipelineKnown(known)
 }
 
 // commitPipeline commits the pipeline's oldest ops while each has a
 // replication quorum, in op order only.
-func (r *Replica) commitPipeline() { r.commitPipelineKnown(0) }
+func (r *Replica) commitPipeline() {
+	assert(r.status == StatusNormal, "the pipeline commits in normal status")
+	assert(r.IsPrimary(), "the pipeline commits at the primary")
+	r.commitPipelineKnown(0)
+}
 
 // commitPipelineKnown commits the pipeline's oldest ops while each has a
 // replication quorum or is known committed (at or below known).
 func (r *Replica) commitPipelineKnown(known uint64) {
+	assert(r.status == StatusNormal, "the pipeline commits in normal status")
+	assert(r.IsPrimary(), "the pipeline commits at the primary")
+	assert(known <= r.op, "ops known committed are in the log")
 	quorum := QuorumReplication(int(r.opts.ReplicaCount))
 	if r.opts.TestingBug == BugCommitWithoutQuorum {
 		quorum = 1
@@ -396,9 +460,7 @@ func (r *Replica) commitPipelineKnown(known uint64) {
 	progressed := false
 	for !r.pipeline.empty() && (popCount(r.pipeline.at(0).oks) >= quorum || r.pipeline.at(0).op <= known) {
 		e := r.pipeline.pop()
-		if e.op != r.commitMax+1 {
-			panic("vsr: pipeline commit out of order")
-		}
+		assert(e.op == r.commitMax+1, "the pipeline commits in op order")
 		r.commitMax = e.op
 		progressed = true
 	}
@@ -425,9 +487,11 @@ func (r *Replica) commitJournal() {
 	if r.status != StatusNormal || r.commitMin >= r.commitMax {
 		return
 	}
+	assert(r.open == nil, "ops execute once the data file is open")
 	floor := r.canonicalFloor()
 	for r.commitMin < r.commitMax && r.commitMin < r.op {
 		op := r.commitMin + 1
+		assert(op <= r.op, "the op to execute is in the log")
 		h := r.journal.header(op)
 		if op < floor || h == nil || !r.journal.hasPrepare(op) {
 			return // repair fetches it
@@ -456,6 +520,9 @@ func (r *Replica) execute(h *Header) {
 	assert(message != nil, "execute: the op's prepare is held")
 	assert(h.Op == r.commitMin+1, "execute: the op is the next to execute")
 	assert(h.Parent == r.commitChecksum, "execute: the op extends the executed prefix")
+	assert(h.Timestamp > r.commitTimestamp, "execute: prepare timestamps grow along the log")
+	assert(h.Op <= r.commitMax, "execute: the op is committed")
+	assert(h.Op <= r.journalLimit(), "execute: the op is within a journal of the durable checkpoint")
 	if r.opts.TestingBug == BugPanicAtOp50 && h.Op == 50 {
 		panic("vsr: deliberate bug: panic at op 50")
 	}
@@ -475,6 +542,7 @@ func (r *Replica) execute(h *Header) {
 		}
 		r.executeRequest(h, &rh, body)
 	}
+	assert(r.commitMin+1 == h.Op, "execute: executing the op changed no position")
 	r.commitMin = h.Op
 	r.commitChecksum = h.Checksum
 	r.commitTimestamp = h.Timestamp
@@ -492,6 +560,8 @@ func (r *Replica) execute(h *Header) {
 // prepared twice (a retry across a view change) executes once, and a
 // request runs only in the session it names.
 func (r *Replica) executeRequest(prepare *Header, rh *Header, body []byte) {
+	assert(rh.Command == CommandRequest, "a batch holds requests")
+	assert(prepare.Op == r.commitMin+1, "a request executes with its prepare's op")
 	if rh.Operation == OperationRegister {
 		r.executeRegister(prepare, rh)
 		return
@@ -508,7 +578,8 @@ func (r *Replica) executeRequest(prepare *Header, rh *Header, body []byte) {
 	}
 	output := r.scratch[:int(r.opts.MessageSizeMax)-HeaderSize]
 	n := r.machine.Apply(prepare.Op, prepare.Timestamp, rh.Operation, body, output)
-	assert(n >= 0 && n <= len(output), "the state machine's reply fits its buffer")
+	assert(n >= 0, "the state machine's reply has a length")
+	assert(n <= len(output), "the state machine's reply fits its buffer")
 	r.storeReply(s, prepare, rh, output[:n])
 	assert(s.request == rh.Request, "the session records the request it executed")
 	if r.opts.TestingBug == BugStaleSession && r.opts.Replica == 1 {
@@ -526,6 +597,7 @@ func (r *Replica) executeRequest(prepare *Header, rh *Header, body []byte) {
 // retry, or a late copy of an earlier one) changes nothing: it must never
 // replace the reply cached for the client's latest request.
 func (r *Replica) executeRegister(prepare *Header, rh *Header) {
+	assert(rh.Operation == OperationRegister, "executeRegister of a register")
 	s := r.clients.get(rh.Client)
 	switch {
 	case s == nil:
@@ -541,9 +613,12 @@ func (r *Replica) executeRegister(prepare *Header, rh *Header) {
 		r.storeReply(s, prepare, rh, nil)
 		r.clients.touch(s)
 	}
+	assert(r.clients.get(rh.Client) != nil, "a register leaves its client a session")
 }
 
 func (r *Replica) evicted(client U128, session uint64) {
+	assert(!client.IsZero(), "an evicted session names its client")
+	assert(r.clients.get(client) == nil, "an evicted client has no session")
 	r.stats.Evictions++
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventEvicted, Replica: r.opts.Replica, View: r.view, Client: client})
@@ -556,6 +631,8 @@ func (r *Replica) evicted(client U128, session uint64) {
 // storeReply caches the reply to rh in its session and, at the primary,
 // sends it.
 func (r *Replica) storeReply(s *session, prepare *Header, rh *Header, output []byte) {
+	assert(s.client == rh.Client, "a reply is stored in its client's session")
+	assert(rh.Request > s.request || r.opts.TestingBug == BugExecuteDuplicate, "a session's request numbers only grow")
 	// The reply is the same bytes on every replica (the prepare's view, not
 	// the executing replica's), so the cached replies agree cluster-wide.
 	reply := Header{
@@ -582,6 +659,9 @@ func (r *Replica) storeReply(s *session, prepare *Header, rh *Header, output []b
 // sendCommit is the primary's heartbeat: the commit number and the checksum
 // of that op, so a backup can tell whether its log holds the right one.
 func (r *Replica) sendCommit() {
+	assert(r.status == StatusNormal, "heartbeats are sent in normal status")
+	assert(r.IsPrimary(), "heartbeats are sent by the primary")
+	assert(r.commitMax <= r.op, "the primary's commit is in its log")
 	h := Header{Command: CommandCommit, View: r.view, Commit: r.commitMax, Context: r.checksumAt(r.commitMax)}
 	r.broadcast(&h, nil)
 }
@@ -589,6 +669,7 @@ func (r *Replica) sendCommit() {
 // checksumAt returns the checksum of op in this replica's log (zero if
 // unknown).
 func (r *Replica) checksumAt(op uint64) U128 {
+	assert(op >= r.commitMin, "checksumAt of an op not below the executed prefix")
 	if op == r.commitMin {
 		return r.commitChecksum
 	}
@@ -603,7 +684,13 @@ func (r *Replica) onCommit(h *Header) {
 	case h.View > r.view && h.Replica == r.primaryIndex(h.View):
 		r.jumpToView(h.View)
 		return
-	case h.View != r.view || h.Replica != r.primaryIndex(r.view):
+	case h.View < r.view:
+		r.drop(h.Command, "commit of an older view")
+		return
+	case h.View > r.view:
+		r.drop(h.Command, "commit of a newer view not from its primary")
+		return
+	case h.Replica != r.primaryIndex(r.view):
 		r.drop(h.Command, "commit not from the primary of this view")
 		return
 	case r.status == StatusViewChange:
@@ -613,6 +700,10 @@ func (r *Replica) onCommit(h *Header) {
 		r.drop(h.Command, "commit while not normal")
 		return
 	}
+	assert(r.status == StatusNormal, "a commit is taken in normal status")
+	assert(h.View == r.view, "a commit is taken in its view")
+	assert(h.Replica == r.primaryIndex(r.view), "a commit is taken from the primary")
+	assert(!r.IsPrimary(), "a commit is taken by a backup")
 	r.timers.primary.reset()
 	if h.Commit > r.commitMax {
 		r.commitMax = h.Commit
@@ -628,9 +719,12 @@ func (r *Replica) onCommit(h *Header) {
 // retryPrepares resends each uncommitted prepare to the backups that have
 // not acknowledged it.
 func (r *Replica) retryPrepares() {
+	assert(r.status == StatusNormal, "prepares are resent in normal status")
+	assert(r.IsPrimary(), "prepares are resent by the primary")
 	for i := 0; i < r.pipeline.count; i++ {
 		e := r.pipeline.at(i)
 		msg := r.journal.prepare(e.op, e.checksum)
+		assert(msg != nil, "a pipeline op is in the primary's journal")
 		for b := uint8(0); b < r.opts.ReplicaCount; b++ {
 			if b != r.opts.Replica && e.oks&(1<<b) == 0 {
 				r.stats.MessagesSent++
@@ -646,7 +740,8 @@ func (r *Replica) retryPrepares() {
 // disk stopped completing writes). Either way it starts a view change rather
 // than hold the cluster with heartbeats.
 func (r *Replica) abdicate() {
-	assert(r.status == StatusNormal && r.IsPrimary(), "only a normal primary abdicates")
+	assert(r.status == StatusNormal, "only a normal replica abdicates")
+	assert(r.IsPrimary(), "only the primary abdicates")
 	switch {
 	case !r.pipeline.empty():
 		r.startViewChange(r.view+1, "primary abdicates: pipeline stalled")

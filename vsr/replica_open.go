@@ -61,6 +61,8 @@ func (l logPosition) current(h *Header) bool { return h.View == l.view && h.Op >
 // but blank and corrupt) and, for a valid or unconfirmed slot, the prepare
 // message (aliasing prepare).
 func ClassifySlot(slot, slots uint64, ringHeader, prepare []byte, sizeMax uint32, logView uint32, logOp uint64) (SlotClass, Header, []byte) {
+	assert(slots > 0, "a journal has slots")
+	assert(slot < slots, "a slot of the journal")
 	log := logPosition{view: logView, op: logOp}
 	h, hErr := DecodeHeader(ringHeader)
 	hOK := hErr == nil && h.Command == CommandPrepare && h.Op%slots == slot
@@ -106,6 +108,7 @@ func ClassifySlot(slot, slots uint64, ringHeader, prepare []byte, sizeMax uint32
 // canonical entry, which may be of an older view than the one it replaces).
 func classifyDisagreement(log logPosition, ring, prepare *Header, message []byte) (SlotClass, Header, []byte) {
 	assert(ring.Op == prepare.Op, "the two copies name one op")
+	assert(ring.Checksum != prepare.Checksum, "the two copies disagree")
 	switch {
 	case log.current(prepare):
 		return SlotValid, *prepare, message // the ring write of this view's prepare was lost
@@ -169,6 +172,7 @@ func OpenReplica(opts Options, env Env) (*Replica, error) {
 		r.open.pending++
 		r.storage.Read(r.layout.superblockOffset(i), r.open.supers[i], tag(tagReadSuper, i))
 	}
+	assert(r.open.pending == SuperblockCopies, "the open reads every superblock copy")
 	return r, nil
 }
 
@@ -180,9 +184,8 @@ func (r *Replica) Opening() bool { return r.open != nil }
 
 func (r *Replica) readDone(kind, index uint64, err error) {
 	o := r.open
-	if o == nil || o.pending <= 0 {
-		panic("vsr: read completion outside an open")
-	}
+	assert(o != nil, "a read completes during an open")
+	assert(o.pending > 0, "a read completes a read in flight")
 	switch kind {
 	case tagReadSuper:
 		o.superErr[index] = err
@@ -191,6 +194,7 @@ func (r *Replica) readDone(kind, index uint64, err error) {
 	case tagReadPrepare:
 		o.readErr[index] = err != nil
 	case tagReadCheckpoint:
+		assert(o.phase == openCheckpoint, "the checkpoint is read in its phase")
 		o.checkpointErr = err
 	}
 	o.pending--
@@ -204,10 +208,14 @@ func (r *Replica) readDone(kind, index uint64, err error) {
 		r.openJournalDone()
 	case openCheckpoint:
 		r.openCheckpointDone()
+	default:
+		panic("vsr: read completion in an unknown open phase")
 	}
 }
 
 func (r *Replica) openFail(err error) {
+	assert(err != nil, "an open fails for a reason")
+	assert(r.open != nil, "an open fails while opening")
 	r.openErr = fmt.Errorf("%w: replica %d: %w", ErrOpen, r.opts.Replica, err)
 	r.open = nil
 	if r.hook != nil {
@@ -219,6 +227,8 @@ func (r *Replica) openFail(err error) {
 // journal.
 func (r *Replica) openSuperblockDone() {
 	o := r.open
+	assert(o.phase == openSuperblock, "the superblock phase ends once")
+	assert(o.pending == 0, "every superblock copy was read")
 	found := false
 	var firstErr error
 	for i := range SuperblockCopies {
@@ -278,6 +288,8 @@ type openedSlot struct {
 // reads the checkpoint.
 func (r *Replica) openJournalDone() {
 	o := r.open
+	assert(o.phase == openJournal, "the journal phase ends once")
+	assert(r.op == 0, "the head is learned from the journal")
 	found := r.classifySlots()
 	head := openedHead(found, r.logView, r.logOp)
 	for i := range found {
@@ -288,9 +300,11 @@ func (r *Replica) openJournalDone() {
 		if f.class == SlotCorrupt && r.opts.TestingBug == BugCorruptSlotBlank {
 			f.class = SlotBlank
 		}
+		assert(f.class != SlotUnconfirmed, "every slot is decided")
 		o.classes[f.class]++
 		r.restoreSlot(uint64(i), f.class, &f.header, f.message, f.ring)
 	}
+	assert(r.op <= max(head.confirmed, head.unconfirmed), "the head is the highest op the journal names")
 	// A slot whose op is known but not its contents, at or above every
 	// entry the journal names, hides the head: as with a corrupt slot, the
 	// log must come from a primary.
@@ -311,6 +325,8 @@ func (r *Replica) openJournalDone() {
 func (r *Replica) classifySlots() []openedSlot {
 	o := r.open
 	slots := uint64(r.opts.JournalSlots)
+	assert(uint64(len(o.prepares)) == slots, "the open read every slot")
+	assert(uint64(len(o.headers)) >= slots*HeaderSize, "the open read the whole headers ring")
 	found := make([]openedSlot, slots)
 	for i := range slots {
 		ring := o.headers[i*HeaderSize : (i+1)*HeaderSize]
@@ -323,6 +339,7 @@ func (r *Replica) classifySlots() []openedSlot {
 			prepare = []byte{1} // unreadable: corrupt, not blank
 		}
 		class, h, message := ClassifySlot(i, slots, ring, prepare, r.opts.MessageSizeMax, r.logView, r.logOp)
+		assert(class == SlotBlank || class == SlotCorrupt || h.Op%slots == i, "a decided slot holds an op of its own")
 		found[i] = openedSlot{class: class, header: h, message: message, ring: ring}
 	}
 	return found
@@ -339,6 +356,8 @@ func openedHead(found []openedSlot, logView uint32, logOp uint64) openedHeads {
 	var heads openedHeads
 	for i := range found {
 		f := &found[i]
+		assert(f.class >= SlotBlank, "a classified slot has a class")
+		assert(f.class < slotClassCount, "a classified slot has a known class")
 		if f.class == SlotBlank || f.class == SlotCorrupt || staleEntry(&f.header, logView, logOp) {
 			continue
 		}
@@ -363,7 +382,8 @@ func (h openedHeads) ambiguousAbove(op uint64) bool { return h.ambiguous != 0 &&
 // the newest write, whose ring write a crash tore; below, the ring may have
 // named a replacement, so its contents are unknown.
 func resolveUnconfirmed(f *openedSlot, heads openedHeads) SlotClass {
-	assert(f.class == SlotUnconfirmed && f.message != nil, "an unconfirmed slot holds a valid prepare")
+	assert(f.class == SlotUnconfirmed, "resolveUnconfirmed of an unconfirmed slot")
+	assert(f.message != nil, "an unconfirmed slot holds a valid prepare")
 	if f.header.Op > heads.confirmed && f.header.Op == heads.unconfirmed {
 		return SlotValid
 	}
@@ -395,6 +415,8 @@ func (r *Replica) restoreSlot(i uint64, class SlotClass, h *Header, message, rin
 		return
 	}
 	assert(class == SlotValid || class == SlotTorn || class == SlotMissing, "restoreSlot of a decided slot")
+	assert(h.Op%uint64(len(r.journal.slots)) == i, "a journal slot holds op mod slots")
+	assert((message != nil) == (class == SlotValid), "a valid slot, and only a valid one, restores its prepare")
 	if r.opts.TestingBug == BugDropCommittedTail && h.Op > r.super.durable.checkpoint.op {
 		message = nil
 	}
@@ -417,6 +439,8 @@ func (r *Replica) restoreSlot(i uint64, class SlotClass, h *Header, message, rin
 // executed before the restart, and starts recovery.
 func (r *Replica) openCheckpointDone() {
 	o := r.open
+	assert(o.pending == 0, "every read of the open completed")
+	assert(r.commitMin == 0, "nothing executed before the checkpoint is restored")
 	cp := o.chosen.checkpoint
 	if !cp.checksum.IsZero() {
 		b := o.checkpoint[:min(cp.size, uint64(len(o.checkpoint)))]
@@ -431,9 +455,11 @@ func (r *Replica) openCheckpointDone() {
 		}
 	}
 	r.open = nil
+	assert(r.commitMin == r.durableCheckpoint().op, "execution resumes from the durable checkpoint")
 	r.commitMax = max(r.commitMax, min(o.chosen.commit, r.op), r.headCommit())
 	r.replayExecuted(o.chosen.commit)
 	r.op = max(r.op, r.commitMin)
+	assert(r.commitMin <= r.commitMax, "replay executes only committed ops")
 	if r.op < o.chosen.logOp {
 		// The superblock says the log of log_view reached log_op, but the
 		// journal no longer names it (a fault struck the headers ring):
@@ -454,6 +480,8 @@ func (r *Replica) openCheckpointDone() {
 // had executed before it stopped (they were committed), as far as the
 // journal holds them in one chain.
 func (r *Replica) replayExecuted(executed uint64) {
+	assert(r.open == nil, "replay runs once the data file is read")
+	assert(r.status == StatusRecovering, "replay runs before recovery")
 	for r.commitMin < executed {
 		h := r.journal.header(r.commitMin + 1)
 		if h == nil || !r.journal.hasPrepare(h.Op) || h.Parent != r.commitChecksum || h.Timestamp <= r.commitTimestamp {
@@ -467,6 +495,8 @@ func (r *Replica) replayExecuted(executed uint64) {
 // match a durable prepare (a header write lost at the crash), so those
 // prepares count as durable again.
 func (r *Replica) rewriteRing() {
+	assert(r.open == nil, "the ring is rewritten once the data file is read")
+	assert(len(r.barriers) == 0, "no ring write waits at open")
 	for sector := range r.layout.headerSectors() {
 		first := sector * headersPerSector
 		for i := first; i < min(first+headersPerSector, uint64(len(r.journal.slots))); i++ {

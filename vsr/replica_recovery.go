@@ -29,6 +29,8 @@ type recoveryResponse struct {
 
 // startRecovery begins the recovery protocol once the data file is read.
 func (r *Replica) startRecovery() {
+	assert(r.open == nil, "recovery starts once the data file is open")
+	assert(r.openErr == nil, "recovery starts from a data file that opened")
 	r.status = StatusRecovering
 	r.emitStatus()
 	if r.opts.ReplicaCount == 1 {
@@ -42,14 +44,18 @@ func (r *Replica) startRecovery() {
 	r.rec = recoveryState{nonce: U128{Lo: r.random.Uint64() | 1, Hi: r.random.Uint64()}, primaryBuf: buf}
 	r.rec.retry.start(r.opts.RecoveryRetryTicks)
 	r.rec.fallback.start(r.opts.RecoveryTimeoutTicks + r.jitter())
+	assert(!r.rec.nonce.IsZero(), "a recovery has a nonce")
+	assert(len(r.rec.primaryBuf) == int(r.opts.MessageSizeMax), "a recovery can hold the primary's log")
 	r.sendRecovery()
 }
 
 func (r *Replica) sendRecovery() {
+	assert(r.status == StatusRecovering, "recovery is asked for while recovering")
 	r.broadcast(&Header{Command: CommandRecovery, View: r.view, Context: r.rec.nonce}, nil)
 }
 
 func (r *Replica) tickRecovering() {
+	assert(r.status == StatusRecovering, "recovery ticks while recovering")
 	if r.rec.retry.tick() {
 		r.sendRecovery()
 	}
@@ -61,9 +67,11 @@ func (r *Replica) tickRecovering() {
 // recoveryFallback: nobody answered as primary; an intact journal lets this
 // replica join a view change on its own.
 func (r *Replica) recoveryFallback() {
+	assert(r.status == StatusRecovering, "recovery falls back while recovering")
 	if r.journalFaulty {
 		return
 	}
+	assert(!r.rejoin, "a replaced disk's replica never leads a view change on its own")
 	r.rec.retry.stop()
 	r.rec.fallback.stop()
 	r.startViewChange(r.view+1, "recovery: no primary answered")
@@ -83,7 +91,9 @@ func (r *Replica) onRecovery(h *Header) {
 		r.drop(h.Command, "recovery while not normal")
 		return
 	}
-	assert(r.status == StatusNormal && h.View <= r.view, "recovery answered in a normal view at least as new")
+	assert(r.status == StatusNormal, "recovery is answered in normal status")
+	assert(h.View <= r.view, "recovery is answered in a view at least as new")
+	assert(h.Replica != r.opts.Replica, "recovery is answered to a peer")
 	var body []byte
 	if r.IsPrimary() {
 		body = r.appendLogHeaders(r.scratch[:0])
@@ -96,10 +106,20 @@ func (r *Replica) onRecovery(h *Header) {
 // onRecoveryResponse counts answers to this replica's recovery and, with
 // enough of them and the primary's, installs the primary's log.
 func (r *Replica) onRecoveryResponse(h *Header, body []byte) {
-	if r.status != StatusRecovering || h.Context != r.rec.nonce || h.View < r.view {
-		r.drop(h.Command, "recovery_response not for this recovery")
+	switch {
+	case r.status != StatusRecovering:
+		r.drop(h.Command, "recovery_response while not recovering")
+		return
+	case h.Context != r.rec.nonce:
+		r.drop(h.Command, "recovery_response for another recovery")
+		return
+	case h.View < r.view:
+		r.drop(h.Command, "recovery_response of an older view")
 		return
 	}
+	assert(r.status == StatusRecovering, "a recovery_response is taken while recovering")
+	assert(h.View >= r.view, "a recovery_response is of this view or a newer one")
+	assert(h.Replica != r.opts.Replica, "a recovery_response comes from a peer")
 	r.rec.responses[h.Replica] = recoveryResponse{present: true, view: h.View}
 	if h.Replica == r.primaryIndex(h.View) && (r.rec.primary.Command == CommandReserved || h.View >= r.rec.primary.View) {
 		r.rec.primary = *h
@@ -116,6 +136,9 @@ func (r *Replica) onRecoveryResponse(h *Header, body []byte) {
 	if count+1 < QuorumViewChange(int(r.opts.ReplicaCount)) || p.Command == CommandReserved || p.View != view {
 		return // wait for more answers, or for the newest view's primary (whose answer carries the log)
 	}
+	assert(p.Command == CommandRecoveryResponse, "the primary's answer is a recovery_response")
+	assert(p.Replica == r.primaryIndex(p.View), "the primary's answer is its view's primary's")
+	assert(p.View >= r.view, "the primary's answer is of this view or a newer one")
 	start := *p
 	start.Context = p.Parent // the head's checksum, as a start_view carries it
 	r.rec.retry.stop()

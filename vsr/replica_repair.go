@@ -27,7 +27,10 @@ func (r *Replica) windowMin() uint64 {
 	if r.op < slots {
 		return 1
 	}
-	return r.op - slots + 1
+	first := r.op - slots + 1
+	assert(first > 0, "the journal window starts above the root")
+	assert(r.op-first < slots, "the journal window is one journal long")
+	return first
 }
 
 // NeedsStateTransfer reports whether the next op this replica must execute
@@ -50,10 +53,9 @@ func (r *Replica) canonicalFloor() uint64 {
 		return r.op + 1
 	}
 	h := r.journal.header(r.op)
-	if h == nil {
-		panic("vsr: the head of the log is not in the journal")
-	}
+	assert(h != nil, "the head of the log is in the journal")
 	op, bottom := r.op, max(r.commitMin+1, r.windowMin())
+	assert(bottom <= r.op, "the head is within the window above the executed prefix")
 	for op > bottom {
 		below := r.journal.header(op - 1)
 		if below == nil || below.Checksum != h.Parent {
@@ -61,6 +63,8 @@ func (r *Replica) canonicalFloor() uint64 {
 		}
 		op, h = op-1, below
 	}
+	assert(op >= bottom, "the chain stops at the window or the executed prefix")
+	assert(r.journal.header(op) != nil, "the lowest linked op is in the journal")
 	return op
 }
 
@@ -69,8 +73,10 @@ func (r *Replica) canonicalFloor() uint64 {
 func (r *Replica) logConnected() bool {
 	floor := r.canonicalFloor()
 	if floor > r.op {
+		assert(r.op <= r.commitMin, "only a log with nothing above the executed prefix has no floor")
 		return true
 	}
+	assert(r.journal.header(floor) != nil, "the lowest linked op is in the journal")
 	return floor == r.commitMin+1 && r.journal.header(floor).Parent == r.commitChecksum
 }
 
@@ -80,6 +86,7 @@ func (r *Replica) logComplete() bool {
 	if !r.logConnected() {
 		return false
 	}
+	assert(r.op >= r.commitMin, "a connected log reaches the executed prefix")
 	for op := r.commitMin + 1; op <= r.op; op++ {
 		if !r.journal.hasPrepare(op) {
 			return false
@@ -104,6 +111,7 @@ func (r *Replica) repairing() bool {
 // to hold the log (the primary, or the replica whose log the new primary
 // adopted), on odd rounds another peer at random.
 func (r *Replica) repairPeer() uint8 {
+	assert(r.opts.ReplicaCount > 1, "a peer to ask exists")
 	r.rep.round++
 	first := r.primaryIndex(r.view)
 	if r.status == StatusViewChange {
@@ -116,6 +124,8 @@ func (r *Replica) repairPeer() uint8 {
 	if peer >= r.opts.Replica {
 		peer++
 	}
+	assert(peer != r.opts.Replica, "a replica asks a peer, not itself")
+	assert(peer < r.opts.ReplicaCount, "a replica asks a replica of its cluster")
 	return peer
 }
 
@@ -129,6 +139,7 @@ func (r *Replica) repair() {
 		r.retryStateTransfer()
 		return
 	}
+	assert(r.repairing(), "repair of a log this replica may repair")
 	peer := r.repairPeer()
 	if r.rep.headOp > r.op {
 		r.requestPrepare(peer, r.rep.headOp, r.rep.headChecksum)
@@ -136,6 +147,7 @@ func (r *Replica) repair() {
 	floor := r.canonicalFloor()
 	bottom := max(r.commitMin+1, r.windowMin())
 	if floor <= r.op && floor > bottom {
+		assert(r.journal.header(floor) != nil, "the lowest linked op is in the journal")
 		parent := r.journal.header(floor).Parent
 		r.requestPrepare(peer, floor-1, parent)
 		h := Header{Command: CommandRequestHeaders, View: r.view, Commit: bottom, Op: floor - 1}
@@ -145,6 +157,7 @@ func (r *Replica) repair() {
 	requested := 0
 	for op := max(floor, r.commitMin+1); op <= r.op && requested < repairRequestsMax; op++ {
 		if !r.journal.hasPrepare(op) {
+			assert(r.journal.header(op) != nil, "an op linked to the head is in the journal")
 			r.requestPrepare(peer, op, r.journal.header(op).Checksum)
 			requested++
 		}
@@ -152,6 +165,7 @@ func (r *Replica) repair() {
 }
 
 func (r *Replica) requestPrepare(peer uint8, op uint64, checksum U128) {
+	assert(op > r.commitMin, "repair asks for an op not executed")
 	h := Header{Command: CommandRequestPrepare, View: r.view, Op: op, Context: checksum}
 	r.stats.RepairRequests++
 	r.send(peer, &h, nil)
@@ -162,15 +176,22 @@ func (r *Replica) requestPrepare(peer uint8, op uint64, checksum U128) {
 // checksum still proves what it is.
 func (r *Replica) onRequestPrepare(h *Header) {
 	head := r.journal.header(h.Op)
-	if head == nil || (!h.Context.IsZero() && head.Checksum != h.Context) {
-		r.drop(h.Command, "requested prepare not held")
+	if head == nil {
+		r.drop(h.Command, "requested op not in the journal")
+		return
+	}
+	if !h.Context.IsZero() && head.Checksum != h.Context {
+		r.drop(h.Command, "requested prepare not the one held for the op")
 		return
 	}
 	msg := r.journal.prepare(h.Op, head.Checksum)
 	if msg == nil {
-		r.drop(h.Command, "requested prepare not held")
+		r.drop(h.Command, "requested prepare's body not held")
 		return
 	}
+	assert(h.Replica != r.opts.Replica, "a prepare is sent to a peer")
+	assert(h.Replica < r.opts.ReplicaCount, "a prepare is sent to a replica of the cluster")
+	assert(len(msg) == int(head.Size), "a prepare is sent whole")
 	r.stats.MessagesSent++
 	r.bus.SendToReplica(h.Replica, msg)
 }
@@ -195,6 +216,8 @@ func (r *Replica) onRequestHeaders(h *Header) {
 		r.drop(h.Command, "no requested headers held")
 		return
 	}
+	assert(h.Commit <= h.Op, "headers are asked for a range of ops")
+	assert(len(body) <= limit*HeaderSize, "the headers fit a message")
 	reply := Header{Command: CommandHeaders, View: r.view, Op: h.Op, Commit: h.Commit}
 	r.send(h.Replica, &reply, body)
 }
@@ -206,11 +229,16 @@ func (r *Replica) onHeaders(h *Header, body []byte) {
 		r.drop(h.Command, "headers while not repairing")
 		return
 	}
+	assert(r.repairing(), "headers are taken only while repairing")
 	installed := 0
 	for i := 0; i+HeaderSize <= len(body); i += HeaderSize {
 		hh, err := DecodeHeader(body[i : i+HeaderSize])
-		if err != nil || hh.Command != CommandPrepare {
+		if err != nil {
 			r.violation(h.Command, "headers body holds an invalid header")
+			return
+		}
+		if hh.Command != CommandPrepare {
+			r.violation(h.Command, "headers body holds a header not a prepare's")
 			return
 		}
 		if r.extendsChainDown(&hh) {
@@ -232,6 +260,8 @@ func (r *Replica) extendsChainDown(h *Header) bool {
 	if floor > r.op || floor <= max(r.commitMin+1, r.windowMin()) || h.Op != floor-1 {
 		return false
 	}
+	assert(h.Op > r.commitMin, "the chain extends down to an op not executed")
+	assert(r.journal.header(floor) != nil, "the lowest linked op is in the journal")
 	return h.Checksum == r.journal.header(floor).Parent
 }
 
@@ -243,6 +273,7 @@ func (r *Replica) repairAccept(h *Header, message []byte) bool {
 	if !r.repairing() || h.Op <= r.commitMin || h.Op < r.windowMin() {
 		return false
 	}
+	assert(h.Command == CommandPrepare, "repair takes prepares")
 	held := r.journal.header(h.Op)
 	switch {
 	case held != nil && held.Checksum == h.Checksum && r.inWindow(h.Op):
@@ -259,6 +290,8 @@ func (r *Replica) repairAccept(h *Header, message []byte) bool {
 	if !r.journal.putPrepare(h, message) {
 		return false
 	}
+	assert(r.journal.hasPrepare(h.Op), "a repaired prepare is held")
+	assert(h.Op <= r.op, "a repaired prepare is not above the head")
 	r.writePrepare(h.Op)
 	r.afterRepair()
 	return true
@@ -266,6 +299,7 @@ func (r *Replica) repairAccept(h *Header, message []byte) bool {
 
 // afterRepair moves on with whatever the repaired entries allow.
 func (r *Replica) afterRepair() {
+	assert(r.repairing(), "repair moves on only while repairing")
 	r.commitJournal()
 	r.tryFinishViewChange()
 }

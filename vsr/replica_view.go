@@ -28,6 +28,7 @@ type dvcRecord struct {
 }
 
 func newViewChangeState(replicaCount uint8, messageSizeMax uint32) viewChangeState {
+	assert(replicaCount <= ReplicasMax, "a do_view_change record per replica")
 	var vc viewChangeState
 	for i := range replicaCount {
 		vc.dvcs[i].buffer = make([]byte, messageSizeMax)
@@ -44,9 +45,8 @@ func (vc *viewChangeState) reset() {
 
 // startViewChange moves this replica into the view change for view.
 func (r *Replica) startViewChange(view uint32, reason string) {
-	if view <= r.view && !(view == r.view && r.status == StatusNormal) {
-		panic("vsr: view change to an older view")
-	}
+	assert(view >= r.view, "no view change to an older view")
+	assert(view > r.view || r.status == StatusNormal, "a view change of the current view only from normal status")
 	r.view = view
 	r.status = StatusViewChange
 	r.vc.reset()
@@ -62,6 +62,8 @@ func (r *Replica) startViewChange(view uint32, reason string) {
 	t.primary.stop()
 	t.viewChange.start(r.opts.ViewChangeTimeoutTicks + r.jitter())
 	t.viewChangeRetry.start(r.opts.ViewChangeRetryTicks)
+	assert(r.logView < r.view, "a view change is to a view after the log's")
+	assert(r.pipeline.empty(), "a view change drops the pipeline")
 	r.super.persist()
 	if r.hook != nil {
 		r.hook(&Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view,
@@ -74,11 +76,15 @@ func (r *Replica) startViewChange(view uint32, reason string) {
 // jumpToView: a prepare or commit of a newer view shows this replica
 // missed a view change; it joins that view and asks its primary for the log.
 func (r *Replica) jumpToView(view uint32) {
+	assert(view > r.view, "jumpToView of a newer view")
+	assert(r.primaryIndex(view) != r.opts.Replica, "a replica jumps to a view another leads")
 	r.startViewChange(view, "message from a newer view")
+	assert(r.view == view, "jumpToView joins the view")
 	r.requestStartView()
 }
 
 func (r *Replica) requestStartView() {
+	assert(r.status == StatusViewChange, "a start_view is asked for during a view change")
 	primary := r.primaryIndex(r.view)
 	if primary == r.opts.Replica {
 		return
@@ -98,6 +104,9 @@ func (r *Replica) onStartViewChange(h *Header) {
 		r.drop(h.Command, "start_view_change of the current view, already normal")
 		return
 	}
+	assert(h.View == r.view, "a start_view_change is counted in its view")
+	assert(r.status == StatusViewChange, "a start_view_change is counted during a view change")
+	assert(h.Replica != r.opts.Replica, "a start_view_change is counted from a peer")
 	r.vc.svcFrom |= 1 << h.Replica
 	r.checkStartViewChangeQuorum()
 }
@@ -111,14 +120,17 @@ func (r *Replica) checkStartViewChangeQuorum() {
 	if popCount(r.vc.svcFrom) < QuorumViewChange(int(r.opts.ReplicaCount)) {
 		return
 	}
+	assert(r.vc.svcFrom&(1<<r.opts.Replica) != 0, "a replica in a view change wants the view itself")
+	assert(r.logView < r.view, "a do_view_change is of a log of an earlier view")
 	r.vc.dvcSent = true
 	r.sendDoViewChange()
 }
 
 func (r *Replica) sendDoViewChange() {
-	if r.logView >= r.view {
-		panic("vsr: do_view_change with log_view not below view")
-	}
+	assert(r.status == StatusViewChange, "do_view_change is sent during a view change")
+	assert(r.vc.dvcSent, "do_view_change is sent once a quorum wants the view")
+	assert(r.logView < r.view, "do_view_change with log_view below view")
+	assert(r.viewDurable(), "do_view_change is sent once the view is durable")
 	primary := r.primaryIndex(r.view)
 	if primary == r.opts.Replica {
 		r.recordDoViewChange(r.opts.Replica, r.logView, r.op, min(r.commitMax, r.op), r.journal.faultyCount > 0, r.nackMask(), nil)
@@ -126,6 +138,7 @@ func (r *Replica) sendDoViewChange() {
 		return
 	}
 	body := r.appendLogHeaders(r.scratch[:0])
+	assert(len(body)%HeaderSize == 0, "a do_view_change carries whole headers")
 	// A backup may know of commits beyond its own head (from a heartbeat);
 	// the do_view_change reports only those within its log.
 	h := Header{Command: CommandDoViewChange, View: r.view, LogView: r.logView, Op: r.op,
@@ -140,6 +153,7 @@ func (r *Replica) sendDoViewChange() {
 // appendLogHeaders appends the headers of this replica's log from the head
 // downward, as long as they chain, up to what a message can carry.
 func (r *Replica) appendLogHeaders(dst []byte) []byte {
+	assert(len(dst) == 0, "log headers fill a body from its start")
 	limit := (int(r.opts.MessageSizeMax) - HeaderSize) / HeaderSize
 	var parent U128
 	for op, n := r.op, 0; op > 0 && n < limit; op, n = op-1, n+1 {
@@ -152,6 +166,7 @@ func (r *Replica) appendLogHeaders(dst []byte) []byte {
 		dst = append(dst, b[:]...)
 		parent = h.Parent
 	}
+	assert(len(dst) <= limit*HeaderSize, "log headers fit a message")
 	return dst
 }
 
@@ -174,6 +189,10 @@ func (r *Replica) onDoViewChange(h *Header, body []byte) {
 		r.violation(h.Command, "do_view_change headers: "+err)
 		return
 	}
+	assert(h.View == r.view, "a do_view_change is counted in its view")
+	assert(r.status == StatusViewChange, "a do_view_change is counted during a view change")
+	assert(r.IsPrimary(), "a do_view_change is counted by the view's primary")
+	assert(h.Replica != r.opts.Replica, "a do_view_change is counted from a peer")
 	r.vc.svcFrom |= 1 << h.Replica
 	r.recordDoViewChange(h.Replica, h.LogView, h.Op, h.Commit, h.Request == 1, h.Client, body)
 	r.checkStartViewChangeQuorum()
@@ -190,6 +209,7 @@ func (r *Replica) onDoViewChange(h *Header, body []byte) {
 // start_view: prepares from op downward, each the parent of the one
 // before, the first with checksum head. It returns what is wrong, or "".
 func checkHeaderRun(body []byte, op uint64, head U128) string {
+	assert(len(body)%HeaderSize == 0, "a run of headers is whole headers")
 	if len(body) == 0 {
 		if op == 0 {
 			return ""
@@ -204,9 +224,13 @@ func checkHeaderRun(body []byte, op uint64, head U128) string {
 			return err.Error()
 		case h.Command != CommandPrepare:
 			return "a header is not a prepare's"
-		case i == 0 && (h.Op != op || h.Checksum != head):
-			return "first header is not the head"
-		case i > 0 && (h.Op+uint64(i/HeaderSize) != op || h.Checksum != parent):
+		case i == 0 && h.Op != op:
+			return "first header is not of the head's op"
+		case i == 0 && h.Checksum != head:
+			return "first header is not the head's"
+		case i > 0 && h.Op+uint64(i/HeaderSize) != op:
+			return "headers are not of consecutive ops"
+		case i > 0 && h.Checksum != parent:
 			return "headers do not chain"
 		}
 		parent = h.Parent
@@ -215,6 +239,10 @@ func checkHeaderRun(body []byte, op uint64, head U128) string {
 }
 
 func (r *Replica) recordDoViewChange(from uint8, logView uint32, op, commit uint64, faulty bool, nacks U128, body []byte) {
+	assert(from < r.opts.ReplicaCount, "a do_view_change from a replica of the cluster")
+	assert(logView < r.view, "a do_view_change is of a log of an earlier view")
+	assert(commit <= op, "a do_view_change's commit is in its log")
+	assert(len(body) <= len(r.vc.dvcs[from].buffer), "a do_view_change's headers fit its record")
 	d := &r.vc.dvcs[from]
 	d.present, d.logView, d.op, d.commit, d.faulty, d.nacks = true, logView, op, commit, faulty, nacks
 	d.headers = d.buffer[:copy(d.buffer, body)]
@@ -244,13 +272,23 @@ func (r *Replica) checkDoViewChangeQuorum() {
 	if !r.vc.dvcs[r.opts.Replica].present || count < QuorumViewChange(int(r.opts.ReplicaCount)) {
 		return
 	}
+	assert(best >= 0, "a quorum of do_view_changes has a best log")
+	assert(r.vc.dvcs[best].present, "the best log is one received")
+	assert(commit >= r.commitMax, "the view change keeps every commit known")
 	r.installLog(uint8(best), commit)
 }
 
 // installLog makes the chosen do_view_change's log this replica's log.
 func (r *Replica) installLog(best uint8, commit uint64) {
+	assert(r.status == StatusViewChange, "a log is adopted during a view change")
+	assert(!r.vc.installed, "a log is adopted once")
+	assert(r.IsPrimary(), "the new primary adopts the log")
 	d := &r.vc.dvcs[best]
-	if d.op < r.commitMin || commit > d.op {
+	if d.op < r.commitMin {
+		r.violation(CommandDoViewChange, "chosen log is shorter than an executed op")
+		return
+	}
+	if commit > d.op {
 		r.violation(CommandDoViewChange, "chosen log is shorter than a committed op")
 		return
 	}
@@ -260,6 +298,8 @@ func (r *Replica) installLog(best uint8, commit uint64) {
 		r.installHeaders(d.headers)
 	}
 	r.commitMax = max(r.commitMax, commit, r.headCommit())
+	assert(r.commitMax <= r.op, "every op known committed is in the adopted log")
+	assert(r.commitMin <= r.op, "the adopted log holds every executed op")
 	r.vc.installed, r.vc.best = true, best
 	r.repair()
 	r.tryFinishViewChange()
@@ -272,10 +312,13 @@ func (r *Replica) installLog(best uint8, commit uint64) {
 // ends below it. A replica with a slot it cannot read nacks nothing: that
 // slot might be the op (Protocol-Aware Recovery, FAST'18).
 func (r *Replica) truncateNacked() {
+	assert(r.status == StatusViewChange, "truncation only during a view change")
+	assert(r.vc.installed, "truncation only of an adopted log")
 	op := r.firstUnestablished()
 	if op == 0 || op <= r.commitMax {
 		return
 	}
+	assert(op <= r.op, "the op to prove absent is in the log")
 	// The lowest op not established: if it never committed, nothing above
 	// it did. The adopted log names it by its header if held, or by the
 	// parent of the established op just above it; deeper in a gap its
@@ -298,6 +341,8 @@ func (r *Replica) truncateNacked() {
 		return
 	}
 	r.truncateAbove(op - 1)
+	assert(r.op == op-1, "truncation ends the log below the op no quorum held")
+	assert(r.op >= r.commitMax, "truncation keeps every op known committed")
 	assert(r.op == r.commitMin || r.established(r.op) || r.opts.ReplicaCount == 1,
 		"truncation leaves a head the adopted log establishes")
 	if r.hook != nil {
@@ -314,6 +359,7 @@ func (r *Replica) truncateNacked() {
 // A one-replica cluster is the exception: every prepare it holds is one it
 // made itself and made durable, so its journal is its log, linked or not.
 func (r *Replica) firstUnestablished() uint64 {
+	assert(r.op >= r.commitMin, "the log reaches the executed prefix")
 	for op := r.commitMin + 1; op <= r.op; op++ {
 		if !r.journal.hasPrepare(op) || (!r.established(op) && r.opts.ReplicaCount > 1) {
 			return op
@@ -342,6 +388,8 @@ func (r *Replica) established(op uint64) bool {
 // op, or names another prepare at op, or names op without ever having held
 // its prepare.
 func (r *Replica) nacks(d *dvcRecord, op uint64, checksum U128) bool {
+	assert(d.present, "nacks of a do_view_change received")
+	assert(op > r.commitMin, "a nack is of an op not executed here")
 	if d.faulty {
 		return false
 	}
@@ -368,6 +416,7 @@ func (r *Replica) nacks(d *dvcRecord, op uint64, checksum U128) bool {
 // replica never held though its log names them. A replaced disk's replica
 // nacks nothing up to the head it learned at its first recovery.
 func (r *Replica) nackMask() U128 {
+	assert(r.status == StatusViewChange, "nacks are sent in a do_view_change")
 	var m U128
 	for back := uint64(0); back < 128 && back < r.op; back++ {
 		if !r.journal.nackable(r.op-back) || r.op-back <= r.rejoinOp {
@@ -385,12 +434,15 @@ func (r *Replica) nackMask() U128 {
 // truncateAbove removes ops above op from the log: they were never
 // committed, or the chosen log would hold them.
 func (r *Replica) truncateAbove(op uint64) {
+	assert(op >= r.commitMin, "truncation never removes an executed op")
 	for k := r.op; k > op; k-- {
 		r.journal.remove(k)
 	}
 	if r.op > op {
 		r.op = op
 	}
+	assert(r.op <= op, "nothing is left above the truncation")
+	assert(r.journal.header(op+1) == nil, "the journal names nothing just above the truncation")
 }
 
 // installHeaders records a checked run of headers (from a do_view_change
@@ -399,9 +451,8 @@ func (r *Replica) truncateAbove(op uint64) {
 func (r *Replica) installHeaders(body []byte) {
 	for i := 0; i+HeaderSize <= len(body); i += HeaderSize {
 		h, err := DecodeHeader(body[i : i+HeaderSize])
-		if err != nil || h.Op > r.op {
-			panic("vsr: installHeaders of an unchecked run")
-		}
+		assert(err == nil, "installHeaders of a checked run")
+		assert(h.Op+uint64(i/HeaderSize) == r.op, "installHeaders of a run from the head down")
 		if h.Op <= r.commitMin || !r.inWindow(h.Op) {
 			break
 		}
@@ -415,6 +466,7 @@ func (r *Replica) tryFinishViewChange() {
 	if r.status != StatusViewChange || !r.vc.installed {
 		return
 	}
+	assert(r.IsPrimary(), "only the new primary adopts a log")
 	if !r.logComplete() {
 		r.truncateNacked()
 		if !r.logComplete() {
@@ -428,20 +480,27 @@ func (r *Replica) tryFinishViewChange() {
 	if !r.viewDurable() {
 		return // onDurable calls again
 	}
+	assert(r.logView == r.view, "the new primary's log is of its view")
 	r.startViewAsPrimary()
 }
 
 func (r *Replica) startViewAsPrimary() {
+	assert(r.status == StatusViewChange, "a view starts from a view change")
+	assert(r.vc.installed, "a view starts once its log is adopted")
+	assert(r.commitMax <= r.op, "every op known committed is in the new primary's log")
 	r.enterNormal()
 	r.pipeline.clear()
 	for op := r.commitMax + 1; op <= r.op; op++ {
 		h := r.journal.header(op)
+		assert(h != nil, "every op of the new primary's log is in its journal")
+		assert(r.journal.hasPrepare(op), "the new primary holds every uncommitted prepare")
 		e := r.pipeline.push(op, h.Checksum)
 		if r.journal.durable(op, h.Checksum) {
 			e.oks |= 1 << r.opts.Replica
 		}
 		r.writePrepare(op)
 	}
+	assert(uint64(r.pipeline.count) == r.op-r.commitMax, "the pipeline holds ops (commit_max, op]")
 	r.emitStatus()
 	for i := uint8(0); i < r.opts.ReplicaCount; i++ {
 		if i != r.opts.Replica {
@@ -454,9 +513,9 @@ func (r *Replica) startViewAsPrimary() {
 }
 
 func (r *Replica) sendStartView(to uint8) {
-	if r.status != StatusNormal || !r.IsPrimary() {
-		return
-	}
+	assert(r.status == StatusNormal, "start_view is sent in normal status")
+	assert(r.IsPrimary(), "start_view is sent by the primary")
+	assert(r.logView == r.view, "start_view carries a log of the view")
 	body := r.appendLogHeaders(r.scratch[:0])
 	h := Header{Command: CommandStartView, View: r.view, LogView: r.logView, Op: r.op,
 		Commit: r.commitMax, Context: r.headChecksum()}
@@ -464,10 +523,23 @@ func (r *Replica) sendStartView(to uint8) {
 }
 
 func (r *Replica) onRequestStartView(h *Header) {
-	if r.status != StatusNormal || !r.IsPrimary() || h.View != r.view {
-		r.drop(h.Command, "request_start_view not for this view's primary")
+	switch {
+	case r.status != StatusNormal:
+		r.drop(h.Command, "request_start_view while not normal")
+		return
+	case !r.IsPrimary():
+		r.drop(h.Command, "request_start_view at a backup")
+		return
+	case h.View < r.view:
+		r.drop(h.Command, "request_start_view of an older view")
+		return
+	case h.View > r.view:
+		r.drop(h.Command, "request_start_view of a newer view")
 		return
 	}
+	assert(r.status == StatusNormal, "start_view is resent in normal status")
+	assert(r.IsPrimary(), "start_view is resent by the primary")
+	assert(h.View == r.view, "start_view is resent for its own view")
 	r.sendStartView(h.Replica)
 }
 
@@ -487,6 +559,9 @@ func (r *Replica) onStartView(h *Header, body []byte) {
 		r.drop(h.Command, "start_view not from that view's primary")
 		return
 	}
+	assert(h.View >= r.view, "a start_view is of this view or a newer one")
+	assert(h.View > r.view || r.status != StatusNormal, "a start_view of this view is taken only outside normal status")
+	assert(r.primaryIndex(h.View) != r.opts.Replica, "a start_view is taken by a backup of its view")
 	r.installPrimaryLog(h, body)
 }
 
@@ -501,6 +576,10 @@ func (r *Replica) installPrimaryLog(h *Header, body []byte) {
 		r.violation(h.Command, h.Command.String()+" log is shorter than an executed op")
 		return
 	}
+	assert(h.Command == CommandStartView || h.Command == CommandRecoveryResponse, "a primary's log comes in a start_view or recovery_response")
+	assert(h.View >= r.view, "a primary's log is of this view or a newer one")
+	assert(r.primaryIndex(h.View) != r.opts.Replica, "a primary's log is installed at a backup")
+	assert(h.Commit <= h.Op, "a primary's commit is in its log")
 	r.view, r.logView = h.View, h.View
 	r.vc.reset()
 	r.pipeline.clear()
@@ -516,6 +595,9 @@ func (r *Replica) installPrimaryLog(h *Header, body []byte) {
 		r.rejoin, r.rejoinOp = false, max(r.rejoinOp, h.Op)
 	}
 	r.enterNormal()
+	assert(r.op == h.Op, "a backup's head is its primary's")
+	assert(r.logOp == r.op, "a backup's log_op is its head")
+	assert(!r.IsPrimary(), "the primary's log is installed at a backup")
 	r.super.persist()
 	r.emitStatus()
 	r.commitJournal()
@@ -525,11 +607,15 @@ func (r *Replica) installPrimaryLog(h *Header, body []byte) {
 // onDurable runs when the superblock write completes: what waited for the
 // view or log_view to be durable can go now.
 func (r *Replica) onDurable() {
+	assert(r.super.copiesLeft == 0, "onDurable once every copy is written")
+	assert(!r.super.failed, "onDurable once the update landed")
+	assert(r.super.durable.view <= r.view, "the durable view is not ahead of the view")
 	if r.hook != nil {
 		d := &r.super.durable
 		r.hook(&Event{Kind: EventDurable, Replica: r.opts.Replica, View: d.view, LogView: d.logView, Commit: d.commit})
 	}
 	if cp := r.durableCheckpoint(); cp != r.cp.announced {
+		assert(cp.op >= r.cp.announced.op, "durable checkpoints advance")
 		r.cp.announced = cp
 		r.stats.Checkpoints++
 		if r.hook != nil {
@@ -550,6 +636,7 @@ func (r *Replica) onDurable() {
 
 // retryViewChange resends this replica's part of a stalled view change.
 func (r *Replica) retryViewChange() {
+	assert(r.status == StatusViewChange, "a view change is retried during a view change")
 	r.broadcast(&Header{Command: CommandStartViewChange, View: r.view}, nil)
 	if r.vc.dvcSent && r.primaryIndex(r.view) != r.opts.Replica {
 		r.sendDoViewChange()

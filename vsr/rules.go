@@ -139,6 +139,7 @@ func (h *Header) Validate() error {
 	if h.Replica >= ReplicasMax {
 		return fieldError(h, "replica < 6", uint64(h.Replica))
 	}
+	assert(int(h.Command) < len(commandSpecs), "a valid command has its rules")
 	spec := &commandSpecs[h.Command]
 	bodySize := h.Size - HeaderSize
 	switch spec.body {
@@ -160,5 +161,6 @@ func (h *Header) Validate() error {
 }
 
 func fieldError(h *Header, rule string, value uint64) error {
+	assert(rule != "", "a field error names its rule")
 	return &MessageError{Check: CheckField, Command: h.Command, Field: rule, Value: value}
 }

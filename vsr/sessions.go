@@ -31,6 +31,7 @@ type session struct {
 }
 
 func newClientTable(clientsMax int, messageSizeMax uint32) clientTable {
+	assert(clientsMax > 0, "a client table holds at least one session")
 	t := clientTable{sessions: make([]session, clientsMax), index: make(map[U128]int, clientsMax)}
 	for i := range t.sessions {
 		t.sessions[i].replyBuf = make([]byte, messageSizeMax)
@@ -44,16 +45,18 @@ func (t *clientTable) get(client U128) *session {
 	if !ok {
 		return nil
 	}
-	return &t.sessions[i]
+	s := &t.sessions[i]
+	assert(s.inUse, "an indexed session is in use")
+	assert(s.client == client, "the index names the session's own client")
+	return s
 }
 
 // open starts a session for client, registered at op. If the table is full
 // the session with the oldest latest request is evicted and returned as
 // evicted (a copy; zero client otherwise).
 func (t *clientTable) open(client U128, op uint64) (s *session, evicted session) {
-	if t.get(client) != nil {
-		panic("vsr: client table: open of an existing session")
-	}
+	assert(!client.IsZero(), "a session names its client")
+	assert(t.get(client) == nil, "open of a client without a session")
 	free := -1
 	for i := range t.sessions {
 		if !t.sessions[i].inUse {
@@ -62,6 +65,7 @@ func (t *clientTable) open(client U128, op uint64) (s *session, evicted session)
 		}
 	}
 	if free < 0 {
+		assert(t.count() == len(t.sessions), "a table without a free session is full")
 		free = t.oldest()
 		evicted = t.sessions[free]
 		delete(t.index, evicted.client)
@@ -71,6 +75,7 @@ func (t *clientTable) open(client U128, op uint64) (s *session, evicted session)
 	s.client, s.session, s.request, s.lastOp, s.inUse = client, op, 0, op, true
 	s.reply = s.replyBuf[:0]
 	t.index[client] = free
+	assert(t.count() <= len(t.sessions), "the index names no more clients than the table holds")
 	return s, evicted
 }
 
@@ -79,6 +84,7 @@ func (t *clientTable) open(client U128, op uint64) (s *session, evicted session)
 func (t *clientTable) oldest() int {
 	best := 0
 	for i := range t.sessions {
+		assert(t.sessions[i].inUse, "eviction only from a full table")
 		if t.sessions[i].lastOp < t.sessions[best].lastOp {
 			best = i
 		}
@@ -101,6 +107,8 @@ func (t *clientTable) appendTo(dst []byte) []byte {
 		if !s.inUse {
 			continue
 		}
+		assert(!s.client.IsZero(), "a session in use names its client")
+		assert(len(s.reply) <= len(s.replyBuf), "a cached reply fits its buffer")
 		var rec [sessionRecordSize]byte
 		putU128(rec[0:], s.client)
 		le.PutUint64(rec[16:], s.session)
@@ -154,5 +162,6 @@ func (t *clientTable) restore(b []byte, count int) error {
 		off += sessionRecordSize + n
 	}
 	t.recomputeDigest()
+	assert(t.count() == count, "the restored table holds every session of the checkpoint")
 	return nil
 }

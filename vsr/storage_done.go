@@ -8,6 +8,7 @@ func (r *Replica) StorageDone(tag uint64, err error) {
 }
 
 func (r *Replica) storageDone(tag uint64, err error) {
+	assert(r.openErr == nil, "no I/O completes after a failed open")
 	index := tag & tagIndexMask
 	switch tag >> tagKindShift {
 	case tagSuperblock:
@@ -27,5 +28,7 @@ func (r *Replica) storageDone(tag uint64, err error) {
 
 // viewDurable reports whether the replica's view and log_view are on disk.
 func (r *Replica) viewDurable() bool {
+	assert(r.super.durable.view <= r.view, "the durable view is not ahead of the view")
+	assert(r.super.durable.logView <= r.logView, "the durable log_view is not ahead of the log_view")
 	return r.super.durable.view == r.view && r.super.durable.logView == r.logView
 }

@@ -66,9 +66,13 @@ type checkpointRef struct {
 }
 
 func encodeSuperblock(b []byte, o *Options, s *superblockState) U128 {
-	if len(b) != SectorSize {
-		panic("vsr: superblock buffer is not one sector")
-	}
+	assert(len(b) == SectorSize, "a superblock copy is one sector")
+	// Never write a copy that decodeSuperblock would refuse.
+	assert(s.sequence > 0, "a superblock copy has a sequence")
+	assert(s.logView <= s.view, "a superblock's log_view is not above its view")
+	assert(s.checkpoint.area <= 1, "a superblock names one of two checkpoint areas")
+	assert(s.checkpoint.size <= o.CheckpointSizeMax, "a superblock's checkpoint fits its area")
+	assert(s.checkpoint.op <= s.commit, "a superblock's checkpoint is of an executed op")
 	clear(b)
 	copy(b[16:24], superblockMagic)
 	putU128(b[24:], o.Cluster)
@@ -164,6 +168,7 @@ func formatDataFile(opts Options, rejoin bool) (map[uint64][]byte, error) {
 		return nil, err
 	}
 	sectors, _, _ := formatSuperblocks(&opts, rejoin)
+	assert(len(sectors) == SuperblockCopies, "a formatted data file has every superblock copy")
 	return sectors, nil
 }
 
@@ -180,6 +185,7 @@ func formatSuperblocks(opts *Options, rejoin bool) (map[uint64][]byte, superbloc
 		sum = encodeSuperblock(b, opts, &state)
 		sectors[l.superblockOffset(state.sequence%SuperblockCopies)] = b
 	}
+	assert(state.sequence == SuperblockCopies, "formatting writes one sequence per copy")
 	return sectors, state, sum
 }
 
@@ -208,6 +214,8 @@ func newSuperblock(r *Replica) superblock {
 	s := superblock{r: r, buf: make([]byte, SectorSize)}
 	_, s.durable, s.lastChecksum = formatSuperblocks(&r.opts, false)
 	s.last = s.durable
+	assert(s.durable.view == 0, "a formatted data file is at view 0")
+	assert(s.durable.checkpoint.prepare == r.commitChecksum, "a formatted data file's checkpoint is the root")
 	return s
 }
 
@@ -216,6 +224,10 @@ func newSuperblock(r *Replica) superblock {
 func (s *superblock) persist() {
 	s.want = superblockState{view: s.r.view, logView: s.r.logView, logOp: s.r.logOp, commit: s.r.commitMin,
 		checkpoint: s.r.cp.written, rejoin: s.r.rejoin, rejoinOp: s.r.rejoinOp}
+	assert(s.r.open == nil, "the superblock is written only once the data file is open")
+	assert(s.want.view >= s.durable.view, "the durable view never goes back")
+	assert(s.want.logView >= s.durable.logView, "the durable log_view never goes back")
+	assert(s.want.checkpoint.op <= s.want.commit, "a checkpoint is of an executed op")
 	if !s.r.ringDurable() {
 		s.waitingForRing = true
 		return
@@ -226,9 +238,12 @@ func (s *superblock) persist() {
 }
 
 func (s *superblock) submit() {
+	assert(s.copiesLeft == 0, "one superblock update in flight at a time")
 	s.writing = s.want
 	s.writing.sequence = s.last.sequence + 1
 	s.writing.parent = s.lastChecksum
+	assert(s.writing.sequence > s.durable.sequence, "the superblock sequence grows")
+	assert(s.writing.checkpoint.op >= s.durable.checkpoint.op, "the durable checkpoint never goes back")
 	onDisk := s.writing
 	if s.r.opts.TestingBug == BugStaleSuperblock {
 		onDisk.view, onDisk.logView = s.durable.view, s.durable.logView
@@ -242,9 +257,8 @@ func (s *superblock) submit() {
 }
 
 func (s *superblock) writeDone(err error) {
-	if s.copiesLeft <= 0 {
-		panic("vsr: superblock write completion without a write in flight")
-	}
+	assert(s.copiesLeft > 0, "a superblock write completes a write in flight")
+	assert(s.writing.sequence == s.last.sequence, "the update in flight is the latest submitted")
 	s.copiesLeft--
 	s.failed = s.failed || err != nil
 	if s.copiesLeft > 0 {
@@ -263,5 +277,6 @@ func (s *superblock) writeDone(err error) {
 		s.submit()
 		return
 	}
+	assert(s.durable.sequence == s.writing.sequence, "the update written is durable")
 	s.r.onDurable()
 }

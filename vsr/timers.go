@@ -8,14 +8,15 @@ type timeout struct {
 }
 
 func (t *timeout) start(afterTicks int) {
-	if afterTicks < 1 {
-		panic("vsr: timeout of less than one tick")
-	}
+	assert(afterTicks >= 1, "a timeout of at least one tick")
 	t.afterTicks, t.ticks, t.running = afterTicks, 0, true
 }
 
 // reset restarts the count without changing the period.
-func (t *timeout) reset() { t.ticks = 0 }
+func (t *timeout) reset() {
+	assert(t.running, "reset of a running timeout")
+	t.ticks = 0
+}
 
 func (t *timeout) stop() { t.running, t.ticks = false, 0 }
 
@@ -24,6 +25,8 @@ func (t *timeout) tick() bool {
 	if !t.running {
 		return false
 	}
+	assert(t.afterTicks >= 1, "a running timeout has a period")
+	assert(t.ticks < t.afterTicks, "a running timeout restarts when it fires")
 	t.ticks++
 	if t.ticks < t.afterTicks {
 		return false
@@ -46,5 +49,6 @@ type timers struct {
 func newTimers(o *Options) timers {
 	var t timers
 	t.repair.start(o.RepairRetryTicks)
+	assert(t.repair.running, "the repair timeout always runs")
 	return t
 }
