@@ -22,10 +22,18 @@ import (
 //     disk is one the fault atlas let faults strike (healthy disks lose
 //     nothing acknowledged, so without a faulty disk a missing op is the
 //     protocol's doing).
+//   - Absence unprovable: an op in the able replicas' logs above their
+//     commit whose prepare none of them holds, and which fewer than a nack
+//     quorum of them may swear they never held (the others name it by a
+//     header that survived a crash, so they may have acknowledged it, or
+//     have a faulty slot), while some healed disk is faulty or replaced:
+//     whoever held the prepare lost it, and the protocol must stall rather
+//     than guess (PAR, FAST'18).
 //
-// An uncommitted op nobody holds is never an excuse: the protocol must
-// truncate it (nack quorum). An excuse passes the run, loudly: it is
-// printed, logged, stored in the result and counted by the swarm.
+// An uncommitted op nobody holds but a nack quorum could disown is never
+// an excuse: the protocol must truncate it. An excuse passes the run,
+// loudly: it is printed, logged, stored in the result and counted by the
+// swarm.
 
 // stalled ends a liveness phase that ran out of time.
 func (s *Simulator) stalled() {
@@ -50,7 +58,53 @@ func (s *Simulator) livenessExcuse() string {
 	if why := s.tooFewToElect(healed, able); why != "" {
 		return why
 	}
-	return s.dataOutOfReach(healed, able)
+	if why := s.dataOutOfReach(healed, able); why != "" {
+		return why
+	}
+	return s.absenceUnprovable(healed, able)
+}
+
+func (s *Simulator) absenceUnprovable(healed, able []bool) string {
+	faulty := s.unhealthy(healed)
+	if len(faulty) == 0 {
+		return ""
+	}
+	commit, head := uint64(0), uint64(0)
+	for i, r := range s.replicas {
+		if able[i] {
+			commit, head = max(commit, r.replica.CommitMax()), max(head, r.replica.Op())
+		}
+	}
+	nackQuorum := s.opts.Replicas - vsr.QuorumReplication(s.opts.Replicas) + 1
+	for op := commit + 1; op <= head; op++ {
+		held, nackers := false, 0
+		for i, r := range s.replicas {
+			if able[i] {
+				held = held || r.replica.HasPrepare(op)
+				if r.replica.Nackable(op) {
+					nackers++
+				}
+			}
+		}
+		if !held && nackers < nackQuorum {
+			return fmt.Sprintf("op %d (above commit %d) has its prepare on no replica able to take part %v, and only %d of "+
+				"them (a nack quorum is %d) may swear they never held it; healed replicas %v have faulty or replaced disks",
+				op, commit, indexes(able), nackers, nackQuorum, faulty)
+		}
+	}
+	return ""
+}
+
+// unhealthy returns the replicas of set whose disks the atlas let faults
+// strike, or which were replaced.
+func (s *Simulator) unhealthy(set []bool) []int {
+	var out []int
+	for i := range s.replicas {
+		if set[i] && !s.diskHealthy(i) {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // healedAndAble returns which replicas the liveness phase healed, and of
@@ -85,12 +139,9 @@ func (s *Simulator) tooFewToElect(healed, able []bool) string {
 }
 
 func (s *Simulator) dataOutOfReach(healed, able []bool) string {
-	var faulty []int
+	faulty := s.unhealthy(healed)
 	floor := uint64(0)
 	for i, r := range s.replicas {
-		if healed[i] && !s.diskHealthy(i) {
-			faulty = append(faulty, i)
-		}
 		if able[i] {
 			op, _ := r.replica.DurableCheckpoint()
 			floor = max(floor, op)

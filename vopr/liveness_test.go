@@ -1,6 +1,7 @@
 package vopr
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -141,5 +142,24 @@ func TestLivenessCoreExcusesLostData(t *testing.T) {
 	res := staged(t, shortRun(1, true, ""), allFaulty, loseTail)
 	if res.Class != Pass || !strings.Contains(res.Excuse, "has no intact copy") {
 		t.Fatalf("got %s: %q, excuse %q; want a pass excused for want of data", res.Class, firstLine(res.Message), res.Excuse)
+	}
+}
+
+// A seed the swarm failed before the third excuse existed: two of five
+// disks were replaced while they alone held uncommitted ops 901-906, and
+// the three survivors name those ops by headers that came back from a
+// crash (they may have acknowledged them), so no nack quorum can disown
+// them: the protocol must stall, and the stall is excused, loudly.
+func TestLivenessExcusesUnprovableAbsence(t *testing.T) {
+	report, err := LoadReport(filepath.Join("testdata", "excuses", "unprovable-absence-after-two-disks-replaced.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _, err := Replay(report, nil, logNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Class != Pass || !strings.Contains(res.Excuse, "may swear they never held it") {
+		t.Fatalf("got %s: %q, excuse %q; want a pass excused: absence unprovable", res.Class, firstLine(res.Message), res.Excuse)
 	}
 }

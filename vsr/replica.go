@@ -176,14 +176,6 @@ func (r *Replica) Digest() U128      { return r.stateDigest() } // state machine
 func (r *Replica) Sessions() int     { return r.clients.count() }
 func (r *Replica) IsPrimary() bool   { return r.primaryIndex(r.view) == r.opts.Replica }
 
-// JournalFaulty reports whether the open found a slot whose op it cannot
-// know (or a --rejoin file): until it recovers from a primary, the replica
-// takes no part in a view change on its own.
-func (r *Replica) JournalFaulty() bool { return r.journalFaulty }
-
-// HasPrepare reports whether the journal holds op's prepare (its body, not
-// only its header): what this replica could send a peer that repairs it.
-func (r *Replica) HasPrepare(op uint64) bool { return r.journal.hasPrepare(op) }
 
 func (r *Replica) primaryIndex(view uint32) uint8 {
 	return uint8(view % uint32(r.opts.ReplicaCount))

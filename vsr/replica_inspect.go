@@ -1,5 +1,28 @@
 package vsr
 
+// Read-only views of a replica for the simulator, which asks them before it
+// excuses a liveness stall; nothing here changes the replica or feeds it.
+
+// JournalFaulty reports whether the open found a slot whose op it cannot
+// know (or a --rejoin file): until it recovers from a primary, the replica
+// takes no part in a view change on its own.
+func (r *Replica) JournalFaulty() bool { return r.journalFaulty }
+
+// HasPrepare reports whether the journal holds op's prepare (its body, not
+// only its header): what this replica could send a peer that repairs it.
+func (r *Replica) HasPrepare(op uint64) bool { return r.journal.hasPrepare(op) }
+
+// Nackable reports whether this replica's do_view_change would swear it
+// never held op's prepare (see nackMask): not if its journal names op by a
+// header that survived a crash (it may have acknowledged op), not if the
+// slot is faulty, not if its disk was replaced after op.
+func (r *Replica) Nackable(op uint64) bool {
+	if r.open != nil || r.openErr != nil || r.journalFaulty || r.journal.faultyCount > 0 {
+		return false // a faulty journal nacks nothing: a faulty slot may hold any op
+	}
+	return op > r.op || (r.journal.nackable(op) && op > r.rejoinOp)
+}
+
 // HoldsPrepare reports whether the replica's journal holds, in memory, the
 // prepare of op with this checksum: the simulator asks it before it
 // excuses a stall for want of an op (a copy in memory can still be served

@@ -254,6 +254,9 @@ func replay(args []string, stdout, stderr io.Writer) int {
 	if res.Message != "" {
 		fmt.Fprintf(stdout, "%s\n", res.Message)
 	}
+	if res.Excuse != "" {
+		fmt.Fprintf(stdout, "liveness stall EXCUSED: %s\n", res.Excuse)
+	}
 	if same {
 		fmt.Fprintf(stdout, "REPRODUCED %s seed=%d digest=%s\n", res.Class, report.Seed, res.Digest)
 	} else {
