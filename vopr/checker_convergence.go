@@ -63,6 +63,15 @@ func replicasConverged(replicas []convergent, target uint64) bool {
 	return true
 }
 
+// holdsAnyPrepare reports whether the disk's journal slot for op holds a
+// prepare of op, intact, whatever its checksum.
+func (st *simStorage) holdsAnyPrepare(op uint64, buf []byte) bool {
+	l := &st.layout
+	st.Peek(l.PreparesOffset+op%l.JournalSlots*l.PrepareSlotSize, buf[:l.PrepareSlotSize])
+	h, _, err := vsr.Decode(buf[:l.PrepareSlotSize], st.sim.opts.MessageSizeMax)
+	return err == nil && h.Command == vsr.CommandPrepare && h.Op == op
+}
+
 // holdsPrepare reports whether the disk's journal slot for op holds op's
 // prepare with checksum, intact.
 func (st *simStorage) holdsPrepare(op uint64, checksum vsr.U128, buf []byte) bool {

@@ -23,7 +23,8 @@ import (
 //     nothing acknowledged, so without a faulty disk a missing op is the
 //     protocol's doing).
 //   - Absence unprovable: an op in the able replicas' logs above their
-//     commit whose prepare none of them holds, and which fewer than a nack
+//     commit and above every op the canonical history committed, whose
+//     prepare none of them holds in memory or intact on disk, and which fewer than a nack
 //     quorum of them may swear they never held (the others name it by a
 //     header that survived a crash, so they may have acknowledged it, or
 //     have a faulty slot), while some healed disk is faulty or replaced:
@@ -76,11 +77,12 @@ func (s *Simulator) absenceUnprovable(healed, able []bool) string {
 		}
 	}
 	nackQuorum := s.opts.Replicas - vsr.QuorumReplication(s.opts.Replicas) + 1
-	for op := commit + 1; op <= head; op++ {
+	buf := make([]byte, s.replicas[0].storage.layout.PrepareSlotSize)
+	for op := max(commit, s.check.committed()) + 1; op <= head; op++ {
 		held, nackers := false, 0
 		for i, r := range s.replicas {
 			if able[i] {
-				held = held || r.replica.HasPrepare(op)
+				held = held || r.replica.HasPrepare(op) || r.storage.holdsAnyPrepare(op, buf)
 				if r.replica.Nackable(op) {
 					nackers++
 				}

@@ -176,7 +176,6 @@ func (r *Replica) Digest() U128      { return r.stateDigest() } // state machine
 func (r *Replica) Sessions() int     { return r.clients.count() }
 func (r *Replica) IsPrimary() bool   { return r.primaryIndex(r.view) == r.opts.Replica }
 
-
 func (r *Replica) primaryIndex(view uint32) uint8 {
 	return uint8(view % uint32(r.opts.ReplicaCount))
 }

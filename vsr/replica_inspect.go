@@ -17,6 +17,7 @@ func (r *Replica) HasPrepare(op uint64) bool { return r.journal.hasPrepare(op) }
 // header that survived a crash (it may have acknowledged op), not if the
 // slot is faulty, not if its disk was replaced after op.
 func (r *Replica) Nackable(op uint64) bool {
+	assert(op > 0, "Nackable of an op, not the root")
 	if r.open != nil || r.openErr != nil || r.journalFaulty || r.journal.faultyCount > 0 {
 		return false // a faulty journal nacks nothing: a faulty slot may hold any op
 	}
@@ -28,5 +29,6 @@ func (r *Replica) Nackable(op uint64) bool {
 // excuses a stall for want of an op (a copy in memory can still be served
 // to peers even if the disk's copy is damaged).
 func (r *Replica) HoldsPrepare(op uint64, checksum U128) bool {
+	assert(op > 0, "HoldsPrepare of an op, not the root")
 	return r.open == nil && r.openErr == nil && r.journal.prepare(op, checksum) != nil
 }

@@ -21,6 +21,8 @@ func (s *session) computeDigest() U128 {
 	le.PutUint32(b[24:], s.request)
 	le.PutUint64(b[28:], s.lastOp)
 	putU128(b[36:], s.requestChecksum)
+	assert(s.inUse, "a session's digest is of a session in use")
+	assert(len(s.reply) == 0 || len(s.reply) >= HeaderSize, "a cached reply is a whole message")
 	if len(s.reply) >= HeaderSize {
 		putU128(b[52:], getU128(s.reply[offChecksum:]))
 	}
@@ -31,9 +33,8 @@ func xorU128(a, b U128) U128 { return U128{Lo: a.Lo ^ b.Lo, Hi: a.Hi ^ b.Hi} }
 
 // touch folds a changed session back into the table's digest.
 func (t *clientTable) touch(s *session) {
-	if !s.inUse {
-		panic("vsr: client table: touch of a session not in use")
-	}
+	assert(s.inUse, "client table: touch of a session in use")
+	assert(t.get(s.client) == s, "client table: touch of a session the table indexes")
 	t.digest = xorU128(t.digest, s.digest)
 	s.digest = s.computeDigest()
 	t.digest = xorU128(t.digest, s.digest)
@@ -41,6 +42,7 @@ func (t *clientTable) touch(s *session) {
 
 // forget takes a session that is leaving the table out of its digest.
 func (t *clientTable) forget(s *session) {
+	assert(s.inUse, "client table: forget of a session in use")
 	t.digest = xorU128(t.digest, s.digest)
 	s.digest = U128{}
 }
@@ -56,6 +58,7 @@ func (t *clientTable) recomputeDigest() {
 			t.touch(s)
 		}
 	}
+	assert(t.count() > 0 || t.digest.IsZero(), "an empty table's digest is zero")
 }
 
 // stateDigest is the digest of the replicated state: the state machine's
