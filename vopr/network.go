@@ -86,8 +86,12 @@ func (n *network) send(from, to int, message []byte) {
 			st.Corrupted++
 		}
 		at := n.sim.now + n.opts.LatencyMinNs + n.rng.Exponential(n.opts.LatencyMeanNs)
+		var sentNs uint64 // tag of a long-delayed message: its send time + 1
+		if delayNs, ok := n.sim.chaos.longDelay(from, to); ok {
+			at, sentNs = at+delayNs, n.sim.now+1
+		}
 		n.inFlight[l]++
-		n.sim.queue.push(event{at: at, kind: eventDeliver, a: from, b: to, data: data})
+		n.sim.queue.push(event{at: at, kind: eventDeliver, a: from, b: to, tag: sentNs, data: data})
 	}
 }
 
@@ -174,6 +178,7 @@ func (n *network) startPartition(mode uint64, asymmetric bool) {
 			}
 		}
 	}
+	n.sim.chaos.partitionClients(side, asymmetric)
 	n.partitioned = true
 	n.sim.stats.Network.Partitions++
 	n.sim.logf(logShort, "partition: side %v asymmetric=%v", side, asymmetric)
@@ -208,6 +213,9 @@ type replicaBus struct {
 }
 
 func (b *replicaBus) SendToReplica(replica uint8, message []byte) {
+	if b.net.sim.chaos.observe(b.node, int(replica), message) {
+		return // an aimed fault cut this copy
+	}
 	b.net.send(b.node, int(replica), message)
 }
 

@@ -40,6 +40,7 @@ type Options struct {
 	Process  ProcessOptions  `json:"process"`
 	Storage  StorageOptions  `json:"storage"`
 	Workload WorkloadOptions `json:"workload"`
+	Chaos    ChaosOptions    `json:"chaos"`
 }
 
 // NetworkOptions are the simulated network's faults. Per-message ratios
@@ -90,7 +91,8 @@ type WorkloadOptions struct {
 }
 
 // FaultKinds lists the faults a swarm turns on or off per seed, by name.
-var FaultKinds = []string{"loss", "duplicate", "corrupt", "partition", "clog", "pause", "drift", "crash", "storage"}
+var FaultKinds = append([]string{"loss", "duplicate", "corrupt", "partition", "clog", "pause", "drift", "crash", "storage"},
+	chaosKinds...)
 
 // Force holds fault kinds forced on or off, whatever the seed draws.
 type Force map[string]bool
@@ -186,6 +188,7 @@ func Draw(seed uint64, force Force) Options {
 	w.ThinkMeanNs = p.Range(0, 50_000_000)
 	w.ReadPercent = uint32(p.Range(10, 50))
 	w.WritePercent = uint32(p.Range(20, 100-uint64(w.ReadPercent)))
+	drawChaos(seed, force, &o)
 	return o
 }
 
@@ -221,6 +224,7 @@ func (o *Options) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %w", r.name, err))
 		}
 	}
+	o.Chaos.validate(o, check)
 	if _, err := vsr.ParseBug(o.Bug); o.Bug != "" && err != nil && !slices.Contains(MachineBugs, o.Bug) {
 		errs = append(errs, fmt.Errorf("unknown bug %q", o.Bug))
 	}
@@ -240,6 +244,7 @@ func (o *Options) absentRatiosNever() {
 			*r = faults.Never
 		}
 	}
+	o.Chaos.absentRatiosNever()
 }
 
 // Enabled reports which fault kinds are on in o.
@@ -267,6 +272,9 @@ func (o *Options) Enabled() []string {
 			off = never(o.Process.Crash)
 		case "storage":
 			off = !o.Storage.Faulty || faultyDisks(o.Replicas) == 0
+		default:
+			on, _ := o.Chaos.kindOn(k)
+			off = !on
 		}
 		if !off {
 			on = append(on, k)

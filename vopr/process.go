@@ -21,8 +21,15 @@ type simReplica struct {
 	down        bool
 	incarnation int
 	held        []event // deliveries and completions that arrived while paused
+	heldBytes   int     // of the held deliveries' messages, at most heldBytesMax
 	pausedAtNs  uint64
 }
+
+// heldBytesMax bounds what a paused replica's links hold for it (its
+// socket buffers): a delivery beyond it is dropped. Far above what a pause
+// collects at ordinary load, it bounds the backlog of a long pause under
+// high load.
+const heldBytesMax = 64 << 20
 
 // replicaOptions are the vsr options of replica i for this run.
 func (s *Simulator) replicaOptions(i int) vsr.Options {
@@ -30,15 +37,15 @@ func (s *Simulator) replicaOptions(i int) vsr.Options {
 	o.PipelineMax, o.JournalSlots = s.opts.PipelineMax, s.opts.JournalSlots
 	o.ClientsMax, o.RequestQueueMax = s.opts.ClientsMax, s.opts.RequestQueueMax
 	o.MessageSizeMax = s.opts.MessageSizeMax
-	o.CheckpointSizeMax = vsr.CheckpointSizeFor(o.ClientsMax, o.MessageSizeMax, newMachine().SnapshotSizeMax())
+	o.CheckpointSizeMax = vsr.CheckpointSizeFor(o.ClientsMax, o.MessageSizeMax, s.newMachine().SnapshotSizeMax())
 	if bug, err := vsr.ParseBug(s.opts.Bug); err == nil {
 		o.TestingBug = bug
 	}
 	return o
 }
 
-func newMachine() *kv.Store {
-	machine, err := kv.New(kv.Options{KeysMax: 1024, KeySizeMax: 16, ValueSizeMax: 64})
+func (s *Simulator) newMachine() *kv.Store {
+	machine, err := kv.New(s.opts.kvOptions())
 	if err != nil {
 		panic("vopr: kv options: " + err.Error())
 	}
@@ -73,7 +80,7 @@ func (s *Simulator) buildReplicas() error {
 		}
 		r := &simReplica{index: i, storage: st, opts: o, tickNs: uint64(int64(tickNs) + int64(tickNs)*ppm/1_000_000)}
 		s.replicas = append(s.replicas, r)
-		r.machine = newMachine()
+		r.machine = s.newMachine()
 		r.replica, err = vsr.NewReplica(o, s.replicaEnv(r))
 		if err != nil {
 			return err
@@ -105,7 +112,11 @@ func (s *Simulator) replicaTick(e *event) {
 }
 
 func (s *Simulator) deliver(e *event) {
-	if !s.net.arrive(e.a, e.b) {
+	through := s.net.arrive(e.a, e.b)
+	if e.tag != 0 {
+		s.chaos.delivered(e, through) // a long-delayed message
+	}
+	if !through {
 		s.net.recycle(e.data)
 		return
 	}
@@ -114,8 +125,12 @@ func (s *Simulator) deliver(e *event) {
 		switch {
 		case r.down:
 			s.stats.Network.Dropped++
+		case r.paused && r.heldBytes+len(e.data) > heldBytesMax:
+			s.stats.Network.Dropped++
+			s.stats.Network.DroppedCapacity++
 		case r.paused:
 			r.held = append(r.held, *e)
+			r.heldBytes += len(e.data)
 			return
 		default:
 			r.replica.Receive(e.data)
@@ -168,6 +183,7 @@ func (s *Simulator) step() {
 			s.logf(logShort, "replica %d paused for %d ms", i, pauseNs/1_000_000)
 		}
 	}
+	s.chaos.step()
 }
 
 // crash stops replica i as a power loss would; it restarts after downNs.
@@ -179,7 +195,7 @@ func (s *Simulator) crash(i int, downNs uint64) {
 			s.net.recycle(r.held[k].data)
 		}
 	}
-	r.held = nil
+	r.held, r.heldBytes = nil, 0
 	r.storage.Crash()
 	s.stats.Crashes++
 	s.queue.push(event{at: s.now + downNs, kind: eventRestart, a: i})
@@ -193,7 +209,7 @@ func (s *Simulator) restart(i int) {
 		return // the liveness phase restarted it already
 	}
 	r.incarnation++
-	r.machine = newMachine()
+	r.machine = s.newMachine()
 	replica, err := vsr.OpenReplica(r.opts, s.replicaEnv(r))
 	if err != nil {
 		panic("vopr: OpenReplica: " + err.Error())
@@ -212,7 +228,7 @@ func (s *Simulator) resume(i int) {
 	}
 	r.paused = false
 	held := r.held
-	r.held = nil
+	r.held, r.heldBytes = nil, 0
 	for k := range held {
 		e := &held[k]
 		if e.kind == eventStorage {

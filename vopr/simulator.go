@@ -70,6 +70,7 @@ type Simulator struct {
 	clientOf map[vsr.U128]int // client id → client index; lookups only
 	net      *network
 	check    *checker
+	chaos    *chaos
 
 	phase    phase
 	replies  int
@@ -109,6 +110,7 @@ type Stats struct {
 	Pauses         uint64
 	Crashes        uint64
 	Restarts       uint64
+	Chaos          ChaosStats
 	Checkpoints    uint64
 	StateTransfers uint64
 	Committed      uint64 // highest op committed
@@ -147,6 +149,7 @@ func New(opts Options, log io.Writer, level LogLevel) (*Simulator, error) {
 		clientOf: map[vsr.U128]int{}}
 	s.net = newNetwork(s, s.root.Stream("network"), &s.opts.Network, opts.Replicas, opts.Clients)
 	s.process = s.root.Stream("process")
+	s.chaos = newChaos(s)
 	s.check = newChecker(s)
 	if err := s.buildReplicas(); err != nil {
 		return nil, err
@@ -237,6 +240,8 @@ func (s *Simulator) handle(e *event) {
 		s.restart(e.a)
 	case eventClientGo:
 		s.clients[e.a].next()
+	case eventChaos:
+		s.chaos.handle(e)
 	default:
 		panic(fmt.Sprintf("vopr: unknown event kind %d", e.kind))
 	}
@@ -361,6 +366,7 @@ func (s *Simulator) fail(class Class, message string) {
 
 func (s *Simulator) result(class Class, message string) *Result {
 	s.stats.Committed = s.check.committed()
+	s.stats.Chaos = s.chaos.stats
 	s.stats.StorageWrites, s.stats.StorageReads, s.stats.StorageFaults, s.stats.TornWrites = 0, 0, 0, 0
 	for _, r := range s.replicas {
 		m := r.storage.Stats()

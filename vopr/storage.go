@@ -32,6 +32,7 @@ type simStorage struct {
 	faulty  bool
 	faults  vsr.MemoryFaults
 	journal vsr.Zone // on a faulty disk, the one journal zone faults may strike
+	doneNs  uint64   // when the I/O submitted last completes
 }
 
 func newSimStorage(s *Simulator, replica int, o vsr.Options, faulty bool) (*simStorage, error) {
@@ -65,7 +66,16 @@ func perMillion(r faults.Ratio) uint64 { return uint64(r.Num) * 1_000_000 / uint
 func (st *simStorage) schedule(id uint64) {
 	o := &st.sim.opts.Storage
 	at := st.sim.now + o.WriteLatencyMinNs + st.latency.Exponential(o.WriteLatencyMeanNs)
+	st.doneNs = at
 	st.sim.queue.push(event{at: at, kind: eventStorage, a: st.replica, tag: id})
+}
+
+// Write submits a write; the crash-window kind may aim a crash at the time
+// it is in flight.
+func (st *simStorage) Write(offset uint64, data []byte, tag uint64) {
+	st.MemoryStorage.Write(offset, data, tag)
+	zone, _ := st.layout.ZoneOf(offset)
+	st.sim.chaos.onWrite(st.replica, zone, st.doneNs)
 }
 
 // faultable: the atlas lets faults strike the checkpoint areas and one

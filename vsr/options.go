@@ -187,6 +187,8 @@ const (
 	BugIgnoreStartView         // backups drop every start_view
 	BugReplyBeforeCommit       // the primary answers each request as soon as it prepares it
 	BugStaleSuperblock         // superblock updates never record a new view on disk
+	BugLongestLogWins          // a new primary adopts the longest log, whatever its log_view
+	BugOldStartView            // a normal backup installs a start_view of an older view
 	bugCount
 )
 
@@ -194,6 +196,7 @@ var bugNames = [bugCount]string{
 	BugNone: "none", BugCommitWithoutQuorum: "commit-without-quorum", BugForgeRequest: "forge-request",
 	BugPanicAtOp50: "panic-at-op-50", BugIgnoreStartView: "ignore-start-view",
 	BugReplyBeforeCommit: "reply-before-commit", BugStaleSuperblock: "stale-superblock",
+	BugLongestLogWins: "longest-log-wins", BugOldStartView: "old-start-view",
 }
 
 func (b Bug) String() string {

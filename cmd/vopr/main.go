@@ -297,6 +297,7 @@ func printOptions(w io.Writer, o *vopr.Options) {
 			o.Workload.Keys, o.Workload.KeySkew, o.Workload.ReadPercent, o.Workload.WritePercent,
 			100-o.Workload.ReadPercent-o.Workload.WritePercent, ms(o.Workload.ThinkMeanNs))},
 	}
+	rows = append(rows, chaosOptionRows(o)...)
 	if o.Bug != "" {
 		rows = append(rows, []any{"deliberate bug", o.Bug})
 	}
@@ -341,6 +342,7 @@ func printResult(w io.Writer, o *vopr.Options, res *vopr.Result, wall time.Durat
 		{"checkpoints / state transfers", fmt.Sprintf("%d / %d", st.Checkpoints, st.StateTransfers)},
 		{"evictions", st.Evictions}, {"linearizability", res.Linearizability}, {"digest", res.Digest},
 	}
+	rows = append(rows, chaosResultRows(&st.Chaos)...)
 	for _, r := range rows {
 		_ = t.Append(r...)
 	}

@@ -177,6 +177,9 @@ func summarize(results []swarmResult, wall time.Duration, stdout io.Writer) int 
 	for _, k := range vopr.FaultKinds {
 		_ = t.Append("seeds with "+k, faultSeeds[k])
 	}
+	for _, row := range chaosSwarmRows(results) {
+		_ = t.Append(row...)
+	}
 	_ = t.Append("wall time", wall.Round(time.Millisecond))
 	_ = t.Append("seeds / s", fmt.Sprintf("%.1f", float64(len(results))/wall.Seconds()))
 	_ = t.Append("simulated time", time.Duration(simNs).Round(time.Second))
