@@ -147,6 +147,9 @@ func (c *chaos) handle(e *event) {
 func (c *chaos) crash(i, reason, incarnation int) {
 	r := c.sim.replicas[i]
 	downNs := c.restart.Exponential(c.sim.opts.Process.RestartMeanNs)
+	if reason == crashBacklog {
+		downNs = c.opts.BacklogRestartNs
+	}
 	if c.sim.phase != phaseSafety || r.down || r.incarnation != incarnation {
 		return
 	}
@@ -155,6 +158,9 @@ func (c *chaos) crash(i, reason, incarnation int) {
 		crashViewChangeSent: &c.stats.CrashViewChangeSent, crashBacklog: &c.stats.BacklogCrashes}
 	*counters[reason]++
 	c.sim.logf(logShort, "chaos: crash replica %d (%s)", i, crashReasons[reason])
+	if reason == crashBacklog {
+		c.backlog.logBacklog(c)
+	}
 	c.sim.crash(i, downNs)
 	if reason != crashBacklog {
 		c.maybeCrashOthers(i)

@@ -76,10 +76,14 @@ func (c *chaos) partitionClients(side []bool, asymmetric bool) {
 // longDelay draws whether a message from → to is held long, and for how
 // long (ns beyond its ordinary latency). Ordinary traffic keeps most of
 // the link: at most heldMax messages of a link are held at once.
-func (c *chaos) longDelay(from, to int) (uint64, bool) {
+func (c *chaos) longDelay(from, to int, message []byte) (uint64, bool) {
 	ratio := c.opts.LongDelay
-	if from >= c.sim.opts.Replicas {
+	switch command := vsr.Command(message[headerCommandOffset]); {
+	case from >= c.sim.opts.Replicas:
 		ratio = c.opts.LongDelayRequest
+	case command == vsr.CommandStartViewChange || command == vsr.CommandDoViewChange ||
+		command == vsr.CommandStartView:
+		ratio = c.opts.LongDelayViewChange
 	}
 	if ratio.Num == 0 {
 		return 0, false

@@ -24,14 +24,16 @@ type ChaosOptions struct {
 	ClientCut       faults.Ratio `json:"client_cut"`
 	ClientCutNsMean uint64       `json:"client_cut_ns_mean"`
 
-	// Long delays ("long-delay"): a message between replicas (LongDelay),
-	// or a client's request or register (LongDelayRequest), is held for
-	// LongDelayNsMin + exp(LongDelayNsMean) and then delivered. At most a
-	// quarter of a link's capacity is held at once.
-	LongDelay        faults.Ratio `json:"long_delay"`
-	LongDelayRequest faults.Ratio `json:"long_delay_request"`
-	LongDelayNsMin   uint64       `json:"long_delay_ns_min"`
-	LongDelayNsMean  uint64       `json:"long_delay_ns_mean"`
+	// Long delays ("long-delay"): a message between replicas (LongDelay;
+	// LongDelayViewChange for start_view_change, do_view_change and
+	// start_view), or a client's request or register (LongDelayRequest),
+	// is held for LongDelayNsMin + exp(LongDelayNsMean) and then
+	// delivered. At most a quarter of a link's capacity is held at once.
+	LongDelay           faults.Ratio `json:"long_delay"`
+	LongDelayViewChange faults.Ratio `json:"long_delay_view_change"`
+	LongDelayRequest    faults.Ratio `json:"long_delay_request"`
+	LongDelayNsMin      uint64       `json:"long_delay_ns_min"`
+	LongDelayNsMean     uint64       `json:"long_delay_ns_mean"`
 
 	// Targeted faults ("target"), aimed by watching the wire: a primary
 	// right after it makes a prepare (the prepare reaching only some
@@ -75,6 +77,12 @@ type ChaosOptions struct {
 	ChurnViews         int          `json:"churn_views"`
 	ChurnIsolateNsMean uint64       `json:"churn_isolate_ns_mean"`
 
+	// Small messages ("small-messages"): Options.MessageSizeMax is drawn
+	// below 4 KiB, down to vsr.MessageSizeMin, and need not be a multiple
+	// of anything: a do_view_change then carries only a few headers, and a
+	// checkpoint takes many chunks. SmallMessages records that it was.
+	SmallMessages bool `json:"small_messages"`
+
 	// Big state ("big-state"): keys and values up to these sizes (zero:
 	// the usual 16 and 64 bytes), so checkpoints span many state-transfer
 	// chunks. Workload.Keys is raised with it.
@@ -86,23 +94,25 @@ type ChaosOptions struct {
 	Load bool `json:"load"`
 	// Backlog ("backlog", with load): at BacklogAtNs a backup pauses until
 	// the cluster committed BacklogOps ops past it (more than its journal
-	// holds); BacklogCrashNs after it resumes, another backup crashes.
-	Backlog        bool   `json:"backlog"`
-	BacklogAtNs    uint64 `json:"backlog_at_ns"`
-	BacklogOps     int    `json:"backlog_ops"`
-	BacklogCrashNs uint64 `json:"backlog_crash_ns"`
+	// holds); BacklogCrashNs after it resumes, another backup crashes, and
+	// restarts BacklogRestartNs later.
+	Backlog          bool   `json:"backlog"`
+	BacklogAtNs      uint64 `json:"backlog_at_ns"`
+	BacklogOps       int    `json:"backlog_ops"`
+	BacklogCrashNs   uint64 `json:"backlog_crash_ns"`
+	BacklogRestartNs uint64 `json:"backlog_restart_ns"`
 }
 
 // chaosKinds are the fault kinds of ChaosOptions, appended to FaultKinds.
 var chaosKinds = []string{"client-links", "long-delay", "target", "crash-window", "crash-group", "churn",
-	"big-state", "load", "backlog"}
+	"small-messages", "big-state", "load", "backlog"}
 
 // chaosOnPercent is how often the swarm turns each chaos kind on. Below
 // the older kinds' 60%: nine more kinds all at 60% would leave few seeds
 // with only a handful of faults, and leaving faults out finds bugs too.
 var chaosOnPercent = map[string]uint32{
 	"client-links": 40, "long-delay": 40, "target": 40, "crash-window": 40, "crash-group": 25, "churn": 30,
-	"big-state": 30, "load": 25, "backlog": 50, // backlog: of the seeds with load
+	"small-messages": 20, "big-state": 30, "load": 25, "backlog": 50, // backlog: of the seeds with load
 }
 
 // drawChaos draws the chaos kinds of seed into o, from a stream of their
@@ -151,6 +161,11 @@ func drawChaos(seed uint64, force Force, o *Options) {
 	c.Churn = rate(churn && o.Replicas > 2, faults.PerMillion(2_000), faults.PerMillion(20_000))
 	c.ChurnViews = p.RangeInt(2, 5)
 	c.ChurnIsolateNsMean = p.Range(300_000_000, 3_000_000_000)
+	small := on("small-messages")
+	size := uint32(p.Range(vsr.MessageSizeMin, 4<<10-1))
+	if small {
+		c.SmallMessages, o.MessageSizeMax = true, size
+	}
 	drawBigState(p, on, o)
 }
 
@@ -163,7 +178,9 @@ func drawLoad(p *faults.PRNG, on func(string) bool, o *Options) {
 	thinkNs := p.Range(0, 1_000_000)
 	atNs := p.Range(1_000_000_000, 20_000_000_000)
 	extra := p.RangeInt(o.JournalSlots/4, 2*o.JournalSlots)
-	crashNs := p.Range(0, 2_000_000_000)
+	crashNs := p.Range(0, 300_000_000)
+	restartNs := p.Range(200_000_000, 3_000_000_000)
+	three := p.Bool()
 	c := &o.Chaos
 	if !load {
 		return
@@ -177,8 +194,12 @@ func drawLoad(p *faults.PRNG, on func(string) bool, o *Options) {
 	// would make linearizability checking exponential.
 	o.Workload.Keys = max(o.Workload.Keys, clients)
 	o.Workload.KeySkew = min(o.Workload.KeySkew, 32)
+	if backlog && three {
+		o.Replicas = 3 // as where finding 8 was seen: one backup paused, the other crashes
+	}
 	if backlog && o.Replicas >= 3 {
 		c.Backlog, c.BacklogAtNs, c.BacklogOps, c.BacklogCrashNs = true, atNs, o.JournalSlots+extra, crashNs
+		c.BacklogRestartNs = restartNs
 	}
 }
 
@@ -190,6 +211,7 @@ func drawLongDelay(p *faults.PRNG, on func(string) bool, rate func(bool, faults.
 	long := on("long-delay")
 	c.LongDelay = rate(long, faults.PerMillion(200), faults.PerMillion(5_000))
 	c.LongDelayRequest = rate(long, faults.PerMillion(5_000), faults.PerMillion(50_000))
+	c.LongDelayViewChange = rate(long, faults.PerMillion(10_000), faults.PerMillion(100_000))
 	c.LongDelayNsMin = 1_000_000_000
 	c.LongDelayNsMean = p.Range(2_000_000_000, 60_000_000_000)
 	squeeze := p.Bool()
@@ -265,6 +287,7 @@ type namedRatio struct {
 func (c *ChaosOptions) ratios() []namedRatio {
 	return []namedRatio{
 		{"client cut", &c.ClientCut}, {"long delay", &c.LongDelay}, {"long delay request", &c.LongDelayRequest},
+		{"long delay view change", &c.LongDelayViewChange},
 		{"target prepare", &c.TargetPrepare}, {"target view change", &c.TargetViewChange},
 		{"target repair", &c.TargetRepair}, {"target crash", &c.TargetCrash},
 		{"crash journal write", &c.CrashJournalWrite}, {"crash superblock write", &c.CrashSuperblockWrite},
@@ -299,7 +322,7 @@ func (c *ChaosOptions) kindOn(k string) (on, ok bool) {
 	case "client-links":
 		return live(c.ClientCut), true
 	case "long-delay":
-		return live(c.LongDelay, c.LongDelayRequest), true
+		return live(c.LongDelay, c.LongDelayRequest, c.LongDelayViewChange), true
 	case "target":
 		return live(c.TargetPrepare, c.TargetViewChange, c.TargetRepair), true
 	case "crash-window":
@@ -308,6 +331,8 @@ func (c *ChaosOptions) kindOn(k string) (on, ok bool) {
 		return live(c.CrashGroup), true
 	case "churn":
 		return live(c.Churn) && c.ChurnViews > 0, true
+	case "small-messages":
+		return c.SmallMessages, true
 	case "big-state":
 		return c.ValueSizeMax > 0, true
 	case "load":
@@ -329,8 +354,9 @@ func (c *ChaosOptions) Rows() [][2]string {
 	sec := func(ns uint64) string { return fmt.Sprintf("%.2f s", float64(ns)/1e9) }
 	rows := [][2]string{
 		{"client link cut per client per 100 ms", fmt.Sprintf("%s for exp(%s)", pct(c.ClientCut), sec(c.ClientCutNsMean))},
-		{"long delay per message / request", fmt.Sprintf("%s / %s for %s + exp(%s)", pct(c.LongDelay),
-			pct(c.LongDelayRequest), sec(c.LongDelayNsMin), sec(c.LongDelayNsMean))},
+		{"long delay per message / view change message / request", fmt.Sprintf("%s / %s / %s for %s + exp(%s)",
+			pct(c.LongDelay), pct(c.LongDelayViewChange), pct(c.LongDelayRequest), sec(c.LongDelayNsMin),
+			sec(c.LongDelayNsMean))},
 		{"target primary at prepare / view change / repair", fmt.Sprintf("%s / %s / %s: crash %s, else isolate exp(%s); gap exp(%s)",
 			pct(c.TargetPrepare), pct(c.TargetViewChange), pct(c.TargetRepair), pct(c.TargetCrash),
 			sec(c.TargetIsolateNsMean), sec(c.TargetGapNsMean))},
@@ -339,9 +365,10 @@ func (c *ChaosOptions) Rows() [][2]string {
 		{"crash group per 100 ms", fmt.Sprintf("%s (whole cluster %s); of aimed crashes %s", pct(c.CrashGroup),
 			pct(c.CrashGroupAll), pct(c.CrashGroupAimed))},
 		{"view churn per 100 ms", fmt.Sprintf("%s: %d views, isolate exp(%s)", pct(c.Churn), c.ChurnViews, sec(c.ChurnIsolateNsMean))},
-		{"big state: key / value size max", fmt.Sprintf("%d / %d bytes", c.KeySizeMax, c.ValueSizeMax)},
-		{"load / backlog", fmt.Sprintf("%v / %v: pause at %s until %d ops behind, crash %s after",
-			c.Load, c.Backlog, sec(c.BacklogAtNs), c.BacklogOps, sec(c.BacklogCrashNs))},
+		{"small messages / big state: key / value size max", fmt.Sprintf("%v / %d / %d bytes", c.SmallMessages,
+			c.KeySizeMax, c.ValueSizeMax)},
+		{"load / backlog", fmt.Sprintf("%v / %v: pause at %s until %d ops behind, crash %s after, restart %s later",
+			c.Load, c.Backlog, sec(c.BacklogAtNs), c.BacklogOps, sec(c.BacklogCrashNs), sec(c.BacklogRestartNs))},
 	}
 	return rows
 }

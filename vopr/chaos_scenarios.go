@@ -182,7 +182,21 @@ type backlogState struct {
 	replica  int
 	baseOp   uint64
 	pausedNs uint64
+	doneNs   uint64 // when the scenario's crash and restart are over
 	rng      *faults.PRNG
+}
+
+// backlogSettleNs is how long the safety phase goes on after the backlog
+// scenario's restart, however many replies the clients got: the wedge of
+// finding 8 shows only once the cluster runs on without the crashed backup
+// and then with it again.
+const backlogSettleNs = 10_000_000_000
+
+// holdsSafety reports whether a scenario in progress keeps the safety
+// phase going beyond RequestsMax (TicksMax still ends it).
+func (c *chaos) holdsSafety() bool {
+	b := &c.backlog
+	return c.opts.Backlog && (b.phase != backlogDone || c.sim.now < b.doneNs)
 }
 
 const (
@@ -254,15 +268,26 @@ func (b *backlogState) maybeResume(c *chaos) {
 		c.sim.opts.JournalSlots)
 	c.sim.resume(b.replica)
 	b.phase = backlogDone
+	b.doneNs = c.sim.now + c.opts.BacklogCrashNs + c.opts.BacklogRestartNs + backlogSettleNs
 	primary := c.primary()
 	n := c.sim.opts.Replicas
 	first := b.rng.IntN(n)
 	for k := range n {
 		if i := (first + k) % n; i != b.replica && i != primary && !c.sim.replicas[i].down {
 			c.scheduleCrash(c.sim.now+c.opts.BacklogCrashNs, i, crashBacklog)
-			return
+			break
 		}
 	}
+}
+
+// logBacklog says how far the resumed replica's durable checkpoint is
+// behind its execution when another backup crashes (finding 8 wedges a
+// replica whose journal limit, checkpoint + slots, falls below its head).
+func (b *backlogState) logBacklog(c *chaos) {
+	rr := c.sim.replicas[b.replica].replica
+	checkpoint, _ := rr.DurableCheckpoint()
+	c.sim.logf(logShort, "chaos: backlog: replica %d executed %d, head %d, durable checkpoint %d (journal limit %d)",
+		b.replica, rr.CommitMin(), rr.Op(), checkpoint, checkpoint+uint64(c.sim.opts.JournalSlots))
 }
 
 // clusterCommit is the highest commit any replica knows of.

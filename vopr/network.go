@@ -87,7 +87,7 @@ func (n *network) send(from, to int, message []byte) {
 		}
 		at := n.sim.now + n.opts.LatencyMinNs + n.rng.Exponential(n.opts.LatencyMeanNs)
 		var sentNs uint64 // tag of a long-delayed message: its send time + 1
-		if delayNs, ok := n.sim.chaos.longDelay(from, to); ok {
+		if delayNs, ok := n.sim.chaos.longDelay(from, to, message); ok {
 			at, sentNs = at+delayNs, n.sim.now+1
 		}
 		n.inFlight[l]++

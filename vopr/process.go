@@ -95,7 +95,12 @@ func (s *Simulator) replicaEnv(r *simReplica) vsr.Env {
 	return vsr.Env{
 		Bus: &replicaBus{net: s.net, node: index}, Storage: r.storage, StateMachine: s.machineFor(index, r.machine),
 		Random: s.root.Stream(fmt.Sprintf("replica-%d/incarnation-%d", index, r.incarnation)),
-		Hook:   func(e *vsr.Event) { s.check.onEvent(index, e) },
+		Hook: func(e *vsr.Event) {
+			s.check.onEvent(index, e)
+			if s.tap != nil {
+				s.tap(index, e)
+			}
+		},
 	}
 }
 

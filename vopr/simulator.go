@@ -71,6 +71,7 @@ type Simulator struct {
 	net      *network
 	check    *checker
 	chaos    *chaos
+	tap      func(replica int, e *vsr.Event) // tests: sees every replica event after the checkers
 
 	phase    phase
 	replies  int
@@ -273,7 +274,7 @@ func (s *Simulator) fold(e *event) {
 func (s *Simulator) advancePhase() {
 	switch s.phase {
 	case phaseSafety:
-		if s.replies >= s.opts.RequestsMax || s.now >= uint64(s.opts.TicksMax)*tickNs {
+		if (s.replies >= s.opts.RequestsMax && !s.chaos.holdsSafety()) || s.now >= uint64(s.opts.TicksMax)*tickNs {
 			s.startLiveness()
 		}
 	case phaseLiveness:
