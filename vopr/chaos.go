@@ -147,10 +147,10 @@ func (c *chaos) handle(e *event) {
 func (c *chaos) crash(i, reason, incarnation int) {
 	r := c.sim.replicas[i]
 	downNs := c.restart.Exponential(c.sim.opts.Process.RestartMeanNs)
-	if reason == crashBacklog {
-		downNs = c.opts.BacklogRestartNs
-	}
 	if c.sim.phase != phaseSafety || r.down || r.incarnation != incarnation {
+		if reason == crashBacklog {
+			c.backlog.phase = backlogDone // another fault got there first
+		}
 		return
 	}
 	counters := map[int]*uint64{crashTarget: &c.stats.TargetCrashes, crashJournalWrite: &c.stats.CrashJournalWrite,
@@ -159,7 +159,8 @@ func (c *chaos) crash(i, reason, incarnation int) {
 	*counters[reason]++
 	c.sim.logf(logShort, "chaos: crash replica %d (%s)", i, crashReasons[reason])
 	if reason == crashBacklog {
-		c.backlog.logBacklog(c)
+		c.backlog.crashed(c, i)
+		return
 	}
 	c.sim.crash(i, downNs)
 	if reason != crashBacklog {

@@ -94,8 +94,9 @@ type ChaosOptions struct {
 	Load bool `json:"load"`
 	// Backlog ("backlog", with load): at BacklogAtNs a backup pauses until
 	// the cluster committed BacklogOps ops past it (more than its journal
-	// holds); BacklogCrashNs after it resumes, another backup crashes, and
-	// restarts BacklogRestartNs later.
+	// holds); BacklogCrashNs after it resumes, another backup crashes; it
+	// restarts as soon as the resumed replica is primary, or after
+	// BacklogRestartNs.
 	Backlog          bool   `json:"backlog"`
 	BacklogAtNs      uint64 `json:"backlog_at_ns"`
 	BacklogOps       int    `json:"backlog_ops"`
@@ -179,7 +180,7 @@ func drawLoad(p *faults.PRNG, on func(string) bool, o *Options) {
 	atNs := p.Range(1_000_000_000, 20_000_000_000)
 	extra := p.RangeInt(o.JournalSlots/4, 2*o.JournalSlots)
 	crashNs := p.Range(0, 300_000_000)
-	restartNs := p.Range(200_000_000, 3_000_000_000)
+	restartNs := p.Range(4_000_000_000, 12_000_000_000)
 	three := p.Bool()
 	c := &o.Chaos
 	if !load {
@@ -367,7 +368,7 @@ func (c *ChaosOptions) Rows() [][2]string {
 		{"view churn per 100 ms", fmt.Sprintf("%s: %d views, isolate exp(%s)", pct(c.Churn), c.ChurnViews, sec(c.ChurnIsolateNsMean))},
 		{"small messages / big state: key / value size max", fmt.Sprintf("%v / %d / %d bytes", c.SmallMessages,
 			c.KeySizeMax, c.ValueSizeMax)},
-		{"load / backlog", fmt.Sprintf("%v / %v: pause at %s until %d ops behind, crash %s after, restart %s later",
+		{"load / backlog", fmt.Sprintf("%v / %v: pause at %s until %d ops behind, crash %s after, restart by %s",
 			c.Load, c.Backlog, sec(c.BacklogAtNs), c.BacklogOps, sec(c.BacklogCrashNs), sec(c.BacklogRestartNs))},
 	}
 	return rows

@@ -184,6 +184,9 @@ type backlogState struct {
 	pausedNs uint64
 	doneNs   uint64 // when the scenario's crash and restart are over
 	rng      *faults.PRNG
+
+	crashedReplica int
+	crashedNs      uint64
 }
 
 // backlogSettleNs is how long the safety phase goes on after the backlog
@@ -202,6 +205,8 @@ func (c *chaos) holdsSafety() bool {
 const (
 	backlogWaiting = iota
 	backlogPaused
+	backlogResumed // the crash of another backup is scheduled
+	backlogCrashed // that backup is down until the resumed one is primary
 	backlogDone
 )
 
@@ -225,6 +230,8 @@ func (b *backlogState) step(c *chaos) {
 		b.pause(c)
 	case b.phase == backlogPaused:
 		b.maybeResume(c)
+	case b.phase == backlogCrashed:
+		b.maybeRestart(c)
 	}
 }
 
@@ -267,17 +274,37 @@ func (b *backlogState) maybeResume(c *chaos) {
 	c.sim.logf(logShort, "chaos: backlog: replica %d resumes %d ops behind (journal %d)", b.replica, behind,
 		c.sim.opts.JournalSlots)
 	c.sim.resume(b.replica)
-	b.phase = backlogDone
-	b.doneNs = c.sim.now + c.opts.BacklogCrashNs + c.opts.BacklogRestartNs + backlogSettleNs
+	b.phase = backlogResumed
 	primary := c.primary()
 	n := c.sim.opts.Replicas
 	first := b.rng.IntN(n)
 	for k := range n {
 		if i := (first + k) % n; i != b.replica && i != primary && !c.sim.replicas[i].down {
 			c.scheduleCrash(c.sim.now+c.opts.BacklogCrashNs, i, crashBacklog)
-			break
+			return
 		}
 	}
+	b.phase = backlogDone
+}
+
+// crashed: the other backup i crashes. It stays down until the resumed
+// replica leads a view (so that it comes back to a primary that cannot
+// prepare: finding 8's wedge), or BacklogRestartNs at most.
+func (b *backlogState) crashed(c *chaos, i int) {
+	b.logBacklog(c)
+	c.sim.crashNow(i)
+	b.phase, b.crashedReplica, b.crashedNs = backlogCrashed, i, c.sim.now
+}
+
+func (b *backlogState) maybeRestart(c *chaos) {
+	rr := c.sim.replicas[b.replica].replica
+	leads := !c.sim.replicas[b.replica].down && rr.Status() == vsr.StatusNormal && rr.IsPrimary()
+	if !leads && c.sim.now-b.crashedNs < c.opts.BacklogRestartNs {
+		return
+	}
+	c.sim.logf(logShort, "chaos: backlog: replica %d restarts (replica %d leads: %v)", b.crashedReplica, b.replica, leads)
+	c.sim.restart(b.crashedReplica)
+	b.phase, b.doneNs = backlogDone, c.sim.now+backlogSettleNs
 }
 
 // logBacklog says how far the resumed replica's durable checkpoint is

@@ -193,6 +193,13 @@ func (s *Simulator) step() {
 
 // crash stops replica i as a power loss would; it restarts after downNs.
 func (s *Simulator) crash(i int, downNs uint64) {
+	s.crashNow(i)
+	s.queue.push(event{at: s.now + downNs, kind: eventRestart, a: i})
+	s.logf(logShort, "replica %d crashed; restarts in %d ms", i, downNs/1_000_000)
+}
+
+// crashNow stops replica i as a power loss would; its caller restarts it.
+func (s *Simulator) crashNow(i int) {
 	r := s.replicas[i]
 	r.down, r.paused = true, false
 	for k := range r.held {
@@ -203,8 +210,6 @@ func (s *Simulator) crash(i int, downNs uint64) {
 	r.held, r.heldBytes = nil, 0
 	r.storage.Crash()
 	s.stats.Crashes++
-	s.queue.push(event{at: s.now + downNs, kind: eventRestart, a: i})
-	s.logf(logShort, "replica %d crashed; restarts in %d ms", i, downNs/1_000_000)
 }
 
 // restart opens replica i from its disk with a fresh state machine.
