@@ -147,7 +147,8 @@ func (c *chaos) handle(e *event) {
 func (c *chaos) crash(i, reason, incarnation int) {
 	r := c.sim.replicas[i]
 	downNs := c.restart.Exponential(c.sim.opts.Process.RestartMeanNs)
-	if c.sim.phase != phaseSafety || r.down || r.incarnation != incarnation {
+	quiet := reason != crashBacklog && c.scenarioQuiet()
+	if c.sim.phase != phaseSafety || r.down || r.incarnation != incarnation || quiet {
 		if reason == crashBacklog {
 			c.backlog.phase = backlogDone // another fault got there first
 		}
@@ -175,7 +176,7 @@ var crashReasons = map[int]string{crashTarget: "targeted", crashJournalWrite: "j
 // isolate cuts every link to and from replica i, clients' included, for
 // durationNs; the cut heals by itself (as a clog does).
 func (c *chaos) isolate(i int, durationNs uint64) {
-	if c.sim.phase != phaseSafety || c.sim.net.faultsOff {
+	if c.sim.phase != phaseSafety || c.sim.net.faultsOff || c.scenarioQuiet() {
 		return
 	}
 	n := c.sim.net

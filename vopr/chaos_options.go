@@ -97,7 +97,10 @@ type ChaosOptions struct {
 	// holds); BacklogCrashNs after it resumes, another backup crashes; it
 	// restarts as soon as the resumed replica is primary, or after
 	// BacklogRestartNs.
+	// With BacklogQuiet, the network starts no new fault (loss,
+	// duplication, corruption, partition, clog) while the scenario plays.
 	Backlog          bool   `json:"backlog"`
+	BacklogQuiet     bool   `json:"backlog_quiet"`
 	BacklogAtNs      uint64 `json:"backlog_at_ns"`
 	BacklogOps       int    `json:"backlog_ops"`
 	BacklogCrashNs   uint64 `json:"backlog_crash_ns"`
@@ -182,6 +185,7 @@ func drawLoad(p *faults.PRNG, on func(string) bool, o *Options) {
 	crashNs := p.Range(0, 300_000_000)
 	restartNs := p.Range(4_000_000_000, 12_000_000_000)
 	three := p.Bool()
+	quiet := p.Bool()
 	c := &o.Chaos
 	if !load {
 		return
@@ -200,7 +204,7 @@ func drawLoad(p *faults.PRNG, on func(string) bool, o *Options) {
 	}
 	if backlog && o.Replicas >= 3 {
 		c.Backlog, c.BacklogAtNs, c.BacklogOps, c.BacklogCrashNs = true, atNs, o.JournalSlots+extra, crashNs
-		c.BacklogRestartNs = restartNs
+		c.BacklogRestartNs, c.BacklogQuiet = restartNs, quiet
 	}
 }
 
@@ -368,8 +372,8 @@ func (c *ChaosOptions) Rows() [][2]string {
 		{"view churn per 100 ms", fmt.Sprintf("%s: %d views, isolate exp(%s)", pct(c.Churn), c.ChurnViews, sec(c.ChurnIsolateNsMean))},
 		{"small messages / big state: key / value size max", fmt.Sprintf("%v / %d / %d bytes", c.SmallMessages,
 			c.KeySizeMax, c.ValueSizeMax)},
-		{"load / backlog", fmt.Sprintf("%v / %v: pause at %s until %d ops behind, crash %s after, restart by %s",
-			c.Load, c.Backlog, sec(c.BacklogAtNs), c.BacklogOps, sec(c.BacklogCrashNs), sec(c.BacklogRestartNs))},
+		{"load / backlog", fmt.Sprintf("%v / %v: pause at %s until %d ops behind, crash %s after, restart by %s; quiet network %v",
+			c.Load, c.Backlog, sec(c.BacklogAtNs), c.BacklogOps, sec(c.BacklogCrashNs), sec(c.BacklogRestartNs), c.BacklogQuiet)},
 	}
 	return rows
 }

@@ -23,7 +23,7 @@ func (c *chaos) stepCrashGroup() {
 		order[i] = i
 	}
 	c.group.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
-	if !fire || c.sim.phase != phaseSafety {
+	if !fire || c.sim.phase != phaseSafety || c.scenarioQuiet() {
 		return
 	}
 	if all {
@@ -120,7 +120,7 @@ func (c *chaos) stepChurn() {
 		}
 		*ch = churnState{}
 	}
-	if !start || ch.armed || ch.active || c.sim.phase != phaseSafety || c.sim.net.faultsOff {
+	if !start || ch.armed || ch.active || c.sim.phase != phaseSafety || c.sim.net.faultsOff || c.scenarioQuiet() {
 		return
 	}
 	*ch = churnState{armed: true, next: -1, sinceNs: c.sim.now}
@@ -200,6 +200,20 @@ const backlogSettleNs = 10_000_000_000
 func (c *chaos) holdsSafety() bool {
 	b := &c.backlog
 	return c.opts.Backlog && (b.phase != backlogDone || c.sim.now < b.doneNs)
+}
+
+// networkQuiet reports whether the network should start no new faults:
+// during a backlog scenario that wants a clean network (BacklogQuiet), as
+// the run where finding 8 was seen had.
+func (c *chaos) networkQuiet() bool { return c.opts.BacklogQuiet && c.scenarioQuiet() }
+
+// scenarioQuiet reports whether a scenario is playing out (from the
+// backlog's pause to the end of its settling time): other crashes, pauses
+// and isolations hold off meanwhile, so that the scenario is the one the
+// seed runs. Their draws are made all the same.
+func (c *chaos) scenarioQuiet() bool {
+	b := &c.backlog
+	return c.opts.Backlog && b.phase != backlogWaiting && (b.phase != backlogDone || c.sim.now < b.doneNs)
 }
 
 const (

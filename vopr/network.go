@@ -44,6 +44,10 @@ func newNetwork(sim *Simulator, rng *faults.PRNG, opts *NetworkOptions, replicas
 
 func (n *network) link(from, to int) int { return from*n.nodes + to }
 
+// quiet reports whether the network injects no new faults now: in the
+// liveness phase, and while a chaos scenario wants a clean network.
+func (n *network) quiet() bool { return n.faultsOff || n.sim.chaos.networkQuiet() }
+
 // cut reports whether the link from → to passes nothing now.
 func (n *network) cut(from, to int) bool {
 	l := n.link(from, to)
@@ -69,18 +73,18 @@ func (n *network) send(from, to int, message []byte) {
 		st.Dropped++
 		st.DroppedCapacity++
 		return
-	case loss && !n.faultsOff:
+	case loss && !n.quiet():
 		st.Dropped++
 		return
 	}
 	copies := 1
-	if duplicate && !n.faultsOff {
+	if duplicate && !n.quiet() {
 		copies = 2
 		st.Duplicated++
 	}
 	for range copies {
 		data := n.buffer(message)
-		if n.rng.Chance(n.opts.Corrupt) && !n.faultsOff {
+		if n.rng.Chance(n.opts.Corrupt) && !n.quiet() {
 			bit := n.rng.Uint64N(uint64(len(data)) * 8)
 			data[bit/8] ^= 1 << (bit % 8)
 			st.Corrupted++
@@ -139,7 +143,7 @@ func (n *network) step() {
 	mode := n.rng.Uint64()
 	asymmetric := n.rng.Chance(n.opts.Asymmetric)
 	switch {
-	case n.faultsOff:
+	case n.quiet():
 	case !n.partitioned && start && n.replicas > 1:
 		n.startPartition(mode, asymmetric)
 	case n.partitioned && heal:
@@ -147,7 +151,7 @@ func (n *network) step() {
 	}
 	for from := range n.replicas {
 		for to := range n.replicas {
-			if from != to && n.rng.Chance(n.opts.Clog) && !n.faultsOff {
+			if from != to && n.rng.Chance(n.opts.Clog) && !n.quiet() {
 				n.clogged[n.link(from, to)] = n.sim.now + n.rng.Exponential(n.opts.ClogMeanNs)
 				n.sim.stats.Network.Clogs++
 			}

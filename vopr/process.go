@@ -175,7 +175,7 @@ func (s *Simulator) step() {
 	for i, r := range s.replicas {
 		pause, pauseNs := s.process.Chance(p.Pause), s.process.Exponential(p.PauseMeanNs)
 		crash, downNs := s.process.Chance(p.Crash), s.process.Exponential(p.RestartMeanNs)
-		if s.phase != phaseSafety || r.down {
+		if s.phase != phaseSafety || r.down || s.chaos.scenarioQuiet() {
 			continue
 		}
 		switch {
