@@ -198,7 +198,9 @@ func caughtOnlyWith(t *testing.T, bug, kind string, seeds []uint64, edit func(o 
 	for _, on := range []bool{true, false} {
 		caught := ""
 		for _, seed := range seeds {
-			o := Draw(seed, Force{"crash": true, kind: on})
+			force := chaosOff()
+			force["crash"], force[kind] = true, on
+			o := Draw(seed, force)
 			o.Bug = bug
 			edit(&o)
 			s, err := New(o, nil, logNone)

@@ -8,15 +8,28 @@ import (
 	"testing"
 )
 
-// digests runs seeds and returns "seed digest class" lines.
+// digests runs seeds as drawn, then the chaos seeds with every chaos kind
+// forced on, and returns "seed digest class" lines.
 func digests(t testing.TB, seeds []uint64) []string {
 	var out []string
 	for _, seed := range seeds {
 		res := runSeed(t, seed)
 		out = append(out, fmt.Sprintf("%d %s %s", seed, res.Digest, res.Class))
 	}
+	for _, seed := range determinismChaosSeeds {
+		o := Draw(seed, chaosAllOn())
+		o.TicksMax = 3_000 // high load: a short run has events enough
+		s, err := New(o, nil, logNone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := s.Run()
+		out = append(out, fmt.Sprintf("%d/chaos %s %s", seed, res.Digest, res.Class))
+	}
 	return out
 }
+
+var determinismChaosSeeds = []uint64{4, 7}
 
 var determinismSeeds = []uint64{1, 2, 3, 5, 8, 13}
 

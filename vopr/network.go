@@ -44,6 +44,10 @@ func newNetwork(sim *Simulator, rng *faults.PRNG, opts *NetworkOptions, replicas
 
 func (n *network) link(from, to int) int { return from*n.nodes + to }
 
+// quiet reports whether the network injects no new faults now: in the
+// liveness phase, and while a chaos scenario wants a clean network.
+func (n *network) quiet() bool { return n.faultsOff || n.sim.chaos.networkQuiet() }
+
 // cut reports whether the link from → to passes nothing now.
 func (n *network) cut(from, to int) bool {
 	l := n.link(from, to)
@@ -69,25 +73,29 @@ func (n *network) send(from, to int, message []byte) {
 		st.Dropped++
 		st.DroppedCapacity++
 		return
-	case loss && !n.faultsOff:
+	case loss && !n.quiet():
 		st.Dropped++
 		return
 	}
 	copies := 1
-	if duplicate && !n.faultsOff {
+	if duplicate && !n.quiet() {
 		copies = 2
 		st.Duplicated++
 	}
 	for range copies {
 		data := n.buffer(message)
-		if n.rng.Chance(n.opts.Corrupt) && !n.faultsOff {
+		if n.rng.Chance(n.opts.Corrupt) && !n.quiet() {
 			bit := n.rng.Uint64N(uint64(len(data)) * 8)
 			data[bit/8] ^= 1 << (bit % 8)
 			st.Corrupted++
 		}
 		at := n.sim.now + n.opts.LatencyMinNs + n.rng.Exponential(n.opts.LatencyMeanNs)
+		var sentNs uint64 // tag of a long-delayed message: its send time + 1
+		if delayNs, ok := n.sim.chaos.longDelay(from, to, message); ok {
+			at, sentNs = at+delayNs, n.sim.now+1
+		}
 		n.inFlight[l]++
-		n.sim.queue.push(event{at: at, kind: eventDeliver, a: from, b: to, data: data})
+		n.sim.queue.push(event{at: at, kind: eventDeliver, a: from, b: to, tag: sentNs, data: data})
 	}
 }
 
@@ -135,7 +143,7 @@ func (n *network) step() {
 	mode := n.rng.Uint64()
 	asymmetric := n.rng.Chance(n.opts.Asymmetric)
 	switch {
-	case n.faultsOff:
+	case n.quiet():
 	case !n.partitioned && start && n.replicas > 1:
 		n.startPartition(mode, asymmetric)
 	case n.partitioned && heal:
@@ -143,7 +151,7 @@ func (n *network) step() {
 	}
 	for from := range n.replicas {
 		for to := range n.replicas {
-			if from != to && n.rng.Chance(n.opts.Clog) && !n.faultsOff {
+			if from != to && n.rng.Chance(n.opts.Clog) && !n.quiet() {
 				n.clogged[n.link(from, to)] = n.sim.now + n.rng.Exponential(n.opts.ClogMeanNs)
 				n.sim.stats.Network.Clogs++
 			}
@@ -174,6 +182,7 @@ func (n *network) startPartition(mode uint64, asymmetric bool) {
 			}
 		}
 	}
+	n.sim.chaos.partitionClients(side, asymmetric)
 	n.partitioned = true
 	n.sim.stats.Network.Partitions++
 	n.sim.logf(logShort, "partition: side %v asymmetric=%v", side, asymmetric)
@@ -232,6 +241,9 @@ type replicaBus struct {
 }
 
 func (b *replicaBus) SendToReplica(replica uint8, message []byte) {
+	if b.net.sim.chaos.observe(b.node, int(replica), message) {
+		return // an aimed fault cut this copy
+	}
 	b.net.send(b.node, int(replica), message)
 }
 

@@ -42,6 +42,7 @@ type Options struct {
 	Workload WorkloadOptions `json:"workload"`
 	Liveness LivenessOptions `json:"liveness"`
 	Checks   CheckOptions    `json:"checks"`
+	Chaos    ChaosOptions    `json:"chaos"`
 }
 
 // NetworkOptions are the simulated network's faults. Per-message ratios
@@ -95,7 +96,7 @@ type WorkloadOptions struct {
 
 // FaultKinds lists the faults a swarm turns on or off per seed, by name.
 var FaultKinds = append([]string{"loss", "duplicate", "corrupt", "partition", "clog", "pause", "drift", "crash", "storage"},
-	append(storageFaultKinds, "core")...)
+	append(append(storageFaultKinds, "core"), chaosKinds...)...)
 
 // Force holds fault kinds forced on or off, whatever the seed draws.
 type Force map[string]bool
@@ -191,6 +192,9 @@ func Draw(seed uint64, force Force) Options {
 	w.ThinkMeanNs = p.Range(0, 50_000_000)
 	w.ReadPercent = uint32(p.Range(10, 50))
 	w.WritePercent = uint32(p.Range(20, 100-uint64(w.ReadPercent)))
+	// The chaos kinds may reshape the cluster (replicas, clients, message
+	// size), so they are drawn before what depends on its shape.
+	drawChaos(seed, force, &o)
 	drawLiveness(&o, force)
 	o.Storage.Atlas = drawStorageAtlas(seed, o.Replicas, force)
 	return o
@@ -232,6 +236,7 @@ func (o *Options) Validate() error {
 		check(slices.Contains(Checks, name), "unknown checker %q turned off", name)
 	}
 	errs = append(errs, o.Storage.Atlas.validate(o.Replicas)...)
+	o.Chaos.validate(o, check)
 	if _, err := vsr.ParseBug(o.Bug); o.Bug != "" && err != nil && !slices.Contains(MachineBugs, o.Bug) {
 		errs = append(errs, fmt.Errorf("unknown bug %q", o.Bug))
 	}
@@ -252,6 +257,7 @@ func (o *Options) absentRatiosNever() {
 		}
 	}
 	o.Storage.Atlas.absentRatiosNever()
+	o.Chaos.absentRatiosNever()
 }
 
 // Enabled reports which fault kinds are on in o.
@@ -282,7 +288,11 @@ func (o *Options) Enabled() []string {
 		case "core":
 			off = !o.Liveness.Core || coreSize(o.Replicas) == o.Replicas
 		default:
-			off = !o.Storage.Atlas.enabled(k, o)
+			if on, ok := o.Chaos.kindOn(k); ok {
+				off = !on
+			} else {
+				off = !o.Storage.Atlas.enabled(k, o)
+			}
 		}
 		if !off {
 			on = append(on, k)

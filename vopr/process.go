@@ -21,8 +21,15 @@ type simReplica struct {
 	down        bool
 	incarnation int
 	held        []event // deliveries and completions that arrived while paused
+	heldBytes   int     // of the held deliveries' messages, at most heldBytesMax
 	pausedAtNs  uint64
 }
+
+// heldBytesMax bounds what a paused replica's links hold for it (its
+// socket buffers): a delivery beyond it is dropped. Far above what a pause
+// collects at ordinary load, it bounds the backlog of a long pause under
+// high load.
+const heldBytesMax = 64 << 20
 
 // replicaOptions are the vsr options of replica i for this run.
 func (s *Simulator) replicaOptions(i int) vsr.Options {
@@ -30,15 +37,15 @@ func (s *Simulator) replicaOptions(i int) vsr.Options {
 	o.PipelineMax, o.JournalSlots = s.opts.PipelineMax, s.opts.JournalSlots
 	o.ClientsMax, o.RequestQueueMax = s.opts.ClientsMax, s.opts.RequestQueueMax
 	o.MessageSizeMax = s.opts.MessageSizeMax
-	o.CheckpointSizeMax = vsr.CheckpointSizeFor(o.ClientsMax, o.MessageSizeMax, newMachine().SnapshotSizeMax())
+	o.CheckpointSizeMax = vsr.CheckpointSizeFor(o.ClientsMax, o.MessageSizeMax, s.newMachine().SnapshotSizeMax())
 	if bug, err := vsr.ParseBug(s.opts.Bug); err == nil {
 		o.TestingBug = bug
 	}
 	return o
 }
 
-func newMachine() *kv.Store {
-	machine, err := kv.New(kv.Options{KeysMax: 1024, KeySizeMax: 16, ValueSizeMax: 64})
+func (s *Simulator) newMachine() *kv.Store {
+	machine, err := kv.New(s.opts.kvOptions())
 	if err != nil {
 		panic("vopr: kv options: " + err.Error())
 	}
@@ -74,7 +81,7 @@ func (s *Simulator) buildReplicas() error {
 		}
 		r := &simReplica{index: i, storage: st, opts: o, tickNs: uint64(int64(tickNs) + int64(tickNs)*ppm/1_000_000)}
 		s.replicas = append(s.replicas, r)
-		r.machine = newMachine()
+		r.machine = s.newMachine()
 		r.replica, err = vsr.NewReplica(o, s.replicaEnv(r))
 		if err != nil {
 			return err
@@ -89,7 +96,12 @@ func (s *Simulator) replicaEnv(r *simReplica) vsr.Env {
 	return vsr.Env{
 		Bus: &replicaBus{net: s.net, node: index}, Storage: r.storage, StateMachine: s.machineFor(index, r.machine),
 		Random: s.root.Stream(fmt.Sprintf("replica-%d/incarnation-%d", index, r.incarnation)),
-		Hook:   func(e *vsr.Event) { s.check.onEvent(index, e) },
+		Hook: func(e *vsr.Event) {
+			s.check.onEvent(index, e)
+			if s.tap != nil {
+				s.tap(index, e)
+			}
+		},
 	}
 }
 
@@ -106,7 +118,11 @@ func (s *Simulator) replicaTick(e *event) {
 }
 
 func (s *Simulator) deliver(e *event) {
-	if !s.net.arrive(e.a, e.b) {
+	through := s.net.arrive(e.a, e.b)
+	if e.tag != 0 {
+		s.chaos.delivered(e, through) // a long-delayed message
+	}
+	if !through {
 		s.net.recycle(e.data)
 		return
 	}
@@ -117,8 +133,12 @@ func (s *Simulator) deliver(e *event) {
 			s.stats.Network.Dropped++
 		case r.paused && s.frozen(e.b):
 			s.stats.Network.Dropped++ // it never resumes: holding the message would only grow memory
+		case r.paused && r.heldBytes+len(e.data) > heldBytesMax:
+			s.stats.Network.Dropped++
+			s.stats.Network.DroppedCapacity++
 		case r.paused:
 			r.held = append(r.held, *e)
+			r.heldBytes += len(e.data)
 			return
 		default:
 			r.replica.Receive(e.data)
@@ -158,7 +178,7 @@ func (s *Simulator) step() {
 	for i, r := range s.replicas {
 		pause, pauseNs := s.process.Chance(p.Pause), s.process.Exponential(p.PauseMeanNs)
 		crash, downNs := s.process.Chance(p.Crash), s.process.Exponential(p.RestartMeanNs)
-		if s.phase != phaseSafety || r.down {
+		if s.phase != phaseSafety || r.down || s.chaos.scenarioQuiet() {
 			continue
 		}
 		switch {
@@ -172,10 +192,18 @@ func (s *Simulator) step() {
 		}
 	}
 	s.stepStorage()
+	s.chaos.step()
 }
 
 // crash stops replica i as a power loss would; it restarts after downNs.
 func (s *Simulator) crash(i int, downNs uint64) {
+	s.crashNow(i)
+	s.queue.push(event{at: s.now + downNs, kind: eventRestart, a: i})
+	s.logf(logShort, "replica %d crashed; restarts in %d ms", i, downNs/1_000_000)
+}
+
+// crashNow stops replica i as a power loss would; its caller restarts it.
+func (s *Simulator) crashNow(i int) {
 	r := s.replicas[i]
 	r.down, r.paused = true, false
 	for k := range r.held {
@@ -183,11 +211,9 @@ func (s *Simulator) crash(i int, downNs uint64) {
 			s.net.recycle(r.held[k].data)
 		}
 	}
-	r.held = nil
+	r.held, r.heldBytes = nil, 0
 	r.storage.Crash()
 	s.stats.Crashes++
-	s.queue.push(event{at: s.now + downNs, kind: eventRestart, a: i})
-	s.logf(logShort, "replica %d crashed; restarts in %d ms", i, downNs/1_000_000)
 }
 
 // restart opens replica i from its disk with a fresh state machine.
@@ -199,7 +225,7 @@ func (s *Simulator) restart(i int) {
 	s.audit(i)
 	s.replaceDisk(i)
 	r.incarnation++
-	r.machine = newMachine()
+	r.machine = s.newMachine()
 	replica, err := vsr.OpenReplica(r.opts, s.replicaEnv(r))
 	if err != nil {
 		panic("vopr: OpenReplica: " + err.Error())
@@ -218,7 +244,7 @@ func (s *Simulator) resume(i int) {
 	}
 	r.paused = false
 	held := r.held
-	r.held = nil
+	r.held, r.heldBytes = nil, 0
 	for k := range held {
 		e := &held[k]
 		if e.kind == eventStorage {

@@ -12,13 +12,14 @@ const (
 	eventResume    // replica a's pause ends
 	eventClientGo  // client a's think time is over: it may submit
 	eventRestart   // replica a restarts after a crash
+	eventChaos     // an aimed fault (chaos.go): action b on replica a
 	eventKindCount // one past the last
 )
 
 var eventKindNames = [eventKindCount]string{
 	eventReplicaTick: "tick", eventClientTick: "client_tick", eventDeliver: "deliver",
 	eventStorage: "storage", eventStep: "step", eventResume: "resume", eventClientGo: "client_go",
-	eventRestart: "restart",
+	eventRestart: "restart", eventChaos: "chaos",
 }
 
 func (k eventKind) String() string { return eventKindNames[k] }

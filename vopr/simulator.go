@@ -70,6 +70,8 @@ type Simulator struct {
 	clientOf map[vsr.U128]int // client id → client index; lookups only
 	net      *network
 	check    *checker
+	chaos    *chaos
+	tap      func(replica int, e *vsr.Event) // tests: sees every replica event after the checkers
 
 	phase    phase
 	replies  int
@@ -115,6 +117,7 @@ type Stats struct {
 	Pauses         uint64
 	Crashes        uint64
 	Restarts       uint64
+	Chaos          ChaosStats
 	Checkpoints    uint64
 	StateTransfers uint64
 	Committed      uint64 // highest op committed
@@ -160,6 +163,7 @@ func New(opts Options, log io.Writer, level LogLevel) (*Simulator, error) {
 		clientOf: map[vsr.U128]int{}}
 	s.net = newNetwork(s, s.root.Stream("network"), &s.opts.Network, opts.Replicas, opts.Clients)
 	s.process = s.root.Stream("process")
+	s.chaos = newChaos(s)
 	s.check = newChecker(s)
 	if err := s.buildReplicas(); err != nil {
 		return nil, err
@@ -257,6 +261,8 @@ func (s *Simulator) handle(e *event) {
 		s.restart(e.a)
 	case eventClientGo:
 		s.clients[e.a].next()
+	case eventChaos:
+		s.chaos.handle(e)
 	default:
 		panic(fmt.Sprintf("vopr: unknown event kind %d", e.kind))
 	}
@@ -288,7 +294,7 @@ func (s *Simulator) fold(e *event) {
 func (s *Simulator) advancePhase() {
 	switch s.phase {
 	case phaseSafety:
-		if s.replies >= s.opts.RequestsMax || s.now >= uint64(s.opts.TicksMax)*tickNs {
+		if (s.replies >= s.opts.RequestsMax && !s.chaos.holdsSafety()) || s.now >= uint64(s.opts.TicksMax)*tickNs {
 			s.startLiveness()
 		}
 	case phaseLiveness:
@@ -331,6 +337,7 @@ func (s *Simulator) fail(class Class, message string) {
 
 func (s *Simulator) result(class Class, message string) *Result {
 	s.stats.Committed = s.check.committed()
+	s.stats.Chaos = s.chaos.stats
 	s.stats.StorageWrites, s.stats.StorageReads, s.stats.StorageFaults, s.stats.TornWrites = 0, 0, 0, 0
 	for _, r := range s.replicas {
 		m := r.storage.Stats()

@@ -40,6 +40,7 @@ type simStorage struct {
 	streams  atlasStreams
 	recent   [recentWrites]uint64 // offsets of the latest writes, a ring
 	recentAt int
+	doneNs   uint64 // when the I/O submitted last completes
 }
 
 func newSimStorage(s *Simulator, replica int, o vsr.Options, faulty bool, a *atlas) (*simStorage, error) {
@@ -76,7 +77,19 @@ func perMillion(r faults.Ratio) uint64 { return uint64(r.Num) * 1_000_000 / uint
 func (st *simStorage) schedule(id uint64) {
 	o := &st.sim.opts.Storage
 	at := st.sim.now + o.WriteLatencyMinNs + st.latency.Exponential(o.WriteLatencyMeanNs)
+	st.doneNs = at
 	st.sim.queue.push(event{at: at, kind: eventStorage, a: st.replica, tag: id})
+}
+
+// Write records where the replica writes (bit rot aims at recent writes),
+// submits it, and lets the crash-window kind aim a crash at the time it is
+// in flight.
+func (st *simStorage) Write(offset uint64, data []byte, tag uint64) {
+	st.recent[st.recentAt%recentWrites] = offset
+	st.recentAt++
+	st.MemoryStorage.Write(offset, data, tag)
+	zone, _ := st.layout.ZoneOf(offset)
+	st.sim.chaos.onWrite(st.replica, zone, st.doneNs)
 }
 
 // faultable: the atlas lets faults strike the checkpoint areas and one

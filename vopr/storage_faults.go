@@ -25,13 +25,6 @@ type atlasStreams struct {
 // repair and recovery still need.
 const recentWrites = 16
 
-// Write records where the replica writes (for bit rot), then submits.
-func (st *simStorage) Write(offset uint64, data []byte, tag uint64) {
-	st.recent[st.recentAt%recentWrites] = offset
-	st.recentAt++
-	st.MemoryStorage.Write(offset, data, tag)
-}
-
 func newAtlasStreams(s *Simulator, replica int) atlasStreams {
 	name := func(kind string) *faults.PRNG {
 		return s.root.Stream(fmt.Sprintf("storage/replica-%d/%s", replica, kind))

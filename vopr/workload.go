@@ -127,9 +127,9 @@ func (w *workloadClient) draw() historyOp {
 	op := historyOp{client: w.index}
 	roll := uint32(w.rng.Uint64N(100))
 	key := w.rng.Skewed(o.Keys, o.KeySkew)
-	op.key = fmt.Sprintf("k%d", key)
+	op.key = w.sim.opts.keyName(key)
 	w.writes++
-	value := fmt.Sprintf("c%d.%d", w.index, w.writes)
+	value := w.sim.opts.valueOf(w.index, w.writes)
 	switch {
 	case roll < o.ReadPercent:
 		op.kind = opRead
@@ -139,7 +139,7 @@ func (w *workloadClient) draw() historyOp {
 		// Expect a value some client may have written to this key.
 		other := w.rng.IntN(w.sim.opts.Clients)
 		n := 1 + w.rng.IntN(max(1, w.writes))
-		op.kind, op.from, op.value = opCAS, fmt.Sprintf("c%d.%d", other, n), value
+		op.kind, op.from, op.value = opCAS, w.sim.opts.valueOf(other, n), value
 	}
 	return op
 }
@@ -160,6 +160,7 @@ func (w *workloadClient) onResult(r *vsr.ClientResult) {
 	s := w.sim
 	if r.Err == nil {
 		s.check.onReply(w, r)
+		s.chaos.clientResult(w.index, r.Operation == vsr.OperationRegister)
 	}
 	if r.Operation != vsr.OperationRegister && w.pending >= 0 {
 		op := &s.check.history[w.pending]

@@ -203,6 +203,8 @@ const (
 	BugFirstSuperblockCopy     // the open takes the first valid superblock copy, not the newest
 	BugCorruptSlotBlank        // the open takes a slot neither of whose copies is valid for a blank one
 	BugIgnoreRejoin            // the open ignores that the data file was formatted --rejoin
+	BugLongestLogWins          // a new primary adopts the longest log, whatever its log_view
+	BugOldStartView            // a normal backup installs a start_view of an older view
 	bugCount
 )
 
@@ -214,6 +216,7 @@ var bugNames = [bugCount]string{
 	BugStampBackwards: "stamp-backwards", BugDropCommittedTail: "drop-committed-tail", BugWaitForAll: "wait-for-all",
 	BugFirstSuperblockCopy: "first-superblock-copy", BugCorruptSlotBlank: "corrupt-slot-blank",
 	BugIgnoreRejoin: "ignore-rejoin",
+	BugLongestLogWins: "longest-log-wins", BugOldStartView: "old-start-view",
 }
 
 func (b Bug) String() string {

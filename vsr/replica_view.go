@@ -264,6 +264,10 @@ func (r *Replica) checkDoViewChangeQuorum() {
 		}
 		count++
 		commit = max(commit, d.commit)
+		if r.opts.TestingBug == BugLongestLogWins && (best < 0 || d.op > r.vc.dvcs[best].op) {
+			best = i
+			continue
+		}
 		if best < 0 || d.logView > r.vc.dvcs[best].logView ||
 			(d.logView == r.vc.dvcs[best].logView && d.op > r.vc.dvcs[best].op) {
 			best = i
@@ -549,7 +553,7 @@ func (r *Replica) onStartView(h *Header, body []byte) {
 	case r.opts.TestingBug == BugIgnoreStartView:
 		r.drop(h.Command, "deliberate bug: start_view ignored")
 		return
-	case h.View < r.view:
+	case h.View < r.view && !(r.opts.TestingBug == BugOldStartView && r.status == StatusNormal):
 		r.drop(h.Command, "start_view of an older view")
 		return
 	case h.View == r.view && r.status == StatusNormal:

@@ -313,6 +313,7 @@ func printOptions(w io.Writer, o *vopr.Options) {
 			o.Workload.Keys, o.Workload.KeySkew, o.Workload.ReadPercent, o.Workload.WritePercent,
 			100-o.Workload.ReadPercent-o.Workload.WritePercent, ms(o.Workload.ThinkMeanNs))},
 	}
+	rows = append(rows, chaosOptionRows(o)...)
 	if o.Bug != "" {
 		rows = append(rows, []any{"deliberate bug", o.Bug})
 	}
@@ -372,6 +373,7 @@ func printResult(w io.Writer, o *vopr.Options, res *vopr.Result, wall time.Durat
 	if len(o.Checks.Off) > 0 {
 		rows = append(rows, []any{"violations ignored (checks off: " + strings.Join(o.Checks.Off, ",") + ")", st.IgnoredViolations})
 	}
+	rows = append(rows, chaosResultRows(&st.Chaos)...)
 	for _, r := range rows {
 		_ = t.Append(r...)
 	}

@@ -193,6 +193,9 @@ func summarize(results []swarmResult, wall time.Duration, stdout io.Writer) int 
 	if len(results) > 0 && len(results[0].opts.Checks.Off) > 0 {
 		_ = t.Append("seeds with violations ignored (checks off)", ignored)
 	}
+	for _, row := range chaosSwarmRows(results) {
+		_ = t.Append(row...)
+	}
 	_ = t.Append("wall time", wall.Round(time.Millisecond))
 	_ = t.Append("seeds / s", fmt.Sprintf("%.1f", float64(len(results))/wall.Seconds()))
 	_ = t.Append("simulated time", time.Duration(simNs).Round(time.Second))

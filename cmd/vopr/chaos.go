@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/govsr/govsr/vopr"
+)
+
+// chaosOptionRows are the options table's rows for the chaos kinds.
+func chaosOptionRows(o *vopr.Options) [][]any {
+	var rows [][]any
+	for _, r := range o.Chaos.Rows() {
+		rows = append(rows, []any{r[0], r[1]})
+	}
+	return rows
+}
+
+// chaosResultRows are the result table's rows for what the chaos kinds
+// did, and the view changes over divergent logs.
+func chaosResultRows(st *vopr.ChaosStats) [][]any {
+	return [][]any{
+		{"view changes: differing / divergent logs", fmt.Sprintf("%d: %d / %d", st.ViewChanges,
+			st.ViewChangesDiffering, st.ViewChangesDivergent)},
+		{"client link cuts / clients on a minority side", fmt.Sprintf("%d / %d", st.ClientCuts, st.ClientSides)},
+		{"long delays / delivered late / old registers / old requests", fmt.Sprintf("%d / %d / %d / %d",
+			st.LongDelays, st.LateDeliveries, st.LateOldRegisters, st.LateOldRequests)},
+		{"targeted at prepare / view change / repair", fmt.Sprintf("%d / %d / %d (crashes %d, isolations %d, copies cut %d)",
+			st.TargetPrepare, st.TargetViewChange, st.TargetRepair, st.TargetCrashes, st.TargetIsolations, st.AimedCuts)},
+		{"crashes in window: journal / superblock write, prepare_ok / view change sent", fmt.Sprintf("%d / %d, %d / %d",
+			st.CrashJournalWrite, st.CrashSuperblockWrite, st.CrashPrepareOk, st.CrashViewChangeSent)},
+		{"crash groups / whole cluster", fmt.Sprintf("%d / %d", st.CrashGroups, st.CrashWholeCluster)},
+		{"churn episodes / isolations", fmt.Sprintf("%d / %d", st.ChurnEpisodes, st.ChurnIsolations)},
+		{"state transfer chunks / largest checkpoint", fmt.Sprintf("%d / %d bytes", st.CheckpointChunks, st.CheckpointBytesMax)},
+		{"backlog pauses / beyond journal / crashes after", fmt.Sprintf("%d / %d / %d", st.BacklogPauses,
+			st.BacklogBeyondJournal, st.BacklogCrashes)},
+	}
+}
+
+// chaosSwarmRows sum the swarm's chaos counts that matter most: how many
+// seeds saw each kind act, and the view changes over divergent logs.
+func chaosSwarmRows(results []swarmResult) [][]any {
+	var total vopr.ChaosStats
+	var seedsDivergent, seedsLateRegister, seedsBeyondJournal int
+	for _, r := range results {
+		st := &r.res.Stats.Chaos
+		total.ViewChanges += st.ViewChanges
+		total.ViewChangesDiffering += st.ViewChangesDiffering
+		total.ViewChangesDivergent += st.ViewChangesDivergent
+		if st.ViewChangesDivergent > 0 {
+			seedsDivergent++
+		}
+		if st.LateOldRegisters > 0 {
+			seedsLateRegister++
+		}
+		if st.BacklogBeyondJournal > 0 && st.BacklogCrashes > 0 {
+			seedsBeyondJournal++
+		}
+	}
+	return [][]any{
+		{"view changes: differing / divergent logs", fmt.Sprintf("%d: %d / %d", total.ViewChanges,
+			total.ViewChangesDiffering, total.ViewChangesDivergent)},
+		{"seeds with a view change over divergent logs", seedsDivergent},
+		{"seeds with a late old register", seedsLateRegister},
+		{"seeds with a backlog beyond the journal, then a crash", seedsBeyondJournal},
+	}
+}
