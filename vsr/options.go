@@ -215,7 +215,7 @@ var bugNames = [bugCount]string{
 	BugExecuteDuplicate: "execute-duplicate", BugStaleSession: "stale-session",
 	BugStampBackwards: "stamp-backwards", BugDropCommittedTail: "drop-committed-tail", BugWaitForAll: "wait-for-all",
 	BugFirstSuperblockCopy: "first-superblock-copy", BugCorruptSlotBlank: "corrupt-slot-blank",
-	BugIgnoreRejoin: "ignore-rejoin",
+	BugIgnoreRejoin:   "ignore-rejoin",
 	BugLongestLogWins: "longest-log-wins", BugOldStartView: "old-start-view",
 }
 
