@@ -727,3 +727,61 @@ func TestCorruptSlotIsNotForgottenAtTheNextRingWrite(t *testing.T) {
 	})
 	net.checkAgreement()
 }
+
+// A new finding of the merged swarm (seed 200594): a replica whose disk
+// was replaced knows no view at all, so it must hear from enough peers to
+// be sure of the newest view that formed (n - Qvc + 1 of them: they meet
+// every view-change quorum); counting itself, as a replica with its own
+// durable view may, let it take a stale primary's older view on one answer,
+// acknowledge that view's new prepares, and commit an op over one committed
+// in the newer view.
+func TestRejoinedReplicaNeverRecoversIntoAnOlderView(t *testing.T) {
+	net := newTestNet(t, 3, quietTimeouts)
+	c1, c2 := net.addClient(1), net.addClient(2)
+	net.register(c1)
+	net.register(c2)
+	net.submit(c1, "a")
+	net.fireTimeout(1) // view 1 (r1)
+	net.fireTimeout(2) // view 2 (r2)
+	net.run(200, "view 2 normal everywhere", func() bool {
+		for _, r := range net.replicas {
+			if r.Status() != StatusNormal || r.View() != 2 {
+				return false
+			}
+		}
+		return true
+	})
+	// View 3 (r0) forms without r2, which stays the primary of view 2.
+	net.partitioned[2] = true
+	net.fireTimeout(0)
+	net.submitTo(c1, 3, "x")
+	net.run(500, "x answered in view 3", func() bool { return !c1.Busy() })
+	// r0's disk is replaced; r1's answer to its recovery is lost, r2's is not.
+	net.partitioned[2] = false
+	net.drop = func(p *packet) bool {
+		return p.header.Command == CommandRecoveryResponse && p.from.replica == 1 ||
+			p.from.replica == 1 && p.to.replica == 2 || p.from.replica == 2 && p.to.replica == 1
+	}
+	net.rejoin(0)
+	net.tick(100)
+	if r := net.replicas[0]; r.Status() != StatusRecovering && r.View() < 3 {
+		t.Fatalf("the rejoined r0 recovered into view %d, older than view 3 it had led", r.View())
+	}
+	net.submitTo(c2, 2, "y")
+	net.drop = nil
+	net.fireTimeout(1) // r1 hears nothing from view 3's primary: view 4 (r1)
+	net.run(3000, "all normal in one view", func() bool {
+		for _, r := range net.replicas {
+			if r.Status() != StatusNormal || r.View() != net.replicas[1].View() {
+				return false
+			}
+		}
+		return true
+	})
+	net.run(3000, "clients done", func() bool { return !c1.Busy() && !c2.Busy() })
+	net.tick(30)
+	for i := range net.replicas {
+		net.checkReplied(i)
+	}
+	net.checkAgreement()
+}

@@ -103,6 +103,20 @@ func (r *Replica) onRecovery(h *Header) {
 	r.send(h.Replica, &reply, body)
 }
 
+// recoveryAnswersMin is how many peers must answer a recovery before the
+// newest view among their answers is the newest view that formed. A view
+// formed with a view-change quorum; answers from n - Qvc + 1 peers meet
+// every such quorum. A replica with its own durable view knows every view
+// it took part in, so answers meeting the quorums without it suffice
+// (Qvc - 1 at least); a replaced disk's replica knows none.
+func (r *Replica) recoveryAnswersMin() int {
+	n, quorum := int(r.opts.ReplicaCount), QuorumViewChange(int(r.opts.ReplicaCount))
+	if r.rejoin {
+		return n - quorum + 1
+	}
+	return quorum - 1
+}
+
 // onRecoveryResponse counts answers to this replica's recovery and, with
 // enough of them and the primary's, installs the primary's log.
 func (r *Replica) onRecoveryResponse(h *Header, body []byte) {
@@ -133,7 +147,7 @@ func (r *Replica) onRecoveryResponse(h *Header, body []byte) {
 		}
 	}
 	p := &r.rec.primary
-	if count+1 < QuorumViewChange(int(r.opts.ReplicaCount)) || p.Command == CommandReserved || p.View != view {
+	if count < r.recoveryAnswersMin() || p.Command == CommandReserved || p.View != view {
 		return // wait for more answers, or for the newest view's primary (whose answer carries the log)
 	}
 	assert(p.Command == CommandRecoveryResponse, "the primary's answer is a recovery_response")
