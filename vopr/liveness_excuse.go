@@ -70,31 +70,51 @@ func (s *Simulator) absenceUnprovable(healed, able []bool) string {
 	if len(faulty) == 0 {
 		return ""
 	}
-	commit, head := uint64(0), uint64(0)
+	var views []replicaView
+	buf := make([]byte, s.replicas[0].storage.layout.PrepareSlotSize)
 	for i, r := range s.replicas {
 		if able[i] {
-			commit, head = max(commit, r.replica.CommitMax()), max(head, r.replica.Op())
+			rr, st := r.replica, r.storage
+			views = append(views, replicaView{commit: rr.CommitMax(), head: rr.Op(), nackable: rr.Nackable,
+				holds: func(op uint64) bool { return rr.HasPrepare(op) || st.holdsAnyPrepare(op, buf) }})
 		}
 	}
-	nackQuorum := s.opts.Replicas - vsr.QuorumReplication(s.opts.Replicas) + 1
-	buf := make([]byte, s.replicas[0].storage.layout.PrepareSlotSize)
-	for op := max(commit, s.check.committed()) + 1; op <= head; op++ {
+	op, nackers := unprovableOp(views, s.check.committed(), s.opts.Replicas-vsr.QuorumReplication(s.opts.Replicas)+1)
+	if op == 0 {
+		return ""
+	}
+	return fmt.Sprintf("op %d (above every commit) has its prepare on no replica able to take part %v, and only %d of "+
+		"them may swear they never held it; healed replicas %v have faulty or replaced disks", op, indexes(able), nackers, faulty)
+}
+
+// replicaView is what the unprovable-absence excuse asks of a replica.
+type replicaView struct {
+	commit, head uint64
+	holds        func(op uint64) bool // its prepare, in memory or intact on disk
+	nackable     func(op uint64) bool
+}
+
+// unprovableOp returns the lowest op above every commit (the replicas' and
+// the canonical history's) and at most the highest head, that no replica
+// holds and fewer than nackQuorum may disown, with how many may; or 0.
+func unprovableOp(replicas []replicaView, committed uint64, nackQuorum int) (op uint64, nackers int) {
+	commit, head := committed, uint64(0)
+	for _, r := range replicas {
+		commit, head = max(commit, r.commit), max(head, r.head)
+	}
+	for op := commit + 1; op <= head; op++ {
 		held, nackers := false, 0
-		for i, r := range s.replicas {
-			if able[i] {
-				held = held || r.replica.HasPrepare(op) || r.storage.holdsAnyPrepare(op, buf)
-				if r.replica.Nackable(op) {
-					nackers++
-				}
+		for _, r := range replicas {
+			held = held || r.holds(op)
+			if r.nackable(op) {
+				nackers++
 			}
 		}
 		if !held && nackers < nackQuorum {
-			return fmt.Sprintf("op %d (above commit %d) has its prepare on no replica able to take part %v, and only %d of "+
-				"them (a nack quorum is %d) may swear they never held it; healed replicas %v have faulty or replaced disks",
-				op, commit, indexes(able), nackers, nackQuorum, faulty)
+			return op, nackers
 		}
 	}
-	return ""
+	return 0, 0
 }
 
 // unhealthy returns the replicas of set whose disks the atlas let faults

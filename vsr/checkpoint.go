@@ -190,8 +190,16 @@ type transfer struct {
 	size     uint64
 	received uint64
 	progress uint64 // received, at the previous repair round
+	stalls   int    // repair rounds in a row that brought no chunk
 	buf      []byte // CheckpointSizeMax bytes, allocated on the first transfer
 }
+
+// transferStalledRounds is how many repair rounds in a row may bring no
+// chunk before a transfer starts over with another peer. One round is no
+// proof the peer went away: a chunk's round trip can outlast it, and a
+// checkpoint of many chunks restarted on every slow round would never
+// complete.
+const transferStalledRounds = 4
 
 // retryStateTransfer runs on the repair timer while this replica needs
 // state transfer: it asks again, and if the transfer stalled since the
@@ -200,8 +208,13 @@ func (r *Replica) retryStateTransfer() {
 	t := &r.cp.transfer
 	assert(r.NeedsStateTransfer(), "state transfer only while it is needed")
 	assert(t.progress <= t.received, "a transfer's progress is what it received")
-	if t.active && t.received == t.progress {
-		t.active = false // the peer went quiet: start over elsewhere
+	switch {
+	case !t.active || t.received != t.progress:
+		t.stalls = 0
+	case t.stalls+1 < transferStalledRounds:
+		t.stalls++ // ask the same peer for the same chunk again
+	default:
+		t.active, t.stalls = false, 0 // the peer went quiet: start over elsewhere
 	}
 	t.progress = t.received
 	r.requestCheckpoint()

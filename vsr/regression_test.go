@@ -785,3 +785,33 @@ func TestRejoinedReplicaNeverRecoversIntoAnOlderView(t *testing.T) {
 	}
 	net.checkAgreement()
 }
+
+// Found by the merged swarm (seed 200976, core mode): a primary its clients
+// cannot reach, which still heartbeats its backups, is never replaced, and
+// the clients' retries to the backups were dropped. Backups now forward a
+// request to the primary once, and answer a retry of a client's latest
+// executed request from their own reply cache.
+func TestClientsReachAPrimaryThroughItsBackups(t *testing.T) {
+	net := newTestNet(t, 3, quietTimeouts)
+	c := net.addClient(1)
+	net.register(c)
+	net.drop = func(p *packet) bool {
+		return p.from.replica < 0 && p.to.replica == 0 || p.from.replica == 0 && p.to.replica < 0
+	}
+	for i := range 3 {
+		input := fmt.Sprintf("x%d", i)
+		if got := net.submit(c, input); got != fmt.Sprintf("%d:%s", net.replicas[0].CommitMin(), input) {
+			t.Fatalf("reply %q", got)
+		}
+	}
+	if r := net.replicas[0]; !r.IsPrimary() || r.View() != 0 {
+		t.Fatalf("r0 is no longer the primary of view 0 (view %d)", r.View())
+	}
+	net.tick(30)
+	for i := range net.replicas {
+		if n := net.executions(i, "x1"); n != 1 {
+			t.Fatalf("r%d executed x1 %d times", i, n)
+		}
+	}
+	net.checkAgreement()
+}

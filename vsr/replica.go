@@ -30,6 +30,9 @@ type Replica struct {
 	clients  clientTable
 	pipeline pipeline // primary: prepared, not yet committed
 	queue    requestQueue
+	// forwarded: the requests this replica forwarded to the primary lately,
+	// as a backup.
+	forwarded forwardedRing
 	// timestamp of the latest prepare this replica made or executed, in
 	// ticks of its primary's clock; commitTimestamp is the timestamp of
 	// op commitMin. Prepares' timestamps only grow along the log, across

@@ -35,7 +35,7 @@ func (r *Replica) onRequest(h *Header, body, message []byte) {
 		return
 	}
 	if !r.IsPrimary() {
-		r.drop(h.Command, "request at a backup")
+		r.onRequestAtBackup(h, message)
 		return
 	}
 	if len(message) > int(r.opts.MessageSizeMax)-HeaderSize {
@@ -73,6 +73,53 @@ func (r *Replica) onRequest(h *Header, body, message []byte) {
 	}
 	r.queue.push(h.Client, message)
 	r.prepareQueued()
+}
+
+// onRequestAtBackup serves a client that tries every replica, as it does
+// when the primary does not answer (say its link to the primary is cut
+// while the primary still heartbeats its backups). A retry of the client's
+// latest executed request is answered from this backup's reply cache (the
+// same bytes on every replica); anything else is forwarded to the primary,
+// once: a replica forwards a request only if it did not forward it lately,
+// so that two replicas that each take the other for the primary cannot
+// bounce it between them.
+func (r *Replica) onRequestAtBackup(h *Header, message []byte) {
+	assert(r.status == StatusNormal && !r.IsPrimary(), "a request at a normal backup")
+	if s := r.clients.get(h.Client); s != nil && h.Checksum == s.requestChecksum {
+		r.stats.MessagesSent++
+		r.bus.SendToClient(h.Client, s.reply)
+		return
+	}
+	if !r.forwarded.add(h.Checksum) {
+		r.drop(h.Command, "request at a backup, forwarded lately")
+		return
+	}
+	r.stats.MessagesSent++
+	r.bus.SendToReplica(r.primaryIndex(r.view), message)
+}
+
+// forwardedRing remembers the checksums of the requests a backup forwarded
+// last, a bounded ring.
+type forwardedRing struct {
+	checksums [forwardedMax]U128
+	next      int
+}
+
+// forwardedMax bounds the requests a backup remembers having forwarded.
+const forwardedMax = 16
+
+// add records checksum and reports whether it was not in the ring.
+func (f *forwardedRing) add(checksum U128) bool {
+	assert(!checksum.IsZero(), "a forwarded request has a checksum")
+	for i := range f.checksums {
+		if f.checksums[i] == checksum {
+			return false
+		}
+	}
+	f.checksums[f.next] = checksum
+	f.next = (f.next + 1) % forwardedMax
+	assert(f.next >= 0 && f.next < forwardedMax, "the ring's next slot is in the ring")
+	return true
 }
 
 // admitRequest applies the session rules to a request at the primary. It

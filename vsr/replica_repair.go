@@ -11,10 +11,21 @@ type repairState struct {
 	headOp       uint64
 	headChecksum U128
 	round        uint64 // repair rounds so far; alternates whom to ask
+	// stalled counts the repair rounds in a row in which the next op to
+	// execute was committed but its prepare was still missing; executed is
+	// commit_min as the last round saw it.
+	stalled  int
+	executed uint64
 }
 
 // repairRequestsMax bounds the prepares requested per repair round.
 const repairRequestsMax = 16
+
+// repairStalledRounds is how many repair rounds a committed op may stay
+// missing before the replica also tries state transfer: its peers may have
+// let the op go from their journals behind a checkpoint (a state transfer
+// of their own, say), so that no peer can send the prepare any more.
+const repairStalledRounds = 20
 
 // windowMin is the lowest op the journal can hold alongside the head: the
 // journal keeps only ops (op - JournalSlots, op], so that no two ops it holds
@@ -37,7 +48,21 @@ func (r *Replica) windowMin() uint64 {
 // has fallen out of its journal window: no peer's journal can repair it
 // either, so only state transfer (the durability issue) can catch it up.
 func (r *Replica) NeedsStateTransfer() bool {
-	return r.commitMin < r.commitMax && r.commitMin+1 < r.windowMin()
+	return r.commitMin < r.commitMax && (r.commitMin+1 < r.windowMin() || r.rep.stalled >= repairStalledRounds)
+}
+
+// noteRepairProgress counts the rounds in which repair did not bring the
+// next committed op to execute.
+func (r *Replica) noteRepairProgress() {
+	waiting := r.commitMin < r.commitMax && !r.journal.hasPrepare(r.commitMin+1)
+	switch {
+	case r.commitMin != r.rep.executed || !waiting:
+		r.rep.stalled = 0
+	case r.rep.stalled < repairStalledRounds:
+		r.rep.stalled++
+	}
+	r.rep.executed = r.commitMin
+	assert(r.rep.stalled <= repairStalledRounds, "the stall count is bounded")
 }
 
 // inWindow reports whether the journal may hold op next to the head.
@@ -135,9 +160,12 @@ func (r *Replica) repair() {
 	if !r.repairing() || r.opts.ReplicaCount == 1 {
 		return
 	}
+	r.noteRepairProgress()
 	if r.NeedsStateTransfer() {
 		r.retryStateTransfer()
-		return
+		if r.commitMin+1 < r.windowMin() {
+			return // the journals cannot help: only a checkpoint can
+		}
 	}
 	assert(r.repairing(), "repair of a log this replica may repair")
 	peer := r.repairPeer()
