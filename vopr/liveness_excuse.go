@@ -27,9 +27,9 @@ import (
 //     prepare none of them holds in memory or intact on disk, and which fewer than a nack
 //     quorum of them may swear they never held (the others name it by a
 //     header that survived a crash, so they may have acknowledged it, or
-//     have a faulty slot), while some healed disk is faulty or replaced:
-//     whoever held the prepare lost it, and the protocol must stall rather
-//     than guess (PAR, FAST'18).
+//     have a faulty slot), while some disk of the cluster is faulty or
+//     replaced: whoever held the prepare lost it, and the protocol must
+//     stall rather than guess (PAR, FAST'18).
 //
 // An uncommitted op nobody holds but a nack quorum could disown is never
 // an excuse: the protocol must truncate it. An excuse passes the run,
@@ -66,7 +66,11 @@ func (s *Simulator) livenessExcuse() string {
 }
 
 func (s *Simulator) absenceUnprovable(healed, able []bool) string {
-	faulty := s.unhealthy(healed)
+	everyone := make([]bool, len(s.replicas))
+	for i := range everyone {
+		everyone[i] = true
+	}
+	faulty := s.unhealthy(everyone) // the holders of the lost prepare may be outside the core
 	if len(faulty) == 0 {
 		return ""
 	}
@@ -84,7 +88,7 @@ func (s *Simulator) absenceUnprovable(healed, able []bool) string {
 		return ""
 	}
 	return fmt.Sprintf("op %d (above every commit) has its prepare on no replica able to take part %v, and only %d of "+
-		"them may swear they never held it; healed replicas %v have faulty or replaced disks", op, indexes(able), nackers, faulty)
+		"them may swear they never held it; replicas %v have faulty or replaced disks", op, indexes(able), nackers, faulty)
 }
 
 // replicaView is what the unprovable-absence excuse asks of a replica.

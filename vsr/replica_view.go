@@ -319,10 +319,13 @@ func (r *Replica) truncateNacked() {
 	assert(r.status == StatusViewChange, "truncation only during a view change")
 	assert(r.vc.installed, "truncation only of an adopted log")
 	op := r.firstUnestablished()
-	if op == 0 || op <= r.commitMax {
+	if op == 0 {
 		return
 	}
-	assert(op <= r.op, "the op to prove absent is in the log")
+	if op-1 > r.commitMin && !r.established(op-1) && r.opts.ReplicaCount > 1 {
+		return // the head it would leave may be stale: repair must establish it first
+	}
+	assert(op > r.commitMax && op <= r.op, "the op to prove absent is uncommitted and in the log")
 	// The lowest op not established: if it never committed, nothing above
 	// it did. The adopted log names it by its header if held, or by the
 	// parent of the established op just above it; deeper in a gap its
@@ -355,16 +358,18 @@ func (r *Replica) truncateNacked() {
 	}
 }
 
-// firstUnestablished returns the lowest op above the executed prefix whose
-// prepare the new primary does not hold as an entry of the adopted log, or
-// 0. Truncating there always leaves a head the adopted log establishes: a
-// prepare held below a gap may be a stale entry of an older view.
+// firstUnestablished returns the lowest op above the highest known commit
+// whose prepare the new primary does not hold as an entry of the adopted
+// log, or 0. Committed ops are never truncated; truncating at the op it
+// returns is safe only if the head it leaves is established too (a prepare
+// held below a gap may be a stale entry of an older view: truncateNacked
+// checks), or is the executed prefix.
 //
 // A one-replica cluster is the exception: every prepare it holds is one it
 // made itself and made durable, so its journal is its log, linked or not.
 func (r *Replica) firstUnestablished() uint64 {
 	assert(r.op >= r.commitMin, "the log reaches the executed prefix")
-	for op := r.commitMin + 1; op <= r.op; op++ {
+	for op := max(r.commitMin, r.commitMax) + 1; op <= r.op; op++ {
 		if !r.journal.hasPrepare(op) || (!r.established(op) && r.opts.ReplicaCount > 1) {
 			return op
 		}
