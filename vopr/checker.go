@@ -20,6 +20,9 @@ import (
 //     (checker_timestamps.go);
 //   - exactly once: a client request runs at most once, in order
 //     (checker_exactly_once.go);
+//   - promises: a prepare_ok, start_view, do_view_change or prepare leaves
+//     a replica only once what it promises is on the replica's disk
+//     (checker_promises.go);
 //   - convergence: the end of the liveness phase (checker_convergence.go);
 //   - linearizability: the clients' history, after the run
 //     (linearizability.go).
@@ -43,6 +46,7 @@ type checker struct {
 	durability durabilityChecker
 	timestamps timestampChecker
 	once       exactlyOnceChecker
+	promises   promisesChecker
 	sent       map[vsr.U128]struct{} // checksums of every request a client sent; looked up only
 	history    []historyOp
 }
@@ -55,6 +59,7 @@ func newChecker(s *Simulator) *checker {
 	c.durability = durabilityChecker{v: s}
 	c.timestamps = timestampChecker{v: s.verdictsFor("timestamps")}
 	c.once = newExactlyOnceChecker(s.verdictsFor("exactly-once"))
+	c.promises = newPromisesChecker(s, s.verdictsFor("promises"))
 	return c
 }
 

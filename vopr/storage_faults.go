@@ -240,6 +240,7 @@ func (s *Simulator) replaceDisk(i int) {
 	a.replaced[i] = true
 	a.stats.Replacements++
 	s.check.durability.forget(i)
+	s.check.promises.forget(i)
 	s.logf(logShort, "replica %d: disk replaced while down (formatted --rejoin)", i)
 }
 

@@ -1,0 +1,160 @@
+package vopr
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/govsr/govsr/vsr"
+)
+
+// promisesChecker checks, as each message leaves a replica, that what the
+// message promises its peers is already on the replica's disk, where a
+// crash at that instant would leave it (DESIGN.md): a backup sends
+// prepare_ok only once the prepare and its ring header are durable; view
+// and log_view are durable before a replica sends a do_view_change, a
+// start_view, a prepare_ok, or a prepare it made in that view.
+//
+// It reads the simulated disk itself, as the open would, not the replica's
+// own bookkeeping. A broken promise turns into lost data only when more
+// faults line up after it (the promiser crashes in the window, the others
+// that hold the data fail too), which a swarm seldom arranges; the promise
+// itself is broken on every run that reaches the code path. Where the fault
+// atlas lets a fault strike the piece read (a faultable slot, ring sector
+// or superblock copy), the disk proves nothing either way and the check
+// gives the replica the benefit of the doubt.
+type promisesChecker struct {
+	v       verdicts
+	sim     *Simulator // its replicas' disks
+	sizeMax uint32
+	// confirmed[i]: the view and log_view last found on replica i's disk;
+	// they only grow there (a replaced disk starts again from zero), so a
+	// message asking no more needs no read.
+	confirmed [vsr.ReplicasMax]diskViews
+	slot      []byte // one prepare slot, reused
+	sector    []byte // one sector, reused
+}
+
+// diskViews is the view and log_view a superblock copy holds.
+type diskViews struct{ view, logView uint32 }
+
+func newPromisesChecker(s *Simulator, v verdicts) promisesChecker {
+	return promisesChecker{v: v, sim: s, sizeMax: s.opts.MessageSizeMax,
+		sector: make([]byte, vsr.SectorSize)}
+}
+
+// onSend checks a message replica from sends to a peer.
+func (c *promisesChecker) onSend(from int, message []byte) {
+	command := vsr.Command(message[headerCommandOffset])
+	switch command {
+	case vsr.CommandPrepareOk, vsr.CommandStartView, vsr.CommandDoViewChange, vsr.CommandPrepare:
+	default:
+		return
+	}
+	h, err := vsr.DecodeHeader(message)
+	if err != nil {
+		panic("vopr: a replica sent a message whose header does not decode: " + err.Error())
+	}
+	switch command {
+	case vsr.CommandPrepareOk:
+		c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
+		c.needPrepare(from, h.Op, h.Context)
+	case vsr.CommandStartView:
+		c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
+	case vsr.CommandDoViewChange:
+		c.needViews(from, &h, diskViews{view: h.View, logView: h.LogView})
+	case vsr.CommandPrepare:
+		if h.Replica == uint8(from) { // its own (a repair may forward another's)
+			c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
+		}
+	}
+}
+
+// needViews fails the run unless replica i's disk holds at least want.
+func (c *promisesChecker) needViews(i int, h *vsr.Header, want diskViews) {
+	have := c.confirmed[i]
+	if have.view >= want.view && have.logView >= want.logView {
+		return
+	}
+	have, ok := c.diskViews(i)
+	if !ok {
+		return // no copy the atlas spares holds a valid superblock: nothing to read
+	}
+	c.confirmed[i] = have
+	if have.view < want.view || have.logView < want.logView {
+		c.v.fail(Correctness, fmt.Sprintf("replica %d sent %s of view %d (log_view %d) while its disk holds view %d "+
+			"log_view %d: it acts on a view not yet durable", i, h.Command, h.View, want.logView, have.view, have.logView))
+	}
+}
+
+// diskViews reads the view and log_view an open after a crash now would
+// find: those of the newest valid copy (by sequence) among the superblock
+// copies the atlas never strikes, which no fault can spoil later. ok is
+// false if no such copy is valid.
+func (c *promisesChecker) diskViews(i int) (views diskViews, ok bool) {
+	st := c.sim.replicas[i].storage
+	le := binary.LittleEndian
+	var newest uint64
+	for index := range uint64(vsr.SuperblockCopies) {
+		if st.atlas.superblock[i][index] {
+			continue // faultable: it may hold anything the atlas allows
+		}
+		b := c.sector
+		st.Peek(index*vsr.SectorSize, b)
+		if vsr.Checksum(b[16:]) != (vsr.U128{Lo: le.Uint64(b[0:]), Hi: le.Uint64(b[8:])}) ||
+			string(b[16:24]) != superblockMagic {
+			continue
+		}
+		if sequence := le.Uint64(b[superblockSequenceOffset:]); !ok || sequence > newest {
+			newest, ok = sequence, true
+			views = diskViews{view: le.Uint32(b[superblockViewOffset:]), logView: le.Uint32(b[superblockViewOffset+4:])}
+		}
+	}
+	return views, ok
+}
+
+// Where vsr's superblock copy holds its magic, sequence, view and log_view
+// (vsr/superblock.go's layout; TestPromisesSuperblockLayout checks them).
+const (
+	superblockMagic          = "govsrSB1"
+	superblockSequenceOffset = 64
+	superblockViewOffset     = 88
+)
+
+// needPrepare fails the run unless replica i's disk holds op's prepare with
+// checksum in its slot, and the headers ring names it.
+func (c *promisesChecker) needPrepare(i int, op uint64, checksum vsr.U128) {
+	st := c.sim.replicas[i].storage
+	l := &st.layout
+	slot := op % l.JournalSlots
+	slotOffset := l.PreparesOffset + slot*l.PrepareSlotSize
+	sectorOffset := l.HeadersOffset + slot/headersPerSector*vsr.SectorSize
+	if st.mayDamage(slotOffset) || st.mayDamage(sectorOffset) {
+		return
+	}
+	if uint64(len(c.slot)) != l.PrepareSlotSize {
+		c.slot = make([]byte, l.PrepareSlotSize)
+	}
+	st.Peek(slotOffset, c.slot)
+	p, _, err := vsr.Decode(c.slot, c.sizeMax)
+	held := err == nil && p.Command == vsr.CommandPrepare && p.Op == op && p.Checksum == checksum
+	st.Peek(sectorOffset, c.sector)
+	at := slot % headersPerSector * vsr.HeaderSize
+	r, err := vsr.DecodeHeader(c.sector[at : at+vsr.HeaderSize])
+	named := err == nil && r.Command == vsr.CommandPrepare && r.Op == op && r.Checksum == checksum
+	if !held || !named {
+		c.v.fail(Correctness, fmt.Sprintf("replica %d acknowledged op %d (prepare %s) while its disk holds "+
+			"the prepare: %v, its ring header: %v", i, op, checksum, held, named))
+	}
+}
+
+// forget: replica i's disk was replaced.
+func (c *promisesChecker) forget(i int) { c.confirmed[i] = diskViews{} }
+
+// mayDamage reports whether storage faults may strike the sector at offset
+// of this disk (the fault atlas, or the whole-disk atlas of storage.go).
+func (st *simStorage) mayDamage(offset uint64) bool {
+	if st.sim.opts.Storage.Atlas.any() {
+		return st.atlas.faultable(st.replica, offset)
+	}
+	return st.faulty && st.faultable(offset)
+}
