@@ -12,7 +12,10 @@ import (
 // crash at that instant would leave it (DESIGN.md): a backup sends
 // prepare_ok only once the prepare and its ring header are durable; view
 // and log_view are durable before a replica sends a do_view_change, a
-// start_view, a prepare_ok, or a prepare it made in that view.
+// start_view, a prepare_ok, or a prepare it made in that view; and a
+// do_view_change never nacks a prepare its sender acknowledged in the view
+// its log is of (a prepare once durable is held, or its slot reads back
+// faulty, torn or missing: Protocol-Aware Recovery's rule).
 //
 // It reads the simulated disk itself, as the open would, not the replica's
 // own bookkeeping. A broken promise turns into lost data only when more
@@ -30,16 +33,29 @@ type promisesChecker struct {
 	// they only grow there (a replaced disk starts again from zero), so a
 	// message asking no more needs no read.
 	confirmed [vsr.ReplicasMax]diskViews
-	slot      []byte // one prepare slot, reused
-	sector    []byte // one sector, reused
+	// acked[i] holds every prepare replica i acknowledged, with the view
+	// of the acknowledgement (forgotten when its disk is replaced).
+	acked  [vsr.ReplicasMax]map[ackKey]struct{}
+	slot   []byte // one prepare slot, reused
+	sector []byte // one sector, reused
 }
 
 // diskViews is the view and log_view a superblock copy holds.
 type diskViews struct{ view, logView uint32 }
 
+// ackKey names a prepare_ok: the view it was sent in, the op and prepare.
+type ackKey struct {
+	view     uint32
+	op       uint64
+	checksum vsr.U128
+}
+
 func newPromisesChecker(s *Simulator, v verdicts) promisesChecker {
-	return promisesChecker{v: v, sim: s, sizeMax: s.opts.MessageSizeMax,
-		sector: make([]byte, vsr.SectorSize)}
+	c := promisesChecker{v: v, sim: s, sizeMax: s.opts.MessageSizeMax, sector: make([]byte, vsr.SectorSize)}
+	for i := range c.acked {
+		c.acked[i] = map[ackKey]struct{}{}
+	}
+	return c
 }
 
 // onSend checks a message replica from sends to a peer.
@@ -58,10 +74,12 @@ func (c *promisesChecker) onSend(from int, message []byte) {
 	case vsr.CommandPrepareOk:
 		c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
 		c.needPrepare(from, h.Op, h.Context)
+		c.acked[from][ackKey{view: h.View, op: h.Op, checksum: h.Context}] = struct{}{}
 	case vsr.CommandStartView:
 		c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
 	case vsr.CommandDoViewChange:
 		c.needViews(from, &h, diskViews{view: h.View, logView: h.LogView})
+		c.checkNacks(from, &h, message[vsr.HeaderSize:h.Size])
 	case vsr.CommandPrepare:
 		if h.Replica == uint8(from) { // its own (a repair may forward another's)
 			c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
@@ -147,8 +165,56 @@ func (c *promisesChecker) needPrepare(i int, op uint64, checksum vsr.U128) {
 	}
 }
 
-// forget: replica i's disk was replaced.
-func (c *promisesChecker) forget(i int) { c.confirmed[i] = diskViews{} }
+// checkNacks fails the run if replica i's do_view_change h (headers body)
+// nacks a prepare i acknowledged in the view its log is of. A nack (bit b
+// of the client field) says i never held the prepare its log names at op
+// h.Op-b: the header of that op in the body, or the parent of the op
+// above. Ops at or below the sender's commit are left out: their slots may
+// be reused once a checkpoint covers them.
+func (c *promisesChecker) checkNacks(i int, h *vsr.Header, body []byte) {
+	for back := uint64(0); back < 128 && back < h.Op; back++ {
+		bits, shift := h.Client.Lo, back
+		if back >= 64 {
+			bits, shift = h.Client.Hi, back-64
+		}
+		op := h.Op - back
+		if bits&(1<<shift) == 0 || op <= h.Commit {
+			continue
+		}
+		checksum, ok := namedAt(body, back)
+		if !ok {
+			continue
+		}
+		if _, acked := c.acked[i][ackKey{view: h.LogView, op: op, checksum: checksum}]; acked {
+			c.v.fail(Correctness, fmt.Sprintf("replica %d's do_view_change of view %d nacks op %d (prepare %s), which it "+
+				"acknowledged in view %d, its log_view", i, h.View, op, checksum, h.LogView))
+			return
+		}
+	}
+}
+
+// namedAt returns the checksum a do_view_change body (headers from the
+// head down) names for the op back below its head, if it names one.
+func namedAt(body []byte, back uint64) (vsr.U128, bool) {
+	at := back * vsr.HeaderSize
+	if at+vsr.HeaderSize <= uint64(len(body)) {
+		if h, err := vsr.DecodeHeader(body[at : at+vsr.HeaderSize]); err == nil {
+			return h.Checksum, true
+		}
+	}
+	if back > 0 && at <= uint64(len(body)) {
+		if h, err := vsr.DecodeHeader(body[at-vsr.HeaderSize : at]); err == nil {
+			return h.Parent, true
+		}
+	}
+	return vsr.U128{}, false
+}
+
+// forget: replica i's disk was replaced; what it acknowledged is gone with it.
+func (c *promisesChecker) forget(i int) {
+	c.confirmed[i] = diskViews{}
+	clear(c.acked[i])
+}
 
 // mayDamage reports whether storage faults may strike the sector at offset
 // of this disk (the fault atlas, or the whole-disk atlas of storage.go).

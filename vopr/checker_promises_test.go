@@ -78,3 +78,44 @@ func TestPromisesSuperblockLayout(t *testing.T) {
 		t.Fatal("no replica ended past view 0: the view offsets went untested")
 	}
 }
+
+// A do_view_change that nacks a prepare its sender acknowledged in the view
+// its log is of is caught; the same nack of a prepare acknowledged in
+// another view (its log may since have dropped it) is not.
+func TestCheckerPromisesCatchNackOfAcknowledged(t *testing.T) {
+	o := Draw(1, Force{"storage": false})
+	o.Replicas = 3
+	s, err := New(o, nil, logNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepare := vsr.Header{Command: vsr.CommandPrepare, Cluster: s.clusterID(), View: 1, Op: 5, Commit: 3}
+	encoded := make([]byte, vsr.HeaderSize)
+	if _, err := vsr.Encode(encoded, &prepare, nil); err != nil {
+		t.Fatal(err)
+	}
+	head, err := vsr.DecodeHeader(encoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dvc := vsr.Header{Command: vsr.CommandDoViewChange, Cluster: s.clusterID(), Replica: 1, View: 2, LogView: 1,
+		Op: 5, Commit: 3, Context: head.Checksum, Client: vsr.U128{Lo: 1}} // nacks op 5, its head
+	message := make([]byte, 2*vsr.HeaderSize)
+	if _, err := vsr.Encode(message, &dvc, encoded); err != nil {
+		t.Fatal(err)
+	}
+	for _, ackView := range []uint32{0, 1} {
+		var got failures
+		c := newPromisesChecker(s, &got)
+		c.confirmed[1] = diskViews{view: 2, logView: 1} // the disk holds the views the message speaks in
+		c.acked[1][ackKey{view: ackView, op: 5, checksum: head.Checksum}] = struct{}{}
+		c.onSend(1, message)
+		want := 0
+		if ackView == dvc.LogView {
+			want = 1
+		}
+		if len(got.messages) != want || want == 1 && !strings.Contains(got.messages[0], "nacks op 5") {
+			t.Errorf("acknowledged in view %d: got failures %q, want %d", ackView, got.messages, want)
+		}
+	}
+}
