@@ -12,7 +12,9 @@ import (
 // crash at that instant would leave it (DESIGN.md): a backup sends
 // prepare_ok only once the prepare and its ring header are durable; view
 // and log_view are durable before a replica sends a do_view_change, a
-// start_view, a prepare_ok, or a prepare it made in that view; and a
+// start_view, a prepare_ok, or a prepare it made in that view; a write
+// never overwrites what the durable checkpoint does not cover yet (a journal
+// slot of a later op, the durable checkpoint's own area); and a
 // do_view_change never nacks a prepare its sender acknowledged in the view
 // its log is of (a prepare once durable is held, or its slot reads back
 // faulty, torn or missing: Protocol-Aware Recovery's rule).
@@ -22,9 +24,10 @@ import (
 // faults line up after it (the promiser crashes in the window, the others
 // that hold the data fail too), which a swarm seldom arranges; the promise
 // itself is broken on every run that reaches the code path. Where the fault
-// atlas lets a fault strike the piece read (a faultable slot, ring sector
-// or superblock copy), the disk proves nothing either way and the check
-// gives the replica the benefit of the doubt.
+// atlas lets a fault strike the piece read (a faultable slot or ring
+// sector), the disk proves nothing either way and the check gives the
+// replica the benefit of the doubt; the superblock is read as the open
+// reads it (the newest valid copy).
 type promisesChecker struct {
 	v       verdicts
 	sim     *Simulator // its replicas' disks
@@ -33,6 +36,9 @@ type promisesChecker struct {
 	// they only grow there (a replaced disk starts again from zero), so a
 	// message asking no more needs no read.
 	confirmed [vsr.ReplicasMax]diskViews
+	// checkpointOp[i]: the op of replica i's durable checkpoint as last
+	// read from its disk (it only grows there, but for a replaced disk).
+	checkpointOp [vsr.ReplicasMax]uint64
 	// acked[i] holds every prepare replica i acknowledged, with the view
 	// of the acknowledgement (forgotten when its disk is replaced).
 	acked  [vsr.ReplicasMax]map[ackKey]struct{}
@@ -104,18 +110,14 @@ func (c *promisesChecker) needViews(i int, h *vsr.Header, want diskViews) {
 	}
 }
 
-// diskViews reads the view and log_view an open after a crash now would
-// find: those of the newest valid copy (by sequence) among the superblock
-// copies the atlas never strikes, which no fault can spoil later. ok is
-// false if no such copy is valid.
-func (c *promisesChecker) diskViews(i int) (views diskViews, ok bool) {
+// diskSuperblock reads what an open after a crash now would find in
+// replica i's superblock: the newest valid copy, by sequence. ok is false
+// if no copy is valid (the atlas always leaves two).
+func (c *promisesChecker) diskSuperblock(i int) (sb diskState, ok bool) {
 	st := c.sim.replicas[i].storage
 	le := binary.LittleEndian
 	var newest uint64
 	for index := range uint64(vsr.SuperblockCopies) {
-		if st.atlas.superblock[i][index] {
-			continue // faultable: it may hold anything the atlas allows
-		}
 		b := c.sector
 		st.Peek(index*vsr.SectorSize, b)
 		if vsr.Checksum(b[16:]) != (vsr.U128{Lo: le.Uint64(b[0:]), Hi: le.Uint64(b[8:])}) ||
@@ -124,19 +126,93 @@ func (c *promisesChecker) diskViews(i int) (views diskViews, ok bool) {
 		}
 		if sequence := le.Uint64(b[superblockSequenceOffset:]); !ok || sequence > newest {
 			newest, ok = sequence, true
-			views = diskViews{view: le.Uint32(b[superblockViewOffset:]), logView: le.Uint32(b[superblockViewOffset+4:])}
+			sb = diskState{
+				views:        diskViews{view: le.Uint32(b[superblockViewOffset:]), logView: le.Uint32(b[superblockViewOffset+4:])},
+				checkpointOp: le.Uint64(b[superblockCheckpointOffset:]),
+				checksum:     vsr.U128{Lo: le.Uint64(b[superblockCheckpointOffset+8:]), Hi: le.Uint64(b[superblockCheckpointOffset+16:])},
+				size:         le.Uint64(b[superblockCheckpointSizeOffset:]),
+				area:         b[superblockCheckpointAreaOffset],
+			}
 		}
 	}
-	return views, ok
+	return sb, ok
 }
 
-// Where vsr's superblock copy holds its magic, sequence, view and log_view
-// (vsr/superblock.go's layout; TestPromisesSuperblockLayout checks them).
+// diskState is what a superblock copy says of the views and the durable
+// checkpoint: its op, checksum (zero: the empty state at op 0), size and
+// area.
+type diskState struct {
+	views        diskViews
+	checkpointOp uint64
+	checksum     vsr.U128
+	size         uint64
+	area         uint8
+}
+
+// checkpointIntact reports whether the checkpoint sb names is on replica
+// i's disk, whole: one the open found damaged (it starts from the empty
+// state then) may be written over.
+func (c *promisesChecker) checkpointIntact(i int, sb *diskState) bool {
+	st := c.sim.replicas[i].storage
+	l := &st.layout
+	if sb.size < 16 || sb.size > l.CheckpointAreaSize {
+		return false
+	}
+	b := make([]byte, (sb.size+vsr.SectorSize-1)/vsr.SectorSize*vsr.SectorSize)
+	st.Peek(l.CheckpointOffset+uint64(sb.area)*l.CheckpointAreaSize, b)
+	return vsr.Checksum(b[16:sb.size]) == sb.checksum
+}
+
+// diskViews reads the view and log_view an open after a crash now would find.
+func (c *promisesChecker) diskViews(i int) (diskViews, bool) {
+	sb, ok := c.diskSuperblock(i)
+	return sb.views, ok
+}
+
+// Where vsr's superblock copy holds its magic, sequence, view, log_view,
+// checkpoint op and checksum, and checkpoint area (vsr/superblock.go's
+// layout; TestPromisesSuperblockLayout and TestCheckerPromisesCatchOverwrites
+// check them against real disks).
 const (
-	superblockMagic          = "govsrSB1"
-	superblockSequenceOffset = 64
-	superblockViewOffset     = 88
+	superblockMagic                = "govsrSB1"
+	superblockSequenceOffset       = 64
+	superblockViewOffset           = 88
+	superblockCheckpointOffset     = 104
+	superblockCheckpointSizeOffset = 144
+	superblockCheckpointAreaOffset = 152
 )
+
+// onWrite checks a write replica i submits to its disk: a prepare of an op
+// the journal may hold, only once the durable checkpoint covers the op it
+// overwrites (its op minus the journal's slots); a checkpoint, only to the
+// area the durable checkpoint is not in.
+func (c *promisesChecker) onWrite(i int, offset uint64, data []byte) {
+	l := &c.sim.replicas[i].storage.layout
+	switch zone, index := l.ZoneOf(offset); zone {
+	case vsr.ZonePrepares:
+		h, err := vsr.DecodeHeader(data[:vsr.HeaderSize])
+		if err != nil {
+			panic("vopr: a replica wrote a prepare whose header does not decode: " + err.Error())
+		}
+		if h.Op <= c.checkpointOp[i]+l.JournalSlots {
+			return
+		}
+		sb, ok := c.diskSuperblock(i)
+		if !ok {
+			return
+		}
+		c.checkpointOp[i] = sb.checkpointOp
+		if h.Op > sb.checkpointOp+l.JournalSlots {
+			c.v.fail(Correctness, fmt.Sprintf("replica %d writes op %d over slot %d, whose op %d its durable checkpoint "+
+				"(op %d) does not cover", i, h.Op, index, h.Op-l.JournalSlots, sb.checkpointOp))
+		}
+	case vsr.ZoneCheckpoint:
+		if sb, ok := c.diskSuperblock(i); ok && !sb.checksum.IsZero() && uint64(sb.area) == index && c.checkpointIntact(i, &sb) {
+			c.v.fail(Correctness, fmt.Sprintf("replica %d writes a checkpoint over area %d, which holds its durable "+
+				"checkpoint (op %d)", i, index, sb.checkpointOp))
+		}
+	}
+}
 
 // needPrepare fails the run unless replica i's disk holds op's prepare with
 // checksum in its slot, and the headers ring names it.
@@ -212,7 +288,7 @@ func namedAt(body []byte, back uint64) (vsr.U128, bool) {
 
 // forget: replica i's disk was replaced; what it acknowledged is gone with it.
 func (c *promisesChecker) forget(i int) {
-	c.confirmed[i] = diskViews{}
+	c.confirmed[i], c.checkpointOp[i] = diskViews{}, 0
 	clear(c.acked[i])
 }
 

@@ -119,3 +119,53 @@ func TestCheckerPromisesCatchNackOfAcknowledged(t *testing.T) {
 		}
 	}
 }
+
+// Writes that overwrite what the durable checkpoint does not cover are
+// caught: a journal slot whose op is above the durable checkpoint (here,
+// on a fresh disk, an op beyond the first lap of the journal), and the area
+// of the durable checkpoint (read from the disks of a finished run, which
+// also checks the checkpoint offsets of the superblock: the area must hold
+// the checkpoint whole for the check to fire).
+func TestCheckerPromisesCatchOverwrites(t *testing.T) {
+	o := Draw(5, Force{"storage": false, "superblock": false})
+	o.RequestsMax = 600
+	s, err := New(o, nil, logNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := vsr.NewLayout(s.replicas[0].opts)
+	prepareWrite := func(c *promisesChecker, op uint64) {
+		h := vsr.Header{Command: vsr.CommandPrepare, Cluster: s.clusterID(), Op: op}
+		data := make([]byte, vsr.SectorSize)
+		if _, err := vsr.Encode(data, &h, nil); err != nil {
+			t.Fatal(err)
+		}
+		c.onWrite(0, fresh.PreparesOffset+op%fresh.JournalSlots*fresh.PrepareSlotSize, data)
+	}
+	var got failures
+	c := newPromisesChecker(s, &got)
+	prepareWrite(&c, fresh.JournalSlots)
+	prepareWrite(&c, fresh.JournalSlots+1)
+	if len(got.messages) != 1 || !strings.Contains(got.messages[0], "does not cover") {
+		t.Fatalf("got failures %q, want one for op %d", got.messages, fresh.JournalSlots+1)
+	}
+	if res := s.Run(); res.Class != Pass {
+		t.Fatalf("seed 5: %s: %s", res.Class, firstLine(res.Message))
+	}
+	for i, r := range s.replicas {
+		sb, ok := s.check.promises.diskSuperblock(i)
+		if !ok || sb.checksum.IsZero() || r.down {
+			continue
+		}
+		l := &r.storage.layout
+		got = failures{}
+		c := newPromisesChecker(s, &got)
+		c.onWrite(i, l.CheckpointOffset+uint64(1-sb.area)*l.CheckpointAreaSize, make([]byte, vsr.SectorSize))
+		c.onWrite(i, l.CheckpointOffset+uint64(sb.area)*l.CheckpointAreaSize, make([]byte, vsr.SectorSize))
+		if len(got.messages) != 1 || !strings.Contains(got.messages[0], "holds its durable checkpoint") {
+			t.Fatalf("replica %d: got failures %q, want one for area %d", i, got.messages, sb.area)
+		}
+		return
+	}
+	t.Fatal("no replica ended with a durable checkpoint")
+}
