@@ -45,6 +45,7 @@ type checker struct {
 	once       exactlyOnceChecker
 	sent       map[vsr.U128]struct{} // checksums of every request a client sent; looked up only
 	history    []historyOp
+	marks      markCounter // coverage marks the replicas hit (marks.go)
 }
 
 func newChecker(s *Simulator) *checker {
@@ -90,6 +91,9 @@ func (c *checker) onEvent(replica int, e *vsr.Event) {
 	case vsr.EventStateTransfer:
 		c.stats.StateTransfers++
 		c.v.logf(logShort, "replica %d took a checkpoint at op %d by state transfer", replica, e.Op)
+	case vsr.EventMark:
+		c.marks.add(e.Mark)
+		c.v.logf(logFull, "replica %d: mark %s view=%d op=%d commit=%d", replica, e.Mark, e.View, e.Op, e.Commit)
 	case vsr.EventStatus:
 		if e.Status == vsr.StatusViewChange {
 			c.stats.ViewChanges++

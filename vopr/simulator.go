@@ -146,6 +146,9 @@ type Result struct {
 	// Excuse, on a run that passed, says why the liveness phase's core
 	// was let off converging: it provably lacks data (checker_convergence.go).
 	Excuse string `json:"excuse,omitempty"`
+	// Marks are the coverage marks the run hit, with their counts, in
+	// vsr's order of marks (vopr/marks.go).
+	Marks []MarkHits `json:"marks"`
 	// Visualization is an HTML picture of an illegal history, if written.
 	Visualization string `json:"-"`
 	visualize     func(path string) error
@@ -348,7 +351,8 @@ func (s *Simulator) result(class Class, message string) *Result {
 	}
 	s.stats.StorageAtlas = s.storageAtlas.stats
 	res := &Result{Class: class, Message: message, TimeNs: s.now, Tick: s.now / tickNs,
-		Digest: s.digest.String(), Stats: s.stats, Linearizability: "skipped", Excuse: s.excuse}
+		Digest: s.digest.String(), Stats: s.stats, Linearizability: "skipped", Excuse: s.excuse,
+		Marks: s.check.marks.hits()}
 	for i := range min(s.recentAt, recentEvents) {
 		e := &s.recent[(s.recentAt-min(s.recentAt, recentEvents)+i)%recentEvents]
 		res.Recent = append(res.Recent, fmt.Sprintf("%.6f ms %s a=%d b=%d tag=%x bytes=%d",
