@@ -1,12 +1,14 @@
 // Command vopr runs govsr's deterministic simulator.
 //
 //	vopr [--seed N] [flags]   run one seed (a random one if none is given)
+//	vopr --until-mark NAME --from S [--seeds-max K] [flags]
+//	                          run seeds S, S+1, ... until one hits coverage mark NAME, then run it as --seed does
 //	vopr replay FILE          rerun a seed report and say whether it failed the same way
 //	vopr swarm [--seeds N]    run many seeds, each with its own drawn faults, on every core
 //
-// Exit codes: 0 passed, 2 bad usage, 3 linearizability unknown (search
-// timed out), 127 crash (a panic in the simulated system), 128 liveness,
-// 129 correctness.
+// Exit codes: 0 passed, 1 --until-mark found no seed, 2 bad usage, 3
+// linearizability unknown (search timed out), 127 crash (a panic in the
+// simulated system), 128 liveness, 129 correctness.
 package main
 
 import (
@@ -64,6 +66,9 @@ type seedFlags struct {
 	checkDeterminism bool
 	bug              string
 	checksOff        string
+	untilMark        string // --until-mark (marks.go)
+	from             string
+	seedsMax         int
 }
 
 func parseSeedFlags(args []string, stderr io.Writer) (*seedFlags, error) {
@@ -81,6 +86,7 @@ func parseSeedFlags(args []string, stderr io.Writer) (*seedFlags, error) {
 	fs.StringVar(&f.checksOff, "checks-off", "", "checkers turned off (they count and log what they would fail), comma-separated: "+
 		strings.Join(vopr.Checks, ","))
 	fs.StringVar(&f.bug, "bug", "", "break the system on purpose (checker demos): a vsr bug or "+strings.Join(vopr.MachineBugs, ", "))
+	markFlags(fs, f)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -88,9 +94,11 @@ func parseSeedFlags(args []string, stderr io.Writer) (*seedFlags, error) {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if *seed != "" {
-		if _, err := fmt.Sscanf(*seed, "%d", &f.seed); err != nil || fmt.Sprint(f.seed) != *seed {
-			return nil, fmt.Errorf("--seed %q is not a decimal u64", *seed)
+		s, err := parseSeed(*seed)
+		if err != nil {
+			return nil, fmt.Errorf("--seed %w", err)
 		}
+		f.seed = s
 		f.seedSet = true
 	}
 	return f, nil
@@ -140,11 +148,20 @@ func runSeed(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
+	if f.untilMark != "" {
+		return untilMark(f, stdout, stderr)
+	}
 	if !f.seedSet {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		f.seed = binary.LittleEndian.Uint64(b[:])
 	}
+	return runFlags(f, stdout, stderr)
+}
+
+// runFlags runs f's seed, prints its options and result, and returns the
+// verdict's exit code.
+func runFlags(f *seedFlags, stdout, stderr io.Writer) int {
 	opts, err := f.options()
 	if err != nil {
 		fmt.Fprintf(stderr, "vopr: %v\n", err)
@@ -374,6 +391,7 @@ func printResult(w io.Writer, o *vopr.Options, res *vopr.Result, wall time.Durat
 		rows = append(rows, []any{"violations ignored (checks off: " + strings.Join(o.Checks.Off, ",") + ")", st.IgnoredViolations})
 	}
 	rows = append(rows, chaosResultRows(&st.Chaos)...)
+	rows = append(rows, markResultRows(res)...)
 	for _, r := range rows {
 		_ = t.Append(r...)
 	}

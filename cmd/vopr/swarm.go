@@ -196,6 +196,7 @@ func summarize(results []swarmResult, wall time.Duration, stdout io.Writer) int 
 	for _, row := range chaosSwarmRows(results) {
 		_ = t.Append(row...)
 	}
+	appendRows(t, marksSwarmRows(results))
 	_ = t.Append("wall time", wall.Round(time.Millisecond))
 	_ = t.Append("seeds / s", fmt.Sprintf("%.1f", float64(len(results))/wall.Seconds()))
 	_ = t.Append("simulated time", time.Duration(simNs).Round(time.Second))
