@@ -87,9 +87,9 @@ type Event struct {
 	Client   U128
 	Request  uint32
 	Command  Command
+	Mark     Mark // mark: the path taken (beside Command, in its padding)
 	Reason   string
 	Prepare  []byte // committed: the whole encoded prepare
-	Mark     Mark   // mark: the path taken
 }
 
 // EventHook observes a replica without reaching into it. It must not call
