@@ -62,7 +62,10 @@ func parseSwarmFlags(args []string, stderr io.Writer, lookupEnv func(string) (st
 	fs.Uint64Var(&c.from, "from", 1, "first seed `S`")
 	fs.Uint64Var(&c.seeds, "seeds", swarmSeedsDefault, "run the `N` seeds S .. S+N-1, split among the shards")
 	fs.DurationVar(&c.duration, "duration", 0, "start new seeds until `D` of wall time is spent (e.g. 30m, 8h)")
-	fs.IntVar(&c.jobs, "jobs", runtime.NumCPU(), "seeds run at once")
+	// The CPUs this process may use: runtime.NumCPU on a machine of its
+	// own, less under a container's CPU limit (Go sets GOMAXPROCS from
+	// it), where NumCPU would count the whole node's.
+	fs.IntVar(&c.jobs, "jobs", runtime.GOMAXPROCS(0), "seeds run at once (default: the CPUs this process may use)")
 	spec := fs.String("shard", "", "run shard `I/N` of the seeds: S+I, S+I+N, ...")
 	shards := fs.Uint64("shards", 0, "run one of `N` shards, its index I from $"+jobCompletionIndex)
 	fs.StringVar(&c.jsonPath, "json", "", "write the whole summary as JSON to `FILE`")
