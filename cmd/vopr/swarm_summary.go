@@ -273,7 +273,7 @@ func (s *swarmSummary) printFailures(w io.Writer) {
 		if i == failuresPrintedMax {
 			break
 		}
-		_ = t.Append(f.Seed, f.Class, truncate(f.Message, 80), f.Replay)
+		_ = t.Append(f.Seed, f.Class, truncate(f.Message, 60), f.Replay)
 	}
 	_ = t.Render()
 	if more := uint64(len(s.Failures)) + s.FailuresNotListed - uint64(min(len(s.Failures), failuresPrintedMax)); more > 0 {
