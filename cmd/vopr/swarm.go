@@ -128,16 +128,25 @@ func (s *swarmRun) dispatch(ctx context.Context, release func(), seeds chan<- ui
 		if !ok || (s.cfg.duration > 0 && time.Since(s.start) >= s.cfg.duration) {
 			return false
 		}
+		if ctx.Err() != nil {
+			return s.interrupted(release)
+		}
 		select {
 		case seeds <- seed:
 		case <-deadline:
 			return false
 		case <-ctx.Done():
-			release() // a second signal ends the process as usual
-			fmt.Fprintln(s.stderr, "vopr swarm: interrupted: finishing the seeds in flight (interrupt again to abort)")
-			return true
+			return s.interrupted(release)
 		}
 	}
+}
+
+// interrupted says a signal came, and lets a second one end the process
+// as usual.
+func (s *swarmRun) interrupted(release func()) bool {
+	release()
+	fmt.Fprintln(s.stderr, "vopr swarm: interrupted: finishing the seeds in flight (interrupt again to abort)")
+	return true
 }
 
 // runSwarmSeed runs one seed with the swarm's shared flags.

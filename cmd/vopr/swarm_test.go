@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -291,5 +292,27 @@ func TestProgressPlainLines(t *testing.T) {
 	want = "1 seeds, 0 failed, 1200 seeds/hour, 3s of 1m0s\n2 seeds, 0 failed, 1440 seeds/hour, 5s of 1m0s\n"
 	if buf.String() != want {
 		t.Fatalf("got\n%swant\n%s", buf.String(), want)
+	}
+}
+
+// A signal stops the dispatch of seeds: none starts after it, the summary
+// says so.
+func TestSwarmInterrupted(t *testing.T) {
+	var stderr bytes.Buffer
+	cfg, err := parseSwarmFlags([]string{"--seeds", "1000", "--jobs", "2"}, &stderr, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	released := false
+	start := time.Now()
+	run := newSwarmRun(cfg, start, &stderr, &stderr)
+	if !run.run(ctx, func() { released = true }) || !released {
+		t.Fatalf("not interrupted, or the signal not released: %s", stderr.String())
+	}
+	sum := run.tally.finish(time.Since(start), true)
+	if sum.SeedsRun != 0 || !sum.Interrupted || !strings.Contains(stderr.String(), "interrupted: finishing the seeds in flight") {
+		t.Fatalf("seeds run %d, interrupted %v: %s", sum.SeedsRun, sum.Interrupted, stderr.String())
 	}
 }
