@@ -65,7 +65,7 @@ func parseSwarmFlags(args []string, stderr io.Writer, lookupEnv func(string) (st
 	// The CPUs this process may use: runtime.NumCPU on a machine of its
 	// own, less under a container's CPU limit (Go sets GOMAXPROCS from
 	// it), where NumCPU would count the whole node's.
-	fs.IntVar(&c.jobs, "jobs", runtime.GOMAXPROCS(0), "seeds run at once (default: the CPUs this process may use)")
+	fs.IntVar(&c.jobs, "jobs", runtime.GOMAXPROCS(0), "seeds run at once; the default is the CPUs this process may use")
 	spec := fs.String("shard", "", "run shard `I/N` of the seeds: S+I, S+I+N, ...")
 	shards := fs.Uint64("shards", 0, "run one of `N` shards, its index I from $"+jobCompletionIndex)
 	fs.StringVar(&c.jsonPath, "json", "", "write the whole summary as JSON to `FILE`")
