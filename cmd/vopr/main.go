@@ -4,10 +4,14 @@
 //	vopr replay FILE          rerun a seed report and say whether it failed the same way
 //	vopr swarm [--seeds N | --duration D] [--shard I/N]
 //	                          run many seeds, each with its own drawn faults, on every core
+//	vopr shrink FILE          reduce a failing seed report's run while it fails the same way,
+//	                          and write the reduced report as FILE's name with .shrunk.json
 //
 // Exit codes: 0 passed, 2 bad usage, 3 linearizability unknown (search
 // timed out), 127 crash (a panic in the simulated system), 128 liveness,
-// 129 correctness.
+// 129 correctness. vopr shrink exits 0 once it wrote the shrunk report,
+// 2 on bad usage, an unreadable report or one whose run no longer fails
+// the way it records.
 package main
 
 import (
@@ -47,6 +51,9 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "replay" {
 		return replay(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "shrink" {
+		return shrink(args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "swarm" {
 		return swarm(args[1:], stdout, stderr)
