@@ -58,7 +58,8 @@ type Shrunk struct {
 	Attempts      int
 	Kept          int
 	// Exhausted says the attempt budget ran out before a pass over every
-	// step kept nothing: more attempts might shrink further.
+	// step left the failing run as it was: more attempts might shrink
+	// further.
 	Exhausted bool
 }
 
@@ -66,8 +67,8 @@ type Shrunk struct {
 // recorded way (today, or ever: a report of a passing run).
 var ErrNotFailing = errors.New("vopr: the report's run does not fail")
 
-// shrinkPassesMax bounds the passes over every step; a pass that keeps
-// nothing ends the shrink before.
+// shrinkPassesMax bounds the passes over every step; a pass that leaves
+// the failing run as it was ends the shrink before.
 const shrinkPassesMax = 3
 
 // Shrink reduces the failing run of r while it fails the same way.
@@ -160,20 +161,23 @@ type shrinker struct {
 
 func (sh *shrinker) exhausted() bool { return sh.attempts >= sh.so.AttemptsMax }
 
-// run makes passes over every step until one keeps nothing.
+// run makes passes over every step until one leaves the failing run as
+// it was: a pass that kept only edits under which the run stayed event
+// for event the same (same digest) would try the same edits on the same
+// run again.
 func (sh *shrinker) run() {
 	requests, ticks := sh.requestsOption(), sh.ticksOption()
 	sh.tryHint(&requests)
 	sh.tryHint(&ticks)
 	for range shrinkPassesMax {
-		keptBefore := sh.kept
+		digestBefore := sh.bestRes.Digest
 		sh.faultKinds()
 		sh.lower(sh.clientsOption())
 		sh.lower(sh.replicasOption())
 		sh.lower(requests)
 		sh.lower(ticks)
 		sh.livenessTicks()
-		if sh.kept == keptBefore || sh.exhausted() {
+		if sh.bestRes.Digest == digestBefore || sh.exhausted() {
 			return
 		}
 	}
@@ -267,7 +271,7 @@ func (sh *shrinker) tryHint(opt *intOption) {
 	if opt.hint == nil {
 		return
 	}
-	if v, why := opt.hint(sh.bestRes); v > opt.floor && v < opt.get(sh.best) {
+	if v, why := opt.hint(sh.bestRes); v >= opt.floor && v < opt.get(sh.best) {
 		sh.tryValue(opt, v, " ("+why+")")
 	}
 }

@@ -86,7 +86,7 @@ func printShrunk(w io.Writer, s *vopr.Shrunk) {
 			"it still fails the same way, and the shrink started from it as it runs today\n")
 	}
 	if s.Exhausted {
-		fmt.Fprintf(w, "note: the attempts ran out before a pass kept nothing; more --attempts-max may shrink further\n")
+		fmt.Fprintf(w, "note: the attempts ran out before the shrink settled; more --attempts-max may shrink further\n")
 	}
 	a, b := &s.Original.Options, &s.Report.Options
 	t := newTable(w, "", "before", "after")
