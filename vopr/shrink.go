@@ -90,6 +90,10 @@ func Shrink(r Report, so ShrinkOptions, progress func(ShrinkStep)) (*Shrunk, err
 	}
 	sh := &shrinker{so: so, want: want, original: r.Options, best: r.Options, bestRes: before, progress: progress}
 	sh.run()
+	if FailureKind(sh.bestRes.Class, sh.bestRes.Message, so.ClassOnly) != want || sh.attempts > so.AttemptsMax {
+		panic(fmt.Sprintf("vopr: shrink kept a run that fails as %q, or ran %d attempts of %d",
+			Headline(sh.bestRes.Class, sh.bestRes.Message), sh.attempts, so.AttemptsMax))
+	}
 	out := &Shrunk{Original: r, Before: before, After: sh.bestRes, DigestChanged: before.Digest != r.Digest,
 		Attempts: sh.attempts, Kept: sh.kept, Exhausted: sh.exhausted()}
 	out.Report = NewReport(sh.best, sh.bestRes, so.GitRevision, so.GoVersion)

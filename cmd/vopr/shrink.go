@@ -33,7 +33,7 @@ func shrink(args []string, stdout, stderr io.Writer) int {
 	path := fs.Arg(0)
 	report, err := vopr.LoadReport(path)
 	if err != nil {
-		fmt.Fprintf(stderr, "%v\n", err)
+		fmt.Fprintln(stderr, oneLine(err))
 		return exitUsage
 	}
 	if *out == "" {
@@ -52,11 +52,11 @@ func shrink(args []string, stdout, stderr io.Writer) int {
 	}
 	shrunk, err := vopr.Shrink(report, so, progress)
 	if err != nil {
-		fmt.Fprintf(stderr, "%v\n", err)
+		fmt.Fprintln(stderr, oneLine(err))
 		return exitUsage
 	}
 	if err := shrunk.Report.WriteFile(*out); err != nil {
-		fmt.Fprintf(stderr, "%v\n", err)
+		fmt.Fprintln(stderr, oneLine(err))
 		return exitUsage
 	}
 	printShrunk(stdout, shrunk)
@@ -115,6 +115,9 @@ func printShrunk(w io.Writer, s *vopr.Shrunk) {
 	fmt.Fprintf(w, "failure before: %s\nfailure after:  %s\n", vopr.Headline(s.Before.Class, s.Before.Message),
 		vopr.Headline(s.After.Class, s.After.Message))
 }
+
+// oneLine is err's message on one line (options errors join several).
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
 func orNone(kinds []string) string {
 	if len(kinds) == 0 {

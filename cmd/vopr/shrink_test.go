@@ -74,10 +74,12 @@ func TestShrinkErrors(t *testing.T) {
 	// The bug fixed, and a short run: the report's run passes today.
 	short := regexp.MustCompile(`"requests_max": [0-9]+`).ReplaceAllString(string(data), `"requests_max": 100`)
 	fixed := write("fixed.json", strings.Replace(short, `"bug": "commit-without-quorum"`, `"bug": ""`, 1))
+	invalid := write("invalid.json", strings.Replace(strings.Replace(string(data), `"replicas": 3`, `"replicas": 9`, 1),
+		`"clients": 22`, `"clients": 0`, 1)) // two errors, one line
 	cases := [][]string{
 		{"shrink"}, {"shrink", path, path}, {"shrink", "--attempts-max", "0", path}, {"shrink", "--same", "digest", path},
 		{"shrink", filepath.Join(dir, "missing.json")}, {"shrink", write("bad.json", "{not json")},
-		{"shrink", passed}, {"shrink", fixed},
+		{"shrink", invalid}, {"shrink", passed}, {"shrink", fixed},
 	}
 	for _, args := range cases {
 		code, _, errOut := runVopr(t, args...)
