@@ -72,6 +72,7 @@ type Simulator struct {
 	check    *checker
 	chaos    *chaos
 	tap      func(replica int, e *vsr.Event) // tests: sees every replica event after the checkers
+	timeline *Timeline                       // the run's picture, if recorded (timeline.go)
 
 	phase    phase
 	replies  int
@@ -229,6 +230,9 @@ func (s *Simulator) Run() (res *Result) {
 		s.now = e.at
 		s.handle(&e)
 		s.advancePhase()
+		if s.timeline != nil {
+			s.timeline.observe(&e)
+		}
 	}
 	if s.failure != nil {
 		return s.failure

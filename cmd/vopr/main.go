@@ -64,6 +64,7 @@ type seedFlags struct {
 	checkDeterminism bool
 	bug              string
 	checksOff        string
+	html             string
 }
 
 func parseSeedFlags(args []string, stderr io.Writer) (*seedFlags, error) {
@@ -80,6 +81,7 @@ func parseSeedFlags(args []string, stderr io.Writer) (*seedFlags, error) {
 	fs.BoolVar(&f.checkDeterminism, "check-determinism", false, "run the seed twice and fail unless the digests match")
 	fs.StringVar(&f.checksOff, "checks-off", "", "checkers turned off (they count and log what they would fail), comma-separated: "+
 		strings.Join(vopr.Checks, ","))
+	fs.StringVar(&f.html, "html", "", "write the run's timeline picture (one self-contained HTML file) to this path")
 	fs.StringVar(&f.bug, "bug", "", "break the system on purpose (checker demos): a vsr bug or "+strings.Join(vopr.MachineBugs, ", "))
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -155,9 +157,14 @@ func runSeed(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vopr: --log: %v\n", err)
 		return exitUsage
 	}
+	html, err := openHTML(f.html)
+	if err != nil {
+		fmt.Fprintf(stderr, "vopr: %v\n", err)
+		return exitUsage
+	}
 	fmt.Fprintf(stdout, "seed %d\n", opts.Seed)
 	printOptions(stdout, &opts)
-	res, wall, err := simulate(opts, stdout, level)
+	res, tl, wall, err := simulateRecorded(opts, stdout, level, html != nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "vopr: %v\n", err)
 		return exitUsage
@@ -170,6 +177,7 @@ func runSeed(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	printResult(stdout, &opts, res, wall)
+	writeTimelines(html, &opts, res, tl, f.reportDir, stdout, stderr)
 	return verdict(&opts, res, f.reportDir, stdout, stderr)
 }
 

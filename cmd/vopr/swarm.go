@@ -78,6 +78,10 @@ func runSwarm(from uint64, count, jobs int, base *seedFlags, determinism bool, r
 						res.Class, res.Message = vopr.Correctness, "nondeterminism: digests "+res.Digest+" and "+again.Digest
 					}
 				}
+				picture := ""
+				if res.Class != vopr.Pass {
+					picture = swarmTimeline(opts, res, reportDir) // a rerun with a recorder, outside the lock
+				}
 				mu.Lock()
 				results[i] = swarmResult{opts: opts, res: res, wall: wall}
 				if res.Class != vopr.Pass {
@@ -86,8 +90,8 @@ func runSwarm(from uint64, count, jobs int, base *seedFlags, determinism bool, r
 					if err != nil {
 						path = err.Error()
 					}
-					progress.println(fmt.Sprintf("FAILED %s seed=%d digest=%s: %s (report %s)",
-						res.Class, opts.Seed, res.Digest, firstLine(res.Message), path), stdout)
+					progress.println(fmt.Sprintf("FAILED %s seed=%d digest=%s: %s (report %s%s)",
+						res.Class, opts.Seed, res.Digest, firstLine(res.Message), path, picture), stdout)
 				}
 				if res.Excuse != "" {
 					progress.println(fmt.Sprintf("EXCUSED liveness stall seed=%d: %s", opts.Seed, res.Excuse), stdout)
