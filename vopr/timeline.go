@@ -31,6 +31,7 @@ type Timeline struct {
 	marks    []timelineMark
 	net      timelineNet
 	items    int
+	itemsMax int // timelineItemsMax; tests lower it
 	capped   bool
 	cappedNs uint64 // when recording stopped, if capped
 
@@ -38,6 +39,7 @@ type Timeline struct {
 	core         []bool // the liveness phase's core, if reached
 	fates        []string
 	lastPhase    phase
+	churn        bool   // the view churn chaos kind is on
 	evictions    uint64 // client-side evictions seen so far
 	replacements uint64 // disk replacements seen so far
 }
@@ -104,7 +106,7 @@ func (s *Simulator) RecordTimeline() *Timeline {
 	if s.timeline != nil {
 		return s.timeline
 	}
-	t := &Timeline{sim: s, lanes: make([]timelineLane, len(s.replicas))}
+	t := &Timeline{sim: s, lanes: make([]timelineLane, len(s.replicas)), itemsMax: timelineItemsMax}
 	for i, r := range s.replicas {
 		l := &t.lanes[i]
 		l.commit.maxMode = true
@@ -115,6 +117,7 @@ func (s *Simulator) RecordTimeline() *Timeline {
 		l.commit.add(s.now, l.commitSeen)
 	}
 	t.net.init(s)
+	t.churn = s.opts.Chaos.Churn.Num > 0 && s.opts.Chaos.ChurnViews > 0
 	s.timeline = t
 	return t
 }
@@ -129,7 +132,7 @@ func (t *Timeline) stateOf(r *simReplica) laneState {
 
 // take reports whether there is room for one more item, and counts it.
 func (t *Timeline) take() bool {
-	if t.items >= timelineItemsMax {
+	if t.items >= t.itemsMax {
 		if !t.capped {
 			t.capped, t.cappedNs = true, t.sim.now
 		}
@@ -184,23 +187,37 @@ func (t *Timeline) onEvent(i int, e *vsr.Event) {
 
 // observe runs after every event: what changed without an event of the
 // replica's own (crashes, restarts, pauses, disks, commits, the network,
-// the phase).
+// the phase). An event of one replica's (a tick, a delivery to it, its
+// disk's completion, its restart or resume) changes only that replica;
+// fault steps, chaos actions and the phase change may change any.
 func (t *Timeline) observe(e *event) {
 	s := t.sim
-	for i, r := range s.replicas {
-		t.observeReplica(i, r)
+	phaseChanged := s.phase != t.lastPhase
+	broad := phaseChanged || e.kind == eventStep || e.kind == eventChaos
+	switch {
+	case broad:
+		for i, r := range s.replicas {
+			t.observeReplica(i, r)
+		}
+	case e.kind == eventReplicaTick || e.kind == eventStorage || e.kind == eventResume || e.kind == eventRestart:
+		t.observeReplica(e.a, s.replicas[e.a])
+	case e.kind == eventDeliver && e.b < len(s.replicas):
+		t.observeReplica(e.b, s.replicas[e.b])
 	}
 	if s.stats.Evictions > t.evictions {
 		t.mark(-1, markEviction, itoa(s.stats.Evictions-t.evictions)+" client session(s) evicted")
 		t.evictions = s.stats.Evictions
 	}
-	phaseChanged := s.phase != t.lastPhase
 	if phaseChanged && t.lastPhase == phaseSafety {
 		t.livenessNs = s.livenessStart
 		t.core = append([]bool(nil), s.core...)
 	}
 	t.lastPhase = s.phase
-	t.net.observe(t, phaseChanged || e.kind == eventStep || e.kind == eventChaos)
+	// View churn ends an isolation from inside a replica's send, so with
+	// churn on the replica links are looked at after every event.
+	if broad || t.churn {
+		t.net.observe(t, broad)
+	}
 }
 
 func (t *Timeline) observeReplica(i int, r *simReplica) {

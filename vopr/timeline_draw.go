@@ -208,7 +208,7 @@ func (p *painter) capNote(f *frame, top, bottom float64) {
 	}
 	x := f.x(t.cappedNs)
 	title := fmt.Sprintf("not recorded: the timeline keeps at most %d segments, marks and link cuts, and was full at %s",
-		timelineItemsMax, seconds(t.cappedNs))
+		t.itemsMax, seconds(t.cappedNs))
 	p.w.rect(x, top, f.x0+f.width-x, bottom-top, "capped", title)
 	p.w.text(x+4, top+12, "cap-label", "timeline capped: not recorded from here")
 }

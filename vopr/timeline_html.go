@@ -16,7 +16,7 @@ func (t *Timeline) WriteHTML(w io.Writer, res *Result) error {
 		return fmt.Errorf("vopr: a timeline needs the run's result")
 	}
 	p := newPainter(t, res)
-	p.w.raw("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>")
+	p.w.raw("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>\n<title>")
 	p.w.raw(esc(fmt.Sprintf("vopr seed %d: %s", t.sim.opts.Seed, verdictWord(res))))
 	p.w.raw("</title>\n<style>" + timelineCSS + "</style></head>\n<body>\n")
 	p.w.raw(`<svg width="0" height="0" class="defs"><defs><pattern id="hatch" width="6" height="6" ` +
@@ -150,15 +150,15 @@ func (p *painter) details() {
 	t, res := p.t, p.res
 	w := p.w
 	if res.Message != "" {
-		w.raw("<details open><summary>Failure message</summary><pre>" + esc(res.Message) + "</pre></details>\n")
+		w.raw("<details open=\"\"><summary>Failure message</summary><pre>" + esc(res.Message) + "</pre></details>\n")
 	}
 	if len(res.Recent) > 0 {
 		w.raw("<details><summary>Last events</summary><pre>" + esc(strings.Join(res.Recent, "\n")) + "</pre></details>\n")
 	}
-	note := fmt.Sprintf("The recorder kept %d of at most %d segments, marks and link cuts.", t.items, timelineItemsMax)
+	note := fmt.Sprintf("The recorder kept %d of at most %d segments, marks and link cuts.", t.items, t.itemsMax)
 	if t.capped {
 		note = fmt.Sprintf("The recorder was full (%d segments, marks and link cuts) at %s: nothing after that is drawn "+
-			"but the executed ops, the storage faults and the clients.", timelineItemsMax, seconds(t.cappedNs))
+			"but the executed ops, the storage faults and the clients.", t.itemsMax, seconds(t.cappedNs))
 	}
 	w.raw("<p class=\"hint\">" + esc(note) + " Made by vopr --seed N --html FILE; a failing seed's picture is " +
 		"written next to its report.</p>\n")
@@ -199,7 +199,9 @@ pre{font:11.5px/1.35 ui-monospace,"DejaVu Sans Mono",monospace;background:#f6f6f
 summary{cursor:pointer;color:#333;margin-top:8px}
 `
 
-// timelineJS moves a cursor line with the time under the mouse.
+// timelineJS moves a cursor line with the time under the mouse. It holds
+// no '<' or '&', so that the page stays well-formed XML (the tests parse
+// it so).
 const timelineJS = `
 for (const s of document.querySelectorAll("svg.timeline")) {
   const line = s.querySelector(".cursor"), label = s.querySelector(".cursor-label");
@@ -208,7 +210,7 @@ for (const s of document.querySelectorAll("svg.timeline")) {
   s.addEventListener("mouseleave", hide);
   s.addEventListener("mousemove", e => {
     const r = s.getBoundingClientRect(), x = (e.clientX - r.left) * s.viewBox.baseVal.width / r.width;
-    if (x < x0 || x > x0 + w) { hide(); return; }
+    if (x0 > x || x > x0 + w) { hide(); return; }
     const ns = t0 + (x - x0) / w * (t1 - t0);
     line.setAttribute("x1", x); line.setAttribute("x2", x);
     line.setAttribute("y1", 30); line.setAttribute("y2", s.viewBox.baseVal.height - 28);

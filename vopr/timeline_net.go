@@ -42,10 +42,9 @@ func (tn *timelineNet) init(s *Simulator) {
 	tn.openEpisode = -1
 }
 
-// observe looks at the links between replicas after every event (view
-// churn ends an isolation from inside a replica's send), and at the links
-// to clients when all is set (a fault step, a chaos action, a phase
-// change) or a replica link changed (an isolation covers both).
+// observe looks at the links between replicas, and at the links to
+// clients when all is set (a fault step, a chaos action, a phase change)
+// or a replica link changed (an isolation covers both).
 func (tn *timelineNet) observe(t *Timeline, all bool) {
 	blocked, changed := false, false
 	for from := range tn.replicas {
