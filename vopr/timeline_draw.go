@@ -24,11 +24,26 @@ type painter struct {
 	res       *Result
 	endNs     uint64
 	maxCommit uint64
+	failing   int // the replica the failure message names first, or -1
 	w         *svgWriter
 }
 
+// failingReplica is the replica a failure message starts by naming
+// ("replica 3 committed ..."), or -1.
+func failingReplica(res *Result, replicas int) int {
+	var i int
+	if res.Class == Pass {
+		return -1
+	}
+	if _, err := fmt.Sscanf(res.Message, "replica %d ", &i); err != nil || i < 0 || i >= replicas {
+		return -1
+	}
+	return i
+}
+
 func newPainter(t *Timeline, res *Result) *painter {
-	p := &painter{t: t, res: res, endNs: max(res.TimeNs, t.sim.now, 1), w: &svgWriter{}}
+	p := &painter{t: t, res: res, endNs: max(res.TimeNs, t.sim.now, 1), w: &svgWriter{},
+		failing: failingReplica(res, len(t.lanes))}
 	for i := range t.lanes {
 		for _, v := range t.lanes[i].commit.bins {
 			if v > 0 {
@@ -116,13 +131,18 @@ func (p *painter) phases(f *frame, y float64) {
 	if f.overlaps(0, end) {
 		x0, x1 := f.x(0), f.x(end)
 		p.w.rect(x0, y, x1-x0, 14, "phase-safety", "safety phase: faults on\n"+span(0, end))
-		p.w.text(x0+4, y+10.5, "phase-label", fitLabel("safety phase: faults on", x1-x0))
+		p.w.text(x0+4, y+10.5, "phase-label", fitLabel("safety phase: faults on", min(x1-x0, 200)))
 	}
 	if t.livenessNs > 0 && f.overlaps(t.livenessNs, p.endNs) {
 		x0, x1 := f.x(t.livenessNs), f.x(p.endNs)
 		label := "liveness phase: faults off, core " + coreString(t.core) + " healed"
 		p.w.rect(x0, y, x1-x0, 14, "phase-live", label+"\n"+span(t.livenessNs, p.endNs))
-		p.w.text(x0+4, y+10.5, "phase-label", fitLabel(label, x1-x0))
+		if fitted := fitLabel(label, x1-x0); fitted == label || x0-f.x0 < x1-x0 {
+			p.w.text(x0+4, y+10.5, "phase-label", fitted)
+		} else {
+			// A short liveness phase: the label goes before its start.
+			p.w.text(x0-4, y+10.5, "phase-label end", fitLabel(label+" ▸", x0-f.x0))
+		}
 	}
 }
 

@@ -176,7 +176,7 @@ white-space:pre-wrap;max-height:6.9em;overflow:auto;max-width:1460px}
 .legend svg{vertical-align:-2px;margin-right:4px}.defs{position:absolute}
 svg.timeline{display:block}svg text{font-family:system-ui,"DejaVu Sans",sans-serif}
 .axis{font-size:10px;fill:#666;text-anchor:middle}.grid{stroke:#ececec}
-.lane-name{font-size:12.5px;font-weight:650;fill:#222}.lane-tag{font-size:10px;fill:#777}
+.lane-name{font-size:12.5px;font-weight:650;fill:#222}.lane-name.failing{fill:#c62828}.lane-tag{font-size:10px;fill:#777}
 .row-name{font-size:8.5px;fill:#9a9a9a;text-anchor:end}
 .st-normal{fill:#b9e0bd}.st-primary{fill:#2e7d32}.st-vc{fill:#ffb74d}.st-rec{fill:#b39ddb}.st-down{fill:#424242}
 .paused{fill:url(#hatch)}.hatch{fill:#37474f;opacity:.55}
@@ -189,7 +189,7 @@ svg.timeline{display:block}svg text{font-family:system-ui,"DejaVu Sans",sans-ser
 .mk-st path{fill:#8e24aa}.mk-cp path{stroke:#9e9e9e;stroke-width:1.4}.mk-trunc path{fill:#37474f}
 .mk-viol path{fill:#c62828}.mk-evict path{stroke:#6d4c41;stroke-width:2;fill:none}
 .replies{fill:#43a047}.waiting{fill:#90caf9}.wait-slow{fill:#fb8c00}.wait-stall{fill:#c62828}
-.phase-safety{fill:#eceff1}.phase-live{fill:#dcecfb}.phase-label{font-size:10px;fill:#455a64}
+.phase-safety{fill:#eceff1}.phase-live{fill:#dcecfb}.phase-label{font-size:10px;fill:#455a64}.phase-label.end{text-anchor:end;fill:#1565c0}
 .phase-line{stroke:#1565c0;stroke-width:1.6;stroke-dasharray:5 3}
 .fail-line{stroke:#c62828;stroke-width:2}.fail-box{fill:#c62828}.fail-text{font-size:11px;fill:#fff;font-weight:600}
 .capped{fill:url(#hatch);opacity:.45}.cap-label{font-size:11px;fill:#222}

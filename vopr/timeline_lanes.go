@@ -2,6 +2,7 @@ package vopr
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -113,8 +114,9 @@ func (p *painter) drawLane(f *frame, i int, y float64) {
 	l := &p.t.lanes[i]
 	p.laneLabels(f, i, y)
 	cols := p.bandColumns(f, l)
-	p.drawBand(f, i, l, cols, y+laneBandY)
+	labels := p.drawBand(f, i, l, cols, y+laneBandY)
 	p.drawPaused(f, i, cols, y+laneBandY)
+	p.w.raw(labels) // over the pause hatching
 	p.drawLinks(f, i, y+laneNetY)
 	p.drawDisk(f, l, y+laneDiskY)
 	p.drawCommit(f, i, l, y+laneCommitY)
@@ -123,8 +125,13 @@ func (p *painter) drawLane(f *frame, i int, y float64) {
 
 func (p *painter) laneLabels(f *frame, i int, y float64) {
 	w := p.w
-	w.text(8, y+laneBandY+17, "lane-name", "replica "+itoa(uint64(i)))
+	name := "lane-name"
 	var tags []string
+	if i == p.failing {
+		name = "lane-name failing"
+		tags = append(tags, "failed")
+	}
+	w.text(8, y+laneBandY+17, name, "replica "+itoa(uint64(i)))
 	if p.t.core != nil {
 		if p.t.core[i] {
 			tags = append(tags, "core")
@@ -133,7 +140,7 @@ func (p *painter) laneLabels(f *frame, i int, y float64) {
 		}
 	}
 	if !p.t.sim.diskHealthy(i) {
-		tags = append(tags, "faulty disk")
+		tags = append(tags, "disk faults on")
 	}
 	w.text(8, y+laneBandY+laneBandPx+11, "lane-tag", strings.Join(tags, " · "))
 	for _, row := range []struct {
@@ -144,7 +151,10 @@ func (p *painter) laneLabels(f *frame, i int, y float64) {
 	}
 }
 
-func (p *painter) drawBand(f *frame, i int, l *timelineLane, cols []bandCol, y float64) {
+// drawBand draws a status band; it returns the band's labels, to draw
+// over whatever goes on top of the band.
+func (p *painter) drawBand(f *frame, i int, l *timelineLane, cols []bandCol, y float64) string {
+	var labels svgWriter
 	for c0 := 0; c0 < len(cols); {
 		c1 := c0
 		first, last := cols[c0].first, cols[c0].last
@@ -153,14 +163,15 @@ func (p *painter) drawBand(f *frame, i int, l *timelineLane, cols []bandCol, y f
 			last = max(last, cols[c1].last)
 		}
 		if cols[c0].kind != bandNone {
-			p.bandRun(f, i, l, cols[c0], c0, c1, first, last, y)
+			p.bandRun(f, i, l, cols[c0], c0, c1, first, last, y, &labels)
 		}
 		c0 = c1 + 1
 	}
+	return labels.b.String()
 }
 
 // bandRun draws columns c0..c1 of a band, showing segments first..last.
-func (p *painter) bandRun(f *frame, i int, l *timelineLane, col bandCol, c0, c1, first, last int, y float64) {
+func (p *painter) bandRun(f *frame, i int, l *timelineLane, col bandCol, c0, c1, first, last int, y float64, labels *svgWriter) {
 	a, b := f.colNs(c0), f.colNs(c1+1)
 	title := fmt.Sprintf("replica %d: %s, view %d\n%s", i, bandNames[col.kind], col.view, span(a, b))
 	if changes := last - first; changes > 0 {
@@ -180,7 +191,7 @@ func (p *painter) bandRun(f *frame, i int, l *timelineLane, col bandCol, c0, c1,
 		if col.kind == bandPrimary || col.kind == bandDown {
 			class = "band-label light"
 		}
-		p.w.text(x+3, y+laneBandPx/2+3.5, class, label)
+		labels.text(x+3, y+laneBandPx/2+3.5, class, label)
 	}
 }
 
@@ -343,7 +354,7 @@ func (p *painter) drawDisk(f *frame, l *timelineLane, y float64) {
 		}
 		title := fmt.Sprintf("%d storage fault(s): read errors, bit flips, misdirected writes, torn sectors\n%s",
 			total, span(f.colNs(c0), f.colNs(c1+1)))
-		p.w.rect(f.x0+float64(c0), y, float64(c1-c0+1), laneDiskPx, "disk-fault", title)
+		p.w.rect(f.x0+float64(c0), y, max(float64(c1-c0+1), 2), laneDiskPx, "disk-fault", title)
 		c0 = c1
 	}
 }
@@ -410,12 +421,20 @@ func (p *painter) groupMarks(f *frame, lane int) []markGroup {
 		open[m.kind] = len(groups)
 		groups = append(groups, markGroup{kind: m.kind, x: x, marks: []timelineMark{m}})
 	}
-	sort.SliceStable(groups, func(a, b int) bool { return groups[a].kind < groups[b].kind })
+	sort.SliceStable(groups, func(a, b int) bool { return groups[a].x < groups[b].x })
 	return groups
 }
 
+// drawMarks draws a lane's marks left to right, each glyph nudged right
+// of the one before if they would overlap (the title gives the time).
 func (p *painter) drawMarks(f *frame, lane int, y float64) {
+	const glyphPx = 9
+	last := math.Inf(-1)
 	for _, g := range p.groupMarks(f, lane) {
+		if g.kind != markCheckpoint { // ticks may touch
+			g.x = max(g.x, last+glyphPx)
+			last = g.x
+		}
 		p.drawMark(g, y)
 	}
 }
