@@ -185,24 +185,24 @@ func (t *Timeline) onEvent(i int, e *vsr.Event) {
 	}
 }
 
-// observe runs after every event: what changed without an event of the
+// observe runs after every event (its kind and ends): what changed without an event of the
 // replica's own (crashes, restarts, pauses, disks, commits, the network,
 // the phase). An event of one replica's (a tick, a delivery to it, its
 // disk's completion, its restart or resume) changes only that replica;
 // fault steps, chaos actions and the phase change may change any.
-func (t *Timeline) observe(e *event) {
+func (t *Timeline) observe(kind eventKind, a, b int) {
 	s := t.sim
 	phaseChanged := s.phase != t.lastPhase
-	broad := phaseChanged || e.kind == eventStep || e.kind == eventChaos
+	broad := phaseChanged || kind == eventStep || kind == eventChaos
 	switch {
 	case broad:
 		for i, r := range s.replicas {
 			t.observeReplica(i, r)
 		}
-	case e.kind == eventReplicaTick || e.kind == eventStorage || e.kind == eventResume || e.kind == eventRestart:
-		t.observeReplica(e.a, s.replicas[e.a])
-	case e.kind == eventDeliver && e.b < len(s.replicas):
-		t.observeReplica(e.b, s.replicas[e.b])
+	case kind == eventReplicaTick || kind == eventStorage || kind == eventResume || kind == eventRestart:
+		t.observeReplica(a, s.replicas[a])
+	case kind == eventDeliver && b < len(s.replicas):
+		t.observeReplica(b, s.replicas[b])
 	}
 	if s.stats.Evictions > t.evictions {
 		t.mark(-1, markEviction, itoa(s.stats.Evictions-t.evictions)+" client session(s) evicted")

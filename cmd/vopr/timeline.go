@@ -5,54 +5,35 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/govsr/govsr/vopr"
 )
 
 // Timeline pictures: `vopr --seed N --html FILE` draws the run, and every
 // failing seed (of `vopr --seed` and of `vopr swarm`) gets its picture
-// beside its report, as vopr-<seed>.timeline.html. A run records its
-// timeline only when asked (--html); a failure without one is run again
-// with a recorder, which the seed's determinism makes the same run.
+// beside its report, as vopr-<seed>.timeline.html. The picture comes from
+// a second run of the seed with a recorder, which the seed's determinism
+// makes the same run (checked by its digest): the first run, and every
+// passing seed of a swarm, pay nothing for it.
 
 // timelinePath is where a failing seed's picture goes.
 func timelinePath(reportDir string, seed uint64) string {
 	return filepath.Join(reportDir, fmt.Sprintf("vopr-%d.timeline.html", seed))
 }
 
-// simulateRecorded runs opts like simulate, recording the timeline when
-// record is set (else the timeline is nil).
-func simulateRecorded(opts vopr.Options, log io.Writer, level vopr.LogLevel, record bool) (*vopr.Result, *vopr.Timeline, time.Duration, error) {
-	sim, err := vopr.New(opts, log, level)
+// timelineOf runs opts again with a recorder, and returns the recording
+// if that run ended as res did.
+func timelineOf(opts vopr.Options, res *vopr.Result) (*vopr.Timeline, error) {
+	sim, err := vopr.New(opts, nil, 0)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, err
 	}
-	var tl *vopr.Timeline
-	if record {
-		tl = sim.RecordTimeline()
+	tl := sim.RecordTimeline()
+	if again := sim.Run(); again.Digest != res.Digest {
+		return nil, fmt.Errorf("vopr: timeline: the run again with a recorder ended with digest %s, not %s: no picture",
+			again.Digest, res.Digest)
 	}
-	start := time.Now()
-	res := sim.Run()
-	return res, tl, time.Since(start), nil
-}
-
-// drawFailure writes the picture of a failed run beside its report and
-// returns its path. Without a recorded timeline it runs the seed again
-// with one, and draws nothing if that run ends differently.
-func drawFailure(opts vopr.Options, res *vopr.Result, tl *vopr.Timeline, reportDir string) (string, error) {
-	if tl == nil {
-		again, recorded, _, err := simulateRecorded(opts, nil, 0, true)
-		if err != nil {
-			return "", err
-		}
-		if again.Digest != res.Digest {
-			return "", fmt.Errorf("vopr: timeline: the rerun ended with digest %s, not %s: no picture", again.Digest, res.Digest)
-		}
-		tl = recorded
-	}
-	path := timelinePath(reportDir, opts.Seed)
-	return path, tl.WriteHTMLFile(path, res)
+	return tl, nil
 }
 
 // openHTML creates the --html file before the run, so that a bad path is
@@ -70,34 +51,48 @@ func openHTML(path string) (*os.File, error) {
 
 // writeTimelines draws the run into the --html file, if given, and beside
 // the report of a failure; it says where.
-func writeTimelines(out *os.File, opts *vopr.Options, res *vopr.Result, tl *vopr.Timeline, reportDir string, stdout, stderr io.Writer) {
+func writeTimelines(out *os.File, opts *vopr.Options, res *vopr.Result, reportDir string, stdout, stderr io.Writer) {
+	if out == nil && res.Class == vopr.Pass {
+		return
+	}
+	tl, err := timelineOf(*opts, res)
 	if out != nil {
-		err := tl.WriteHTML(out, res)
+		if err == nil {
+			err = tl.WriteHTML(out, res)
+		}
 		if closeErr := out.Close(); err == nil {
 			err = closeErr
 		}
-		if err != nil {
-			fmt.Fprintf(stderr, "vopr: timeline: %v\n", err)
-		} else {
-			fmt.Fprintf(stdout, "timeline: %s\n", out.Name())
+		report(stdout, stderr, out.Name(), err)
+	}
+	if res.Class != vopr.Pass {
+		path := timelinePath(reportDir, opts.Seed)
+		if err == nil {
+			err = tl.WriteHTMLFile(path, res)
 		}
-	}
-	if res.Class == vopr.Pass {
-		return
-	}
-	if path, err := drawFailure(*opts, res, tl, reportDir); err != nil {
-		fmt.Fprintf(stderr, "vopr: %v\n", err)
-	} else {
-		fmt.Fprintf(stdout, "timeline: %s\n", path)
+		report(stdout, stderr, path, err)
 	}
 }
 
-// swarmTimeline draws a failing swarm seed beside its report; it returns
-// a note for the seed's FAILED line.
-func swarmTimeline(opts vopr.Options, res *vopr.Result, reportDir string) string {
-	path, err := drawFailure(opts, res, nil, reportDir)
+// report says where a picture went, or why it did not.
+func report(stdout, stderr io.Writer, path string, err error) {
 	if err != nil {
-		return ", no timeline: " + err.Error()
+		fmt.Fprintf(stderr, "vopr: %v\n", err)
+		return
 	}
-	return ", timeline " + path
+	fmt.Fprintf(stdout, "timeline: %s\n", path)
+}
+
+// swarmTimeline draws a failing swarm seed beside its report; it returns
+// a line for the seed's FAILED message.
+func swarmTimeline(opts vopr.Options, res *vopr.Result, reportDir string) string {
+	tl, err := timelineOf(opts, res)
+	path := timelinePath(reportDir, opts.Seed)
+	if err == nil {
+		err = tl.WriteHTMLFile(path, res)
+	}
+	if err != nil {
+		return "no timeline: " + err.Error()
+	}
+	return "timeline: " + path
 }

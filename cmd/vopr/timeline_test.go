@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,14 +69,14 @@ func TestFailureWritesTimeline(t *testing.T) {
 // A swarm's failing seed gets its picture too.
 func TestSwarmFailureWritesTimeline(t *testing.T) {
 	dir := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	results := runSwarm(20, 1, 1, &seedFlags{bug: "stale-superblock"}, false, dir, &stdout, &stderr)
-	if len(results) != 1 || results[0].res.Class == "passed" {
-		t.Fatalf("the broken seed passed in the swarm:\n%s", stdout.String())
+	code, out, errOut := runVopr(t, "swarm", "--seeds", "1", "--from", "20", "--jobs", "1", "--bug", "stale-superblock",
+		"--report-dir", dir)
+	if code != exitCorrectness {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitCorrectness, out, errOut)
 	}
 	picture := filepath.Join(dir, "vopr-20.timeline.html")
-	if !strings.Contains(stdout.String(), "timeline "+picture) {
-		t.Errorf("the FAILED line does not name the picture:\n%s", stdout.String())
+	if !strings.Contains(out, "timeline: "+picture) {
+		t.Errorf("the FAILED message does not name the picture:\n%s", out)
 	}
 	readPicture(t, picture, "FAILED correctness")
 }
