@@ -72,6 +72,7 @@ type Simulator struct {
 	check    *checker
 	chaos    *chaos
 	tap      func(replica int, e *vsr.Event) // tests: sees every replica event after the checkers
+	timeline *Timeline                       // the run's picture, if recorded (timeline.go)
 
 	phase    phase
 	replies  int
@@ -248,6 +249,9 @@ func (s *Simulator) runEvents(limit uint64) {
 			s.handle(&e)
 		}
 		s.advancePhase()
+		if s.timeline != nil {
+			s.timeline.observe(e.kind, e.a, e.b)
+		}
 	}
 }
 

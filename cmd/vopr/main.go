@@ -72,6 +72,7 @@ type seedFlags struct {
 	checkDeterminism bool
 	bug              string
 	checksOff        string
+	html             string
 }
 
 func parseSeedFlags(args []string, stderr io.Writer) (*seedFlags, error) {
@@ -89,6 +90,7 @@ func parseSeedFlags(args []string, stderr io.Writer) (*seedFlags, error) {
 		"run the seed twice in lockstep; on a difference, fail naming the first divergent event")
 	fs.StringVar(&f.checksOff, "checks-off", "", "checkers turned off (they count and log what they would fail), comma-separated: "+
 		strings.Join(vopr.Checks, ","))
+	fs.StringVar(&f.html, "html", "", "write the run's timeline picture (one self-contained HTML file) to this path")
 	fs.StringVar(&f.bug, "bug", "", "break the system on purpose (checker demos): a vsr bug or "+strings.Join(vopr.MachineBugs, ", "))
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -164,6 +166,11 @@ func runSeed(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vopr: --log: %v\n", err)
 		return exitUsage
 	}
+	html, err := openHTML(f.html)
+	if err != nil {
+		fmt.Fprintf(stderr, "vopr: %v\n", err)
+		return exitUsage
+	}
 	fmt.Fprintf(stdout, "seed %d\n", opts.Seed)
 	printOptions(stdout, &opts)
 	run := simulate
@@ -176,6 +183,7 @@ func runSeed(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	printResult(stdout, &opts, res, wall)
+	writeTimelines(html, &opts, res, f.reportDir, stdout, stderr)
 	return verdict(&opts, res, f.reportDir, stdout, stderr)
 }
 

@@ -68,9 +68,10 @@ func (c *swarmConfig) openOutputs() (*os.File, error) {
 }
 
 type swarmResult struct {
-	opts vopr.Options
-	res  *vopr.Result
-	wall time.Duration
+	opts    vopr.Options
+	res     *vopr.Result
+	wall    time.Duration
+	picture string // where a failure's timeline went (cmd/vopr/timeline.go)
 }
 
 // swarmRun is one swarm in progress.
@@ -168,7 +169,11 @@ func runSwarmSeed(cfg *swarmConfig, seed uint64) swarmResult {
 		// breaking them is a harness bug, reported as a crash.
 		res = &vopr.Result{Class: vopr.Crash, Message: "vopr: options: " + err.Error(), Linearizability: "skipped"}
 	}
-	return swarmResult{opts: opts, res: res, wall: wall}
+	r := swarmResult{opts: opts, res: res, wall: wall}
+	if res.Class != vopr.Pass {
+		r.picture = swarmTimeline(opts, res, cfg.reportDir) // a run again with a recorder, outside the lock
+	}
+	return r
 }
 
 // record folds a finished seed into the tally, writes its report if it
@@ -186,8 +191,8 @@ func (s *swarmRun) record(r *swarmResult) {
 		if err != nil {
 			replay = fmt.Sprintf("report not written (%v); rerun: vopr --seed %d", err, r.opts.Seed)
 		}
-		s.progress.println(fmt.Sprintf("FAILED %s seed=%d digest=%s: %s\n  %s",
-			r.res.Class, r.opts.Seed, r.res.Digest, firstLine(r.res.Message), replay), s.stdout)
+		s.progress.println(fmt.Sprintf("FAILED %s seed=%d digest=%s: %s\n  %s\n  %s",
+			r.res.Class, r.opts.Seed, r.res.Digest, firstLine(r.res.Message), replay, r.picture), s.stdout)
 	}
 	if r.res.Excuse != "" {
 		s.progress.println(fmt.Sprintf("EXCUSED liveness stall seed=%d: %s", r.opts.Seed, r.res.Excuse), s.stdout)
