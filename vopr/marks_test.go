@@ -14,7 +14,7 @@ import (
 // cover of the marks seeds 1-300 hit, weighted by run time), so that one
 // seed drifting onto another path as the code moves does not by itself
 // lose a mark. They run in a few seconds.
-var markSeeds = []uint64{12, 13, 38, 39, 66, 85, 118, 144, 154, 158, 252, 266, 279}
+var markSeeds = []uint64{12, 54, 66, 69, 85, 98, 154, 223, 275, 279, 293, 295}
 
 // marksUnreachable are the marks the simulator cannot hit today, each with
 // the reason. Keep it short: each entry is a protocol path no seed tests.

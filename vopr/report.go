@@ -42,15 +42,20 @@ func NewReport(opts Options, res *Result, gitRevision, goVersion string) Report 
 
 // Write stores the report as dir/vopr-<seed>.json and returns the path.
 func (r *Report) Write(dir string) (string, error) {
+	path := filepath.Join(dir, fmt.Sprintf("vopr-%d.json", r.Seed))
+	return path, r.WriteFile(path)
+}
+
+// WriteFile stores the report at path.
+func (r *Report) WriteFile(path string) error {
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
-		return "", err
+		return err
 	}
-	path := filepath.Join(dir, fmt.Sprintf("vopr-%d.json", r.Seed))
 	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return "", fmt.Errorf("vopr: writing report: %w", err)
+		return fmt.Errorf("vopr: writing report: %w", err)
 	}
-	return path, nil
+	return nil
 }
 
 // LoadReport reads and checks a report written by Write.

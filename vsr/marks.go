@@ -40,6 +40,7 @@ const (
 	// Repair and state transfer.
 	MarkDamagedPrepareRepaired // a prepare was repaired into a slot the open found torn, missing, corrupt or ambiguous
 	MarkHeaderRepaired         // a header below the chain was fetched and linked
+	MarkAdoptedLogRepaired     // a new primary fetched an entry of its adopted log below a gap, named by the entry above it
 	MarkCommitHeadFetched      // a backup whose log ended below the primary's commit received that op
 	MarkRepairFallbackTransfer // repair stalled behind peers' checkpoints: the replica turns to state transfer
 	MarkStateTransferStarted   // the first chunk of a peer's checkpoint arrived
@@ -81,7 +82,7 @@ var markNames = [markEnd]string{
 	MarkEviction: "eviction", MarkSessionReregistered: "session_reregistered",
 	MarkStaleSessionRequest: "stale_session_request",
 
-	MarkDamagedPrepareRepaired: "damaged_prepare_repaired", MarkHeaderRepaired: "header_repaired",
+	MarkDamagedPrepareRepaired: "damaged_prepare_repaired", MarkHeaderRepaired: "header_repaired", MarkAdoptedLogRepaired: "adopted_log_repaired",
 	MarkCommitHeadFetched: "commit_head_fetched", MarkRepairFallbackTransfer: "repair_fallback_state_transfer",
 	MarkStateTransferStarted: "state_transfer_started", MarkStateTransferRestarted: "state_transfer_restarted",
 	MarkStateTransferFinished: "state_transfer_finished", MarkCheckpointTaken: "checkpoint_taken",

@@ -4,11 +4,16 @@
 //	vopr --until-mark NAME --from S [--seeds-max K] [flags]
 //	                          run seeds S, S+1, ... until one hits coverage mark NAME, then run it as --seed does
 //	vopr replay FILE          rerun a seed report and say whether it failed the same way
-//	vopr swarm [--seeds N]    run many seeds, each with its own drawn faults, on every core
+//	vopr swarm [--seeds N | --duration D] [--shard I/N]
+//	                          run many seeds, each with its own drawn faults, on every core
+//	vopr shrink FILE          reduce a failing seed report's run while it fails the same way,
+//	                          and write the reduced report as FILE's name with .shrunk.json
 //
 // Exit codes: 0 passed, 1 --until-mark found no seed, 2 bad usage, 3
 // linearizability unknown (search timed out), 127 crash (a panic in the
-// simulated system), 128 liveness, 129 correctness.
+// simulated system), 128 liveness, 129 correctness. vopr shrink exits 0
+// once it wrote the shrunk report, 2 on bad usage, an unreadable report or
+// one whose run no longer fails the way it records.
 package main
 
 import (
@@ -49,6 +54,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "replay" {
 		return replay(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "shrink" {
+		return shrink(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "swarm" {
 		return swarm(args[1:], stdout, stderr)
 	}
@@ -66,6 +74,7 @@ type seedFlags struct {
 	checkDeterminism bool
 	bug              string
 	checksOff        string
+	html             string
 	untilMark        string // --until-mark (marks.go)
 	from             string
 	seedsMax         int
@@ -82,9 +91,11 @@ func parseSeedFlags(args []string, stderr io.Writer) (*seedFlags, error) {
 	fs.StringVar(&f.on, "on", "", "fault kinds forced on, comma-separated: "+strings.Join(vopr.FaultKinds, ","))
 	fs.StringVar(&f.off, "off", "", "fault kinds forced off, comma-separated")
 	fs.StringVar(&f.reportDir, "report-dir", ".", "where a failing run writes its seed report")
-	fs.BoolVar(&f.checkDeterminism, "check-determinism", false, "run the seed twice and fail unless the digests match")
+	fs.BoolVar(&f.checkDeterminism, "check-determinism", false,
+		"run the seed twice in lockstep; on a difference, fail naming the first divergent event")
 	fs.StringVar(&f.checksOff, "checks-off", "", "checkers turned off (they count and log what they would fail), comma-separated: "+
 		strings.Join(vopr.Checks, ","))
+	fs.StringVar(&f.html, "html", "", "write the run's timeline picture (one self-contained HTML file) to this path")
 	fs.StringVar(&f.bug, "bug", "", "break the system on purpose (checker demos): a vsr bug or "+strings.Join(vopr.MachineBugs, ", "))
 	markFlags(fs, f)
 	if err := fs.Parse(args); err != nil {
@@ -172,21 +183,24 @@ func runFlags(f *seedFlags, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vopr: --log: %v\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "seed %d\n", opts.Seed)
-	printOptions(stdout, &opts)
-	res, wall, err := simulate(opts, stdout, level)
+	html, err := openHTML(f.html)
 	if err != nil {
 		fmt.Fprintf(stderr, "vopr: %v\n", err)
 		return exitUsage
 	}
-	if f.checkDeterminism && res.Class != vopr.Crash {
-		again, _, err := simulate(opts, nil, 0)
-		if err == nil && again.Digest != res.Digest {
-			res.Class = vopr.Correctness
-			res.Message = fmt.Sprintf("nondeterminism: the seed ran twice with digests %s and %s", res.Digest, again.Digest)
-		}
+	fmt.Fprintf(stdout, "seed %d\n", opts.Seed)
+	printOptions(stdout, &opts)
+	run := simulate
+	if f.checkDeterminism {
+		run = simulateTwice
+	}
+	res, wall, err := run(opts, stdout, level)
+	if err != nil {
+		fmt.Fprintf(stderr, "vopr: %v\n", err)
+		return exitUsage
 	}
 	printResult(stdout, &opts, res, wall)
+	writeTimelines(html, &opts, res, f.reportDir, stdout, stderr)
 	return verdict(&opts, res, f.reportDir, stdout, stderr)
 }
 
@@ -198,6 +212,15 @@ func simulate(opts vopr.Options, log io.Writer, level vopr.LogLevel) (*vopr.Resu
 	start := time.Now()
 	res := sim.Run()
 	return res, time.Since(start), nil
+}
+
+// simulateTwice runs opts twice in lockstep, comparing the runs event by
+// event (vopr.CheckDeterminism). The wall time returned is per run: half
+// the pair's.
+func simulateTwice(opts vopr.Options, log io.Writer, level vopr.LogLevel) (*vopr.Result, time.Duration, error) {
+	start := time.Now()
+	res, err := vopr.CheckDeterminism(opts, log, level)
+	return res, time.Since(start) / 2, err
 }
 
 // verdict prints the last line, writes a report on failure and returns the

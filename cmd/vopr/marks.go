@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/govsr/govsr/vopr"
-	"github.com/olekukonko/tablewriter"
 )
 
 // exitNotFound is the exit code of --until-mark when no seed of the range
@@ -40,39 +39,51 @@ func markResultRows(res *vopr.Result) [][]any {
 	return [][]any{{title, cell}}
 }
 
-// marksSwarmRows are the swarm summary's rows for the coverage marks: how
-// many seeds hit each, and the marks no seed hit (paths the swarm did not
-// test).
-func marksSwarmRows(results []swarmResult) [][]any {
-	names := vopr.MarkNames()
-	seeds := make([]int, len(names))
-	for _, r := range results {
-		for i, name := range names {
-			if r.res.MarkCount(name) > 0 {
-				seeds[i]++
-			}
-		}
-	}
-	rows := make([][]any, 0, len(names)+1)
-	var never []string
-	for i, name := range names {
-		rows = append(rows, []any{"seeds hitting mark " + name, seeds[i]})
-		if seeds[i] == 0 {
-			never = append(never, name)
-		}
-	}
-	neverCell := "none"
-	if len(never) > 0 {
-		neverCell = strings.Join(never, ", ")
-	}
-	return append(rows, []any{fmt.Sprintf("marks never hit (%d of %d)", len(never), len(names)), neverCell})
+// swarmMarks counts, over a swarm, the seeds that hit each coverage mark.
+type swarmMarks struct {
+	Seeds    map[string]uint64 `json:"seeds"`     // mark → seeds that hit it; every mark present
+	NeverHit []string          `json:"never_hit"` // marks no seed hit, in vsr's order of marks
 }
 
-// appendRows adds rows to a table.
-func appendRows(t *tablewriter.Table, rows [][]any) {
-	for _, row := range rows {
-		_ = t.Append(row...)
+func newSwarmMarks() *swarmMarks {
+	m := &swarmMarks{Seeds: map[string]uint64{}, NeverHit: []string{}}
+	for _, name := range vopr.MarkNames() {
+		m.Seeds[name] = 0
 	}
+	return m
+}
+
+// add counts the marks one seed hit.
+func (m *swarmMarks) add(res *vopr.Result) {
+	for _, name := range res.MarksHit() {
+		m.Seeds[name]++
+	}
+}
+
+// finish lists the marks no seed hit.
+func (m *swarmMarks) finish() {
+	m.NeverHit = m.NeverHit[:0]
+	for _, name := range vopr.MarkNames() {
+		if m.Seeds[name] == 0 {
+			m.NeverHit = append(m.NeverHit, name)
+		}
+	}
+}
+
+// marksSwarmRows are the swarm summary's rows for the coverage marks, in
+// vsr's order of marks: how many seeds hit each, and the marks no seed hit
+// (paths the swarm did not test).
+func marksSwarmRows(m *swarmMarks) [][]any {
+	names := vopr.MarkNames()
+	rows := make([][]any, 0, len(names)+1)
+	for _, name := range names {
+		rows = append(rows, []any{"seeds hitting mark " + name, m.Seeds[name]})
+	}
+	never := "none"
+	if len(m.NeverHit) > 0 {
+		never = strings.Join(m.NeverHit, ", ")
+	}
+	return append(rows, []any{fmt.Sprintf("marks never hit (%d of %d)", len(m.NeverHit), len(names)), never})
 }
 
 // markFlags registers --until-mark, --from and --seeds-max on fs.

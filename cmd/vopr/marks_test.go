@@ -1,7 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -55,34 +59,45 @@ func TestUntilMarkBadUsage(t *testing.T) {
 }
 
 // The swarm summary counts, per mark, the seeds that hit it, and lists the
-// marks no seed hit.
+// marks no seed hit, in vsr's order.
 func TestMarksSwarmRows(t *testing.T) {
-	results := []swarmResult{
-		{res: &vopr.Result{Marks: []vopr.MarkHits{{Name: "view_change_started", Count: 4}, {Name: "eviction", Count: 1}}}},
-		{res: &vopr.Result{Marks: []vopr.MarkHits{{Name: "view_change_started", Count: 9}}}},
-		{res: &vopr.Result{}},
+	m := newSwarmMarks()
+	for _, res := range []*vopr.Result{
+		{Marks: []vopr.MarkHits{{Name: "view_change_started", Count: 4}, {Name: "eviction", Count: 1}}},
+		{Marks: []vopr.MarkHits{{Name: "view_change_started", Count: 9}}},
+		{},
+	} {
+		m.add(res)
 	}
-	rows := marksSwarmRows(results)
+	m.finish()
+	rows := marksSwarmRows(m)
 	names := vopr.MarkNames()
 	if len(rows) != len(names)+1 {
 		t.Fatalf("%d rows for %d marks", len(rows), len(names))
 	}
 	seeds := map[string]any{}
-	for _, row := range rows[:len(names)] {
-		seeds[strings.TrimPrefix(row[0].(string), "seeds hitting mark ")] = row[1]
+	for i, row := range rows[:len(names)] {
+		name, ok := strings.CutPrefix(row[0].(string), "seeds hitting mark ")
+		if !ok || name != names[i] {
+			t.Fatalf("row %d is %v, want mark %s", i, row, names[i])
+		}
+		seeds[name] = row[1]
 	}
-	if seeds["view_change_started"] != 2 || seeds["eviction"] != 1 || seeds["nack_truncation"] != 0 {
+	if seeds["view_change_started"] != uint64(2) || seeds["eviction"] != uint64(1) || seeds["nack_truncation"] != uint64(0) {
 		t.Fatalf("seed counts %v", seeds)
 	}
 	never := rows[len(rows)-1]
-	if never[0] != fmt.Sprintf("marks never hit (%d of %d)", len(names)-2, len(names)) || !strings.Contains(never[1].(string), "nack_truncation") ||
+	if never[0] != fmt.Sprintf("marks never hit (%d of %d)", len(names)-2, len(names)) ||
+		!strings.HasPrefix(never[1].(string), "view_change_timeout, view_jump,") ||
 		strings.Contains(never[1].(string), "eviction") {
 		t.Fatalf("never-hit row %v", never)
 	}
 }
 
 func TestSwarmPrintsMarks(t *testing.T) {
-	code, out, errOut := runVopr(t, "swarm", "--seeds", "2", "--from", "1", "--jobs", "2", "--report-dir", t.TempDir())
+	dir := t.TempDir()
+	summary := filepath.Join(dir, "summary.json")
+	code, out, errOut := runVopr(t, "swarm", "--seeds", "2", "--from", "1", "--jobs", "2", "--report-dir", dir, "--json", summary)
 	if code != exitPass {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -90,5 +105,17 @@ func TestSwarmPrintsMarks(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Fatalf("summary lacks %q:\n%s", want, out)
 		}
+	}
+	data, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct{ Marks swarmMarks }
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Marks.Seeds) != len(vopr.MarkNames()) || s.Marks.Seeds["view_change_started"] == 0 ||
+		!slices.Contains(s.Marks.NeverHit, "write_error_retried") {
+		t.Fatalf("--json marks: %+v", s.Marks)
 	}
 }
