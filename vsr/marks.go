@@ -97,10 +97,12 @@ var markNames = [markEnd]string{
 }
 
 func (m Mark) String() string {
-	if m > markNone && m < markEnd {
-		return markNames[m]
+	if !m.Valid() {
+		return "mark(?)"
 	}
-	return "mark(?)"
+	name := markNames[m]
+	assert(name != "", "every mark has a name")
+	return name
 }
 
 // Valid reports whether m is one of the marks.
@@ -113,12 +115,14 @@ func Marks() []Mark {
 		all = append(all, m)
 	}
 	assert(len(all) == MarkCount-1, "every mark is listed once")
+	assert(all[len(all)-1] == markEnd-1, "the last mark is listed")
 	return all
 }
 
 // ParseMark returns the mark named name.
 func ParseMark(name string) (Mark, bool) {
 	for m := markNone + 1; m < markEnd; m++ {
+		assert(markNames[m] != "", "every mark has a name to parse")
 		if markNames[m] == name {
 			return m, true
 		}
@@ -143,6 +147,8 @@ func (r *Replica) mark(m Mark) {
 // marks it: a message that outlived its view (a long delay, a partition)
 // must change nothing.
 func (r *Replica) dropStale(c Command, reason string) {
+	assert(reason != "", "a stale drop says why")
+	assert(r.open == nil, "a message is judged stale only once the data file is open")
 	r.mark(MarkStaleMessage)
 	r.drop(c, reason)
 }

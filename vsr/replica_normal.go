@@ -802,6 +802,9 @@ func (r *Replica) retryPrepares() {
 // the log forces above both the primary's clock and anything it stamped or
 // executed (an inherited suffix from a primary whose clock ran ahead).
 func (r *Replica) markPrepare() {
+	assert(r.status == StatusNormal, "a prepare is made in normal status")
+	assert(r.IsPrimary(), "a prepare is made by the primary")
+	assert(r.queue.count > 0, "a prepare is made of queued requests")
 	if r.hook == nil {
 		return
 	}
