@@ -21,7 +21,7 @@ vet:
 ## main module does not depend on it) on .github/workflows; it runs shellcheck on
 ## the run: blocks when shellcheck is installed and skips that when not.
 lint-workflows:
-	cd tools && $(GO) tool actionlint -no-color ../.github/workflows/*.yml
+	$(GO) tool -modfile=tools/go.mod actionlint -no-color $(wildcard .github/workflows/*.yml .github/workflows/*.yaml)
 
 ## fuzz: every fuzz target of the module for FUZZTIME each (make fuzz FUZZTIME=60s).
 fuzz:
