@@ -301,9 +301,9 @@ func expectCaughtOnSeeds(t *testing.T, bug string, seeds []uint64, force Force, 
 
 // A new primary that adopts the longest log whatever its log_view
 // replaces committed ops once a replica holding an old view's tail votes:
-// view churn makes that happen.
+// view churn makes that happen (in 3 of seeds 1-30 with churn alone).
 func TestChaosChurnCatchesLongestLogWins(t *testing.T) {
-	expectCaughtOnSeeds(t, "longest-log-wins", []uint64{4, 5}, chaosOff("churn"), Correctness, "canonical")
+	expectCaughtOnSeeds(t, "longest-log-wins", []uint64{12, 15}, chaosOff("churn"), Correctness, "canonical")
 }
 
 // A backup that installs an older view's start_view needs one delivered

@@ -60,6 +60,9 @@ func (r *Replica) noteRepairProgress() {
 		r.rep.stalled = 0
 	case r.rep.stalled < repairStalledRounds:
 		r.rep.stalled++
+		if r.rep.stalled == repairStalledRounds {
+			r.mark(MarkRepairFallbackTransfer)
+		}
 	}
 	r.rep.executed = r.commitMin
 	assert(r.rep.stalled <= repairStalledRounds, "the stall count is bounded")
@@ -183,13 +186,38 @@ func (r *Replica) repair() {
 		r.send(peer, &h, nil)
 	}
 	requested := 0
-	for op := max(floor, r.commitMin+1); op <= r.op && requested < repairRequestsMax; op++ {
-		if !r.journal.hasPrepare(op) {
-			assert(r.journal.header(op) != nil, "an op linked to the head is in the journal")
-			r.requestPrepare(peer, op, r.journal.header(op).Checksum)
+	for op := r.commitMin + 1; op <= r.op && requested < repairRequestsMax; op++ {
+		if checksum, ok := r.repairTarget(op, floor); ok {
+			r.requestPrepare(peer, op, checksum)
 			requested++
 		}
 	}
+}
+
+// repairTarget names the prepare missing at op that the log identifies:
+// an entry linked to the head, or, while a new primary completes an
+// adopted log, an entry of the adopted view or the parent of one. The
+// latter matter when nobody holds some op of the log: the chain from the
+// head never gets past it, yet the ops below it must be held (or nacked)
+// before the view change can prove it absent and truncate there.
+func (r *Replica) repairTarget(op, floor uint64) (U128, bool) {
+	if r.journal.hasPrepare(op) {
+		return U128{}, false
+	}
+	if op >= floor {
+		assert(r.journal.header(op) != nil, "an op linked to the head is in the journal")
+		return r.journal.header(op).Checksum, true
+	}
+	if r.status != StatusViewChange || !r.vc.installed {
+		return U128{}, false
+	}
+	if r.established(op) {
+		return r.journal.header(op).Checksum, true
+	}
+	if op+1 < floor && r.established(op+1) {
+		return r.journal.header(op + 1).Parent, true // floor-1 is asked for with the headers
+	}
+	return U128{}, false
 }
 
 func (r *Replica) requestPrepare(peer uint8, op uint64, checksum U128) {
@@ -278,6 +306,7 @@ func (r *Replica) onHeaders(h *Header, body []byte) {
 		r.drop(h.Command, "no header fits the chain")
 		return
 	}
+	r.mark(MarkHeaderRepaired)
 	r.afterRepair()
 }
 
@@ -293,6 +322,17 @@ func (r *Replica) extendsChainDown(h *Header) bool {
 	return h.Checksum == r.journal.header(floor).Parent
 }
 
+// extendsAdoptedLog reports whether h is, during a view change, the entry
+// an adopted-view entry just above it names as its parent (see
+// repairTarget), and not yet held.
+func (r *Replica) extendsAdoptedLog(h *Header) bool {
+	if r.status != StatusViewChange || !r.vc.installed || h.Op >= r.op || r.journal.header(h.Op) != nil {
+		return false
+	}
+	assert(h.Op > r.commitMin, "the adopted log is repaired above the executed prefix")
+	return r.established(h.Op+1) && r.journal.header(h.Op+1).Parent == h.Checksum
+}
+
 // repairAccept takes a prepare that is not the primary's normal traffic if
 // it is one the log wants: the body of a held header, the entry just below
 // the chain, or the committed op beyond the head. It reports whether the
@@ -303,20 +343,32 @@ func (r *Replica) repairAccept(h *Header, message []byte) bool {
 	}
 	assert(h.Command == CommandPrepare, "repair takes prepares")
 	held := r.journal.header(h.Op)
+	var mark Mark
 	switch {
 	case held != nil && held.Checksum == h.Checksum && r.inWindow(h.Op):
 		if r.journal.hasPrepare(h.Op) {
 			return false
 		}
 	case r.extendsChainDown(h):
+		mark = MarkHeaderRepaired
+	case r.extendsAdoptedLog(h):
+		mark = MarkAdoptedLogRepaired
 	case h.Op > r.op && h.Op == r.rep.headOp && h.Checksum == r.rep.headChecksum && r.status == StatusNormal:
 		r.op = h.Op
 		r.rep.headOp, r.rep.headChecksum = 0, U128{}
+		mark = MarkCommitHeadFetched
 	default:
 		return false
 	}
+	damaged := r.journal.slotOf(h.Op).damaged
 	if !r.journal.putPrepare(h, message) {
 		return false
+	}
+	if mark != markNone {
+		r.mark(mark)
+	}
+	if damaged {
+		r.mark(MarkDamagedPrepareRepaired)
 	}
 	assert(r.journal.hasPrepare(h.Op), "a repaired prepare is held")
 	assert(h.Op <= r.op, "a repaired prepare is not above the head")
