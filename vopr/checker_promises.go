@@ -39,6 +39,9 @@ type promisesChecker struct {
 	// checkpointOp[i]: the op of replica i's durable checkpoint as last
 	// read from its disk (it only grows there, but for a replaced disk).
 	checkpointOp [vsr.ReplicasMax]uint64
+	// disowned[i]: the checkpoint (its checksum) replica i's open could not
+	// read back; it started from the empty state and may write over it.
+	disowned [vsr.ReplicasMax]vsr.U128
 	// acked[i] holds every prepare replica i acknowledged, with the view
 	// of the acknowledgement (forgotten when its disk is replaced).
 	acked  [vsr.ReplicasMax]map[ackKey]struct{}
@@ -207,7 +210,8 @@ func (c *promisesChecker) onWrite(i int, offset uint64, data []byte) {
 				"(op %d) does not cover", i, h.Op, index, h.Op-l.JournalSlots, sb.checkpointOp))
 		}
 	case vsr.ZoneCheckpoint:
-		if sb, ok := c.diskSuperblock(i); ok && !sb.checksum.IsZero() && uint64(sb.area) == index && c.checkpointIntact(i, &sb) {
+		if sb, ok := c.diskSuperblock(i); ok && !sb.checksum.IsZero() && uint64(sb.area) == index &&
+			sb.checksum != c.disowned[i] && c.checkpointIntact(i, &sb) {
 			c.v.fail(Correctness, fmt.Sprintf("replica %d writes a checkpoint over area %d, which holds its durable "+
 				"checkpoint (op %d)", i, index, sb.checkpointOp))
 		}
@@ -284,6 +288,15 @@ func namedAt(body []byte, back uint64) (vsr.U128, bool) {
 		}
 	}
 	return vsr.U128{}, false
+}
+
+// checkpointDamaged: replica i's open could not read its durable checkpoint
+// back (a read error, say, where the bytes are still intact): it starts
+// from the empty state and may write over that checkpoint's area.
+func (c *promisesChecker) checkpointDamaged(i int) {
+	if sb, ok := c.diskSuperblock(i); ok {
+		c.disowned[i] = sb.checksum
+	}
 }
 
 // forget: replica i's disk was replaced; what it acknowledged is gone with it.
