@@ -99,9 +99,7 @@ func (c *checker) onEvent(replica int, e *vsr.Event) {
 		c.v.logf(logShort, "replica %d took a checkpoint at op %d by state transfer", replica, e.Op)
 	case vsr.EventMark:
 		c.marks.add(e.Mark)
-		if e.Mark == vsr.MarkCheckpointDamaged {
-			c.promises.checkpointDamaged(replica)
-		}
+		c.promises.onMark(replica, e.Mark)
 		if c.logMarks {
 			c.v.logf(logFull, "replica %d: mark %s view=%d op=%d commit=%d", replica, e.Mark, e.View, e.Op, e.Commit)
 		}

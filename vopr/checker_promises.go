@@ -290,12 +290,23 @@ func namedAt(body []byte, back uint64) (vsr.U128, bool) {
 	return vsr.U128{}, false
 }
 
-// checkpointDamaged: replica i's open could not read its durable checkpoint
-// back (a read error, say, where the bytes are still intact): it starts
-// from the empty state and may write over that checkpoint's area.
-func (c *promisesChecker) checkpointDamaged(i int) {
-	if sb, ok := c.diskSuperblock(i); ok {
-		c.disowned[i] = sb.checksum
+// onMark learns from replica i's marks what frees it from a promise:
+//   - checkpoint_damaged: its open could not read its durable checkpoint
+//     back (a read error, say, where the bytes are still intact); it starts
+//     from the empty state and may write over that checkpoint's area;
+//   - log_adopted_peer, nack_truncation: as a new primary it dropped ops
+//     above the log it adopted or above a nack quorum's proof, with its
+//     log_view unchanged; should its view change then fail, it may nack
+//     what it had acknowledged (sound: those ops never committed), so its
+//     acknowledgements are forgotten.
+func (c *promisesChecker) onMark(i int, m vsr.Mark) {
+	switch m {
+	case vsr.MarkCheckpointDamaged:
+		if sb, ok := c.diskSuperblock(i); ok {
+			c.disowned[i] = sb.checksum
+		}
+	case vsr.MarkLogAdoptedPeer, vsr.MarkNackTruncation:
+		clear(c.acked[i])
 	}
 }
 
