@@ -20,16 +20,24 @@ type failures struct{ messages []string }
 func (f *failures) fail(_ Class, message string)  { f.messages = append(f.messages, message) }
 func (f *failures) logf(LogLevel, string, ...any) {}
 
-// A prepare_ok for a prepare the backup's disk does not hold (here, of an
-// op nobody prepared) is caught at once; the same check passes every
-// prepare_ok of a whole run of the correct protocol (the swarm).
-func TestCheckerPromisesCatchUndurableAck(t *testing.T) {
+// newThreeReplicas builds, without running it, a three-replica simulator
+// whose disks take no faults.
+func newThreeReplicas(t *testing.T) *Simulator {
+	t.Helper()
 	o := Draw(1, Force{"storage": false})
 	o.Replicas = 3
 	s, err := New(o, nil, logNone)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// A prepare_ok for a prepare the backup's disk does not hold (here, of an
+// op nobody prepared) is caught at once; the same check passes every
+// prepare_ok of a whole run of the correct protocol (the swarm).
+func TestCheckerPromisesCatchUndurableAck(t *testing.T) {
+	s := newThreeReplicas(t)
 	var got failures
 	c := newPromisesChecker(s, &got)
 	h := vsr.Header{Command: vsr.CommandPrepareOk, Cluster: s.clusterID(), Replica: 1, Op: 7,
@@ -85,12 +93,7 @@ func TestPromisesSuperblockLayout(t *testing.T) {
 // since truncated its log as a new primary (seed 272 of mutant 06 showed a
 // failed candidate re-adopt, by header, ops it had truncated), is not.
 func TestCheckerPromisesCatchNackOfAcknowledged(t *testing.T) {
-	o := Draw(1, Force{"storage": false})
-	o.Replicas = 3
-	s, err := New(o, nil, logNone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newThreeReplicas(t)
 	prepare := vsr.Header{Command: vsr.CommandPrepare, Cluster: s.clusterID(), View: 1, Op: 5, Commit: 3}
 	encoded := make([]byte, vsr.HeaderSize)
 	if _, err := vsr.Encode(encoded, &prepare, nil); err != nil {
