@@ -36,15 +36,27 @@ type event struct {
 	data []byte // message bytes
 }
 
-// eventQueue is a binary min-heap on (at, seq).
+// eventQueue is a min-heap on (at, seq). The heap holds small keys with
+// no pointers, each naming its event's place in a slab: sifting moves
+// 24 bytes and needs no write barriers, and a popped event's place is
+// reused. (at, seq) is unique, so events pop in one order whatever the
+// heap's shape.
 type eventQueue struct {
-	items []event
-	seq   uint64
+	keys   []eventKey
+	events []event  // the slab: events by place
+	free   []uint32 // places in events that hold no event
+	seq    uint64
 }
 
-func (q *eventQueue) len() int { return len(q.items) }
+// eventKey orders one event in the heap.
+type eventKey struct {
+	at, seq uint64
+	place   uint32
+}
 
-func less(x, y *event) bool {
+func (q *eventQueue) len() int { return len(q.keys) }
+
+func less(x, y *eventKey) bool {
 	if x.at != y.at {
 		return x.at < y.at
 	}
@@ -54,41 +66,65 @@ func less(x, y *event) bool {
 func (q *eventQueue) push(e event) {
 	q.seq++
 	e.seq = q.seq
-	q.items = append(q.items, e)
-	i := len(q.items) - 1
+	var place uint32
+	if n := len(q.free); n > 0 {
+		place = q.free[n-1]
+		q.free = q.free[:n-1]
+		q.events[place] = e
+	} else {
+		if len(q.events) >= 1<<32-1 {
+			panic("vopr: more than 2^32 events queued at once")
+		}
+		place = uint32(len(q.events))
+		q.events = append(q.events, e)
+	}
+	q.keys = append(q.keys, eventKey{at: e.at, seq: e.seq, place: place})
+	k := q.keys
+	i := len(k) - 1
 	for i > 0 {
 		parent := (i - 1) / 2
-		if !less(&q.items[i], &q.items[parent]) {
+		if !less(&k[i], &k[parent]) {
 			break
 		}
-		q.items[i], q.items[parent] = q.items[parent], q.items[i]
+		k[i], k[parent] = k[parent], k[i]
 		i = parent
 	}
 }
 
 func (q *eventQueue) pop() event {
-	if len(q.items) == 0 {
+	if len(q.keys) == 0 {
 		panic("vopr: pop of an empty event queue")
 	}
-	top := q.items[0]
-	last := len(q.items) - 1
-	q.items[0] = q.items[last]
-	q.items[last] = event{}
-	q.items = q.items[:last]
+	place := q.keys[0].place
+	top := q.events[place]
+	q.events[place] = event{} // drops the message bytes
+	q.free = append(q.free, place)
+	last := len(q.keys) - 1
+	q.keys[0] = q.keys[last]
+	q.keys = q.keys[:last]
+	q.siftDown()
+	if top.seq == 0 {
+		panic("vopr: a popped event's place held no event")
+	}
+	return top
+}
+
+// siftDown restores the heap after its root was replaced.
+func (q *eventQueue) siftDown() {
+	k := q.keys
 	i := 0
 	for {
 		l, r, smallest := 2*i+1, 2*i+2, i
-		if l < len(q.items) && less(&q.items[l], &q.items[smallest]) {
+		if l < len(k) && less(&k[l], &k[smallest]) {
 			smallest = l
 		}
-		if r < len(q.items) && less(&q.items[r], &q.items[smallest]) {
+		if r < len(k) && less(&k[r], &k[smallest]) {
 			smallest = r
 		}
 		if smallest == i {
-			break
+			return
 		}
-		q.items[i], q.items[smallest] = q.items[smallest], q.items[i]
+		k[i], k[smallest] = k[smallest], k[i]
 		i = smallest
 	}
-	return top
 }

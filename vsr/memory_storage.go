@@ -14,10 +14,14 @@ import (
 // given, so a seed replays exactly.
 type MemoryStorage struct {
 	sectors map[uint64][]byte // sector offset → SectorSize bytes; looked up, never iterated
-	pending map[uint64]*memoryIO
+	pending map[uint64]memoryIO
 	nextID  uint64
-	random  Random
-	faults  MemoryFaults
+	// spare holds the copies of writes that landed, by length, for the
+	// next writes to reuse: a busy simulated disk would otherwise allocate
+	// (and the collector reclaim) a copy per write. Looked up, never iterated.
+	spare  map[int][][]byte
+	random Random
+	faults MemoryFaults
 	// OnSubmit, if set, is told the id of each I/O as it is submitted, so
 	// the environment can schedule its completion.
 	OnSubmit func(id uint64)
@@ -65,7 +69,8 @@ var ErrReadFault = errors.New("vsr: memory storage: read fault (latent sector er
 
 // NewMemoryStorage returns an empty (all-zero) data file.
 func NewMemoryStorage(random Random, faults MemoryFaults) *MemoryStorage {
-	return &MemoryStorage{sectors: map[uint64][]byte{}, pending: map[uint64]*memoryIO{}, random: random, faults: faults}
+	return &MemoryStorage{sectors: map[uint64][]byte{}, pending: map[uint64]memoryIO{}, spare: map[int][][]byte{},
+		random: random, faults: faults}
 }
 
 // Load writes sectors (by offset, each a whole number of sectors) directly,
@@ -78,14 +83,42 @@ func (s *MemoryStorage) Load(sectors map[uint64][]byte) {
 }
 
 func (s *MemoryStorage) Read(offset uint64, buf []byte, tag uint64) {
-	s.submit(&memoryIO{offset: offset, data: buf, tag: tag})
+	s.submit(memoryIO{offset: offset, data: buf, tag: tag})
 }
 
 func (s *MemoryStorage) Write(offset uint64, data []byte, tag uint64) {
-	s.submit(&memoryIO{write: true, offset: offset, data: append([]byte(nil), data...), tag: tag})
+	c := s.copyOf(data)
+	s.submit(memoryIO{write: true, offset: offset, data: c, tag: tag})
 }
 
-func (s *MemoryStorage) submit(io *memoryIO) {
+// spareMax bounds the spare copies kept of one length: more than a
+// replica's writes in flight at once is never needed.
+const spareMax = 64
+
+// copyOf returns a copy of a write's data, in a spare buffer if one of
+// its length is free. The copy is entirely overwritten, so which buffer
+// it is changes nothing.
+func (s *MemoryStorage) copyOf(data []byte) []byte {
+	free := s.spare[len(data)]
+	if len(free) == 0 {
+		return append([]byte(nil), data...)
+	}
+	c := free[len(free)-1]
+	free[len(free)-1] = nil
+	s.spare[len(data)] = free[:len(free)-1]
+	assert(len(c) == len(data), "memory storage: a spare copy has the write's length")
+	copy(c, data)
+	return c
+}
+
+// recycle keeps the copy of a write that landed (or was lost) for reuse.
+func (s *MemoryStorage) recycle(c []byte) {
+	if free := s.spare[len(c)]; len(free) < spareMax {
+		s.spare[len(c)] = append(free, c)
+	}
+}
+
+func (s *MemoryStorage) submit(io memoryIO) {
 	if io.offset%SectorSize != 0 || len(io.data)%SectorSize != 0 {
 		panic(fmt.Sprintf("vsr: memory storage: I/O of %d bytes at %d is not whole sectors", len(io.data), io.offset))
 	}
@@ -112,6 +145,7 @@ func (s *MemoryStorage) Complete(id uint64) (tag uint64, err error, ok bool) {
 	if io.write {
 		s.stats.Writes++
 		s.land(io.offset, io.data)
+		s.recycle(io.data)
 		return io.tag, nil, true
 	}
 	s.stats.Reads++
@@ -176,9 +210,10 @@ func (s *MemoryStorage) Crash() {
 			last := (n - 1) * SectorSize
 			s.put(io.offset, io.data[:last])
 			s.tear(io.offset+last, io.data[last:last+SectorSize])
-			continue
+		} else {
+			s.put(io.offset, io.data[:n*SectorSize])
 		}
-		s.put(io.offset, io.data[:n*SectorSize])
+		s.recycle(io.data)
 	}
 }
 
