@@ -338,7 +338,7 @@ func (r *Replica) finishTransfer() {
 	assert(r.op >= r.commitMin, "state transfer leaves the head at or above the checkpoint")
 	r.stats.StateTransfers++
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventStateTransfer, Replica: r.opts.Replica, View: r.view, Op: r.commitMin,
+		r.emit(Event{Kind: EventStateTransfer, Replica: r.opts.Replica, View: r.view, Op: r.commitMin,
 			Digest: r.stateDigest()})
 	}
 	r.writeTransferredCheckpoint(b)

@@ -13,6 +13,7 @@ type Replica struct {
 	machine StateMachine
 	random  Random
 	hook    EventHook
+	event   Event // the event being reported: one, reused, so reporting allocates nothing
 	layout  Layout
 
 	status  Status
@@ -348,12 +349,22 @@ func (r *Replica) encode(h *Header, body []byte) int {
 	return n
 }
 
+// emit reports e through the hook, which must be set. The hook sees the
+// replica's one Event, valid only during the call (EventHook).
+func (r *Replica) emit(e Event) {
+	assert(r.hook != nil, "an event is emitted to a hook")
+	assert(e.Kind != 0 && e.Kind < eventKindCount, "an event of a known kind")
+	r.event = e
+	r.hook(&r.event)
+	r.event = Event{} // keeps no alias of the journal (Prepare) past the call
+}
+
 func (r *Replica) drop(c Command, reason string) {
 	assert(c.Valid(), "a dropped message was decoded")
 	assert(reason != "", "a drop says why")
 	r.stats.MessagesDropped++
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventDropped, Replica: r.opts.Replica, View: r.view, Command: c, Reason: reason})
+		r.emit(Event{Kind: EventDropped, Replica: r.opts.Replica, View: r.view, Command: c, Reason: reason})
 	}
 }
 
@@ -361,7 +372,7 @@ func (r *Replica) dropErr(c Command, err error) {
 	assert(err != nil, "a drop says why")
 	r.stats.MessagesDropped++
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventDropped, Replica: r.opts.Replica, View: r.view, Command: c, Reason: err.Error()})
+		r.emit(Event{Kind: EventDropped, Replica: r.opts.Replica, View: r.view, Command: c, Reason: err.Error()})
 	}
 }
 
@@ -373,14 +384,14 @@ func (r *Replica) violation(c Command, reason string) {
 	r.stats.Violations++
 	r.stats.MessagesDropped++
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventViolation, Replica: r.opts.Replica, View: r.view, Command: c, Reason: reason})
+		r.emit(Event{Kind: EventViolation, Replica: r.opts.Replica, View: r.view, Command: c, Reason: reason})
 	}
 }
 
 func (r *Replica) emitStatus() {
 	assert(r.status == StatusNormal || r.status == StatusViewChange || r.status == StatusRecovering, "a known status")
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view,
+		r.emit(Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view,
 			LogView: r.logView, Op: r.op, Commit: r.commitMin})
 	}
 }

@@ -219,7 +219,7 @@ func (r *Replica) openFail(err error) {
 	r.openErr = fmt.Errorf("%w: replica %d: %w", ErrOpen, r.opts.Replica, err)
 	r.open = nil
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventViolation, Replica: r.opts.Replica, Reason: r.openErr.Error()})
+		r.emit(Event{Kind: EventViolation, Replica: r.opts.Replica, Reason: r.openErr.Error()})
 	}
 }
 
@@ -468,7 +468,7 @@ func (r *Replica) openCheckpointDone() {
 	}
 	r.rewriteRing()
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventOpened, Replica: r.opts.Replica, View: r.view, LogView: r.logView, Op: r.op,
+		r.emit(Event{Kind: EventOpened, Replica: r.opts.Replica, View: r.view, LogView: r.logView, Op: r.op,
 			Commit: r.commitMin, Reason: fmt.Sprintf("slots: %d valid, %d torn, %d missing, %d corrupt, %d ambiguous, %d blank; checkpoint damaged: %v",
 				o.classes[SlotValid], o.classes[SlotTorn], o.classes[SlotMissing], o.classes[SlotCorrupt],
 				o.classes[SlotAmbiguous], o.classes[SlotBlank], o.classes[0] > 0)})

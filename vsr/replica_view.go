@@ -66,7 +66,7 @@ func (r *Replica) startViewChange(view uint32, reason string) {
 	assert(r.pipeline.empty(), "a view change drops the pipeline")
 	r.super.persist()
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view,
+		r.emit(Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view,
 			LogView: r.logView, Op: r.op, Commit: r.commitMin, Reason: reason})
 	}
 	r.broadcast(&Header{Command: CommandStartViewChange, View: view}, nil)
@@ -353,7 +353,7 @@ func (r *Replica) truncateNacked() {
 	assert(r.op == r.commitMin || r.established(r.op) || r.opts.ReplicaCount == 1,
 		"truncation leaves a head the adopted log establishes")
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view, Op: r.op,
+		r.emit(Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view, Op: r.op,
 			Reason: fmt.Sprintf("truncated op %d and above: a nack quorum (%d) never held it:%s", op, nacks, who)})
 	}
 }
@@ -621,14 +621,14 @@ func (r *Replica) onDurable() {
 	assert(r.super.durable.view <= r.view, "the durable view is not ahead of the view")
 	if r.hook != nil {
 		d := &r.super.durable
-		r.hook(&Event{Kind: EventDurable, Replica: r.opts.Replica, View: d.view, LogView: d.logView, Commit: d.commit})
+		r.emit(Event{Kind: EventDurable, Replica: r.opts.Replica, View: d.view, LogView: d.logView, Commit: d.commit})
 	}
 	if cp := r.durableCheckpoint(); cp != r.cp.announced {
 		assert(cp.op >= r.cp.announced.op, "durable checkpoints advance")
 		r.cp.announced = cp
 		r.stats.Checkpoints++
 		if r.hook != nil {
-			r.hook(&Event{Kind: EventCheckpoint, Replica: r.opts.Replica, View: r.view, Op: cp.op})
+			r.emit(Event{Kind: EventCheckpoint, Replica: r.opts.Replica, View: r.view, Op: cp.op})
 		}
 		r.flushJournal()
 		r.checkpointDue()
