@@ -1,5 +1,7 @@
 package vopr
 
+import "math/bits"
+
 // eventKind says what an event does when its time comes.
 type eventKind uint8
 
@@ -36,11 +38,12 @@ type event struct {
 	data []byte // message bytes
 }
 
-// eventQueue is a min-heap on (at, seq). The heap holds small keys with
-// no pointers, each naming its event's place in a slab: sifting moves
-// 24 bytes and needs no write barriers, and a popped event's place is
-// reused. (at, seq) is unique, so events pop in one order whatever the
-// heap's shape.
+// eventQueue is a min-heap on (at, seq), four children to a node: half
+// the levels of a binary heap, and the four children of a node share a
+// cache line or two. The heap holds small keys with no pointers, each
+// naming its event's place in a slab: sifting moves 24 bytes and needs no
+// write barriers, and a popped event's place is reused. (at, seq) is
+// unique, so events pop in one order whatever the heap's shape.
 type eventQueue struct {
 	keys   []eventKey
 	events []event  // the slab: events by place
@@ -54,13 +57,20 @@ type eventKey struct {
 	place   uint32
 }
 
+// queueArity is the number of children of a node of the heap.
+const queueArity = 4
+
 func (q *eventQueue) len() int { return len(q.keys) }
 
-func less(x, y *eventKey) bool {
-	if x.at != y.at {
-		return x.at < y.at
-	}
-	return x.seq < y.seq
+// less orders keys by (at, seq) as one 128-bit number, without branches:
+// which of two events comes first is a coin flip the CPU cannot predict.
+func less(x, y *eventKey) bool { return lessBit(x, y) != 0 }
+
+// lessBit is less as 1 or 0.
+func lessBit(x, y *eventKey) int64 {
+	_, borrow := bits.Sub64(x.seq, y.seq, 0)
+	_, borrow = bits.Sub64(x.at, y.at, borrow)
+	return int64(borrow)
 }
 
 func (q *eventQueue) push(e event) {
@@ -78,17 +88,19 @@ func (q *eventQueue) push(e event) {
 		place = uint32(len(q.events))
 		q.events = append(q.events, e)
 	}
-	q.keys = append(q.keys, eventKey{at: e.at, seq: e.seq, place: place})
+	key := eventKey{at: e.at, seq: e.seq, place: place}
+	q.keys = append(q.keys, key)
 	k := q.keys
 	i := len(k) - 1
 	for i > 0 {
-		parent := (i - 1) / 2
-		if !less(&k[i], &k[parent]) {
+		parent := (i - 1) / queueArity
+		if !less(&key, &k[parent]) {
 			break
 		}
-		k[i], k[parent] = k[parent], k[i]
+		k[i] = k[parent]
 		i = parent
 	}
+	k[i] = key
 }
 
 func (q *eventQueue) pop() event {
@@ -100,31 +112,37 @@ func (q *eventQueue) pop() event {
 	q.events[place] = event{} // drops the message bytes
 	q.free = append(q.free, place)
 	last := len(q.keys) - 1
-	q.keys[0] = q.keys[last]
+	q.siftDown(q.keys[last])
 	q.keys = q.keys[:last]
-	q.siftDown()
 	if top.seq == 0 {
 		panic("vopr: a popped event's place held no event")
 	}
 	return top
 }
 
-// siftDown restores the heap after its root was replaced.
-func (q *eventQueue) siftDown() {
-	k := q.keys
+// siftDown fills the root's place, which the caller emptied, with key (the
+// heap's last key, about to be cut off) or with what must rise above it.
+func (q *eventQueue) siftDown(key eventKey) {
+	k := q.keys[:len(q.keys)-1]
 	i := 0
 	for {
-		l, r, smallest := 2*i+1, 2*i+2, i
-		if l < len(k) && less(&k[l], &k[smallest]) {
-			smallest = l
+		first := queueArity*i + 1
+		if first >= len(k) {
+			break
 		}
-		if r < len(k) && less(&k[r], &k[smallest]) {
-			smallest = r
+		smallest := first
+		for c := first + 1; c < min(first+queueArity, len(k)); c++ {
+			// smallest = c if k[c] is less, by a mask rather than a branch.
+			mask := -lessBit(&k[c], &k[smallest])
+			smallest ^= (smallest ^ c) & int(mask)
 		}
-		if smallest == i {
-			return
+		if !less(&k[smallest], &key) {
+			break
 		}
-		k[i], k[smallest] = k[smallest], k[i]
+		k[i] = k[smallest]
 		i = smallest
+	}
+	if i < len(k) {
+		k[i] = key
 	}
 }
