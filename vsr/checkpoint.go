@@ -101,7 +101,7 @@ func (r *Replica) writeCheckpoint(area uint8, b []byte, ref checkpointRef) {
 	size := int(sectorCeil(ref.size))
 	buf := r.cp.areas[area]
 	if cap(buf) < size {
-		buf = make([]byte, size, max(size, int(sectorCeil(uint64(r.checkpointSizeMax())))))
+		buf = r.buffers.make(max(size, int(sectorCeil(uint64(r.checkpointSizeMax())))))[:size]
 	}
 	buf = buf[:size]
 	copy(buf, b)
@@ -274,7 +274,7 @@ func (r *Replica) onCheckpoint(h *Header, body []byte) {
 			return
 		}
 		if t.buf == nil {
-			t.buf = make([]byte, r.opts.CheckpointSizeMax)
+			t.buf = r.buffers.make(int(r.opts.CheckpointSizeMax))
 		}
 		*t = transfer{active: true, peer: h.Replica, op: h.Op, checksum: h.Context, size: h.Timestamp, buf: t.buf}
 	}

@@ -13,7 +13,8 @@ type Replica struct {
 	machine StateMachine
 	random  Random
 	hook    EventHook
-	event   Event // the event being reported: one, reused, so reporting allocates nothing
+	buffers *Buffers // may be nil
+	event   Event    // the event being reported: one, reused, so reporting allocates nothing
 	layout  Layout
 
 	status  Status
@@ -97,6 +98,9 @@ type Env struct {
 	StateMachine StateMachine
 	Random       Random
 	Hook         EventHook // may be nil
+	// Buffers, if set, lends the replica its large buffers; the
+	// environment reclaims them once it discards the replica (Buffers).
+	Buffers *Buffers
 }
 
 // rootChecksum stands for the checksum of op 0, the parent of op 1. It
@@ -134,14 +138,14 @@ func newReplica(opts Options, env Env) (*Replica, error) {
 	}
 	r := &Replica{
 		opts: opts, bus: env.Bus, storage: env.Storage, machine: env.StateMachine,
-		random: env.Random, hook: env.Hook, layout: NewLayout(opts),
+		random: env.Random, hook: env.Hook, buffers: env.Buffers, layout: NewLayout(opts),
 		status:   StatusNormal,
-		journal:  newJournal(opts.JournalSlots, opts.MessageSizeMax),
-		clients:  newClientTable(opts.ClientsMax, opts.MessageSizeMax),
+		journal:  newJournal(opts.JournalSlots, opts.MessageSizeMax, env.Buffers),
+		clients:  newClientTable(opts.ClientsMax, opts.MessageSizeMax, env.Buffers),
 		pipeline: newPipeline(opts.JournalSlots),
-		queue:    newRequestQueue(opts.RequestQueueMax, opts.MessageSizeMax),
-		sendBuf:  make([]byte, opts.MessageSizeMax),
-		scratch:  make([]byte, opts.MessageSizeMax),
+		queue:    newRequestQueue(opts.RequestQueueMax, opts.MessageSizeMax, env.Buffers),
+		sendBuf:  env.Buffers.make(int(opts.MessageSizeMax)),
+		scratch:  env.Buffers.make(int(opts.MessageSizeMax)),
 
 		headerSectorBuf: make([]byte, SectorSize),
 	}
@@ -153,7 +157,7 @@ func newReplica(opts Options, env Env) (*Replica, error) {
 	}
 	r.commitChecksum = rootChecksum(opts.Cluster)
 	r.super = newSuperblock(r)
-	r.vc = newViewChangeState(opts.ReplicaCount, opts.MessageSizeMax)
+	r.vc = newViewChangeState(opts.ReplicaCount, opts.MessageSizeMax, env.Buffers)
 	r.timers = newTimers(&opts)
 	r.cp.written = r.super.durable.checkpoint
 	assert(len(r.journal.slots) == opts.JournalSlots, "the journal has a slot per journal slot")

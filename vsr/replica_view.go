@@ -27,11 +27,11 @@ type dvcRecord struct {
 	buffer  []byte // MessageSizeMax bytes, allocated at start
 }
 
-func newViewChangeState(replicaCount uint8, messageSizeMax uint32) viewChangeState {
+func newViewChangeState(replicaCount uint8, messageSizeMax uint32, buffers *Buffers) viewChangeState {
 	assert(replicaCount <= ReplicasMax, "a do_view_change record per replica")
 	var vc viewChangeState
 	for i := range replicaCount {
-		vc.dvcs[i].buffer = make([]byte, messageSizeMax)
+		vc.dvcs[i].buffer = buffers.make(int(messageSizeMax))
 	}
 	return vc
 }
