@@ -12,15 +12,17 @@ import (
 // swarm does.
 const swarmBenchSeeds = 20
 
-// BenchmarkSwarmSeeds runs seeds 1 to 20 as drawn (a swarm's mix) and
-// reports seeds per hour on one core, by wall time and by CPU time.
+// BenchmarkSwarmSeeds runs seeds 1 to 20 as drawn (a swarm's mix), one
+// after another in one Arena as a swarm worker does, and reports seeds per
+// hour on one core, by wall time and by CPU time.
 // Run: go test ./vopr -run '^$' -bench SwarmSeeds -benchmem -count 6
 func BenchmarkSwarmSeeds(b *testing.B) {
 	cpu := startCPUClock()
 	var seeds, simNs uint64
+	arena := NewArena()
 	for b.Loop() {
 		for seed := uint64(1); seed <= swarmBenchSeeds; seed++ {
-			s, err := New(Draw(seed, nil), nil, logNone)
+			s, err := NewIn(arena, Draw(seed, nil), nil, logNone)
 			if err != nil {
 				b.Fatal(err)
 			}

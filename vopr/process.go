@@ -81,7 +81,7 @@ func (s *Simulator) buildReplicas() error {
 			ppm = int64(drift.Range(0, uint64(2*max))) - max
 		}
 		r := &simReplica{index: i, storage: st, opts: o, tickNs: uint64(int64(tickNs) + int64(tickNs)*ppm/1_000_000),
-			buffers: vsr.NewBuffers()}
+			buffers: s.arena.buffers(i)}
 		s.replicas = append(s.replicas, r)
 		r.machine = s.newMachine()
 		r.replica, err = vsr.NewReplica(o, s.replicaEnv(r))

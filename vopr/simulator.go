@@ -72,6 +72,7 @@ type Simulator struct {
 	check    *checker
 	chaos    *chaos
 	tap      func(replica int, e *vsr.Event) // tests: sees every replica event after the checkers
+	arena    *Arena                          // buffers left by the previous run, to reuse; may be nil
 
 	phase    phase
 	replies  int
@@ -153,6 +154,12 @@ type Result struct {
 
 // New builds a simulator for opts. Log output (at level) goes to log.
 func New(opts Options, log io.Writer, level LogLevel) (*Simulator, error) {
+	return NewIn(nil, opts, log, level)
+}
+
+// NewIn is New with the simulator's large buffers taken from arena (nil:
+// allocated afresh), reusing those of the simulator built there before.
+func NewIn(arena *Arena, opts Options, log io.Writer, level LogLevel) (*Simulator, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -160,7 +167,7 @@ func New(opts Options, log io.Writer, level LogLevel) (*Simulator, error) {
 		log, level = io.Discard, logNone
 	}
 	s := &Simulator{opts: opts, root: faults.New(opts.Seed), log: log, logLevel: level,
-		clientOf: map[vsr.U128]int{}}
+		clientOf: map[vsr.U128]int{}, arena: arena.take()}
 	s.net = newNetwork(s, s.root.Stream("network"), &s.opts.Network, opts.Replicas, opts.Clients)
 	s.process = s.root.Stream("process")
 	s.chaos = newChaos(s)

@@ -68,13 +68,14 @@ func runSwarm(from uint64, count, jobs int, base *seedFlags, determinism bool, r
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			arena := vopr.NewArena() // this worker's: its seeds run one at a time
 			for i := range seeds {
 				f := *base
 				f.seed = from + uint64(i)
 				opts, _ := f.options()
-				res, wall, _ := simulate(opts, nil, 0)
+				res, wall, _ := simulateIn(arena, opts, nil, 0)
 				if determinism && res.Class != vopr.Crash {
-					if again, _, _ := simulate(opts, nil, 0); again.Digest != res.Digest {
+					if again, _, _ := simulateIn(arena, opts, nil, 0); again.Digest != res.Digest {
 						res.Class, res.Message = vopr.Correctness, "nondeterminism: digests "+res.Digest+" and "+again.Digest
 					}
 				}
