@@ -16,7 +16,11 @@ const (
 	opRead opKind = iota + 1
 	opWrite
 	opCAS
+	opKindCount // one past the last
 )
+
+// opOperations is the kv operation of each kind.
+var opOperations = [opKindCount]vsr.Operation{opRead: kv.OperationRead, opWrite: kv.OperationWrite, opCAS: kv.OperationCAS}
 
 // historyOp is one client operation as the clients saw it, in simulated
 // time, for the linearizability checker.
@@ -107,7 +111,7 @@ func (w *workloadClient) next() {
 	if err != nil {
 		panic("vopr: workload built an invalid request: " + err.Error())
 	}
-	operation := map[opKind]vsr.Operation{opRead: kv.OperationRead, opWrite: kv.OperationWrite, opCAS: kv.OperationCAS}[op.kind]
+	operation := opOperations[op.kind]
 	if _, err := w.client.Submit(operation, input); err != nil {
 		panic("vopr: submit: " + err.Error())
 	}

@@ -18,7 +18,11 @@ type Buffers struct {
 }
 
 // NewBuffers returns an empty Buffers.
-func NewBuffers() *Buffers { return &Buffers{free: map[int][][]byte{}} }
+func NewBuffers() *Buffers {
+	b := &Buffers{free: map[int][][]byte{}}
+	assert(len(b.lent) == 0, "new Buffers lend nothing")
+	return b
+}
 
 // make returns n zeroed bytes, with capacity n: a nil Buffers allocates.
 func (b *Buffers) make(n int) []byte {
@@ -45,6 +49,7 @@ func (b *Buffers) make(n int) []byte {
 // to be called again): a live replica's buffers would be handed to another.
 func (b *Buffers) Reclaim() {
 	for i, buf := range b.lent {
+		assert(buf != nil, "a lent buffer is held until reclaimed")
 		b.free[len(buf)] = append(b.free[len(buf)], buf)
 		b.lent[i] = nil
 	}

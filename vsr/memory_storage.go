@@ -13,7 +13,7 @@ import (
 // writes still in flight. Every fault is drawn from the Random it was
 // given, so a seed replays exactly.
 type MemoryStorage struct {
-	sectors map[uint64][]byte // sector offset → SectorSize bytes; looked up, never iterated
+	sectors sectorTable // sparse: a sector is allocated when first written
 	pending map[uint64]memoryIO
 	nextID  uint64
 	// spare holds the copies of writes that landed, by length, for the
@@ -69,7 +69,7 @@ var ErrReadFault = errors.New("vsr: memory storage: read fault (latent sector er
 
 // NewMemoryStorage returns an empty (all-zero) data file.
 func NewMemoryStorage(random Random, faults MemoryFaults) *MemoryStorage {
-	return &MemoryStorage{sectors: map[uint64][]byte{}, pending: map[uint64]memoryIO{}, spare: map[int][][]byte{},
+	return &MemoryStorage{pending: map[uint64]memoryIO{}, spare: map[int][][]byte{},
 		random: random, faults: faults}
 }
 
@@ -113,6 +113,7 @@ func (s *MemoryStorage) copyOf(data []byte) []byte {
 
 // recycle keeps the copy of a write that landed (or was lost) for reuse.
 func (s *MemoryStorage) recycle(c []byte) {
+	assert(len(c) > 0 && len(c)%SectorSize == 0, "memory storage: a write's copy is whole sectors")
 	if free := s.spare[len(c)]; len(free) < spareMax {
 		s.spare[len(c)] = append(free, c)
 	}
@@ -243,8 +244,7 @@ func (s *MemoryStorage) Peek(offset uint64, buf []byte) {
 // Written reports whether the sector at offset was ever written (a sector
 // never written reads as zeros).
 func (s *MemoryStorage) Written(offset uint64) bool {
-	_, ok := s.sectors[offset-offset%SectorSize]
-	return ok
+	return s.sectors.lookup(offset-offset%SectorSize) != nil
 }
 
 // Wipe erases the whole data file, as replacing the disk would; the
@@ -253,7 +253,7 @@ func (s *MemoryStorage) Wipe() {
 	if len(s.pending) > 0 {
 		panic("vsr: memory storage: Wipe with I/O in flight")
 	}
-	clear(s.sectors)
+	s.sectors.reset()
 }
 
 // FlipBit flips one bit of the data at offset (a whole-sector offset plus
@@ -278,8 +278,8 @@ func (s *MemoryStorage) get(offset uint64, buf []byte) {
 	assert(offset%SectorSize == 0, "memory storage: data is read from a sector")
 	assert(len(buf)%SectorSize == 0, "memory storage: data is read in whole sectors")
 	for i := uint64(0); i < uint64(len(buf)); i += SectorSize {
-		if b, ok := s.sectors[offset+i]; ok {
-			copy(buf[i:i+SectorSize], b)
+		if b := s.sectors.lookup(offset + i); b != nil {
+			copy(buf[i:i+SectorSize], b[:])
 		} else {
 			clear(buf[i : i+SectorSize])
 		}
@@ -287,21 +287,13 @@ func (s *MemoryStorage) get(offset uint64, buf []byte) {
 }
 
 func (s *MemoryStorage) sectorFor(offset uint64) []byte {
-	assert(offset%SectorSize == 0, "memory storage: a sector starts on a sector")
-	b, ok := s.sectors[offset]
-	if !ok {
-		b = make([]byte, SectorSize)
-		s.sectors[offset] = b
-	}
-	return b
+	return s.sectors.create(offset)[:]
 }
 
 // Clone returns a copy of the data file with nothing in flight, for tests
 // that open one image many ways.
 func (s *MemoryStorage) Clone(random Random) *MemoryStorage {
 	c := NewMemoryStorage(random, s.faults)
-	for offset, b := range s.sectors { // copies: the order does not matter
-		c.sectors[offset] = append([]byte(nil), b...)
-	}
+	s.sectors.each(func(offset uint64, b *[SectorSize]byte) { *c.sectors.create(offset) = *b })
 	return c
 }
