@@ -39,11 +39,11 @@ type event struct {
 }
 
 // eventQueue is a min-heap on (at, seq), four children to a node: half
-// the levels of a binary heap, and the four children of a node share a
-// cache line or two. The heap holds small keys with no pointers, each
-// naming its event's place in a slab: sifting moves 24 bytes and needs no
-// write barriers, and a popped event's place is reused. (at, seq) is
-// unique, so events pop in one order whatever the heap's shape.
+// the levels of a binary heap, and the four children of a node fill one
+// cache line. The heap holds 16-byte keys with no pointers, each naming
+// its event's place in a slab: sifting needs no write barriers, and a
+// popped event's place is reused. (at, seq) is unique, so events pop in
+// one order whatever the heap's shape.
 type eventQueue struct {
 	keys   []eventKey
 	events []event  // the slab: events by place
@@ -51,11 +51,17 @@ type eventQueue struct {
 	seq    uint64
 }
 
-// eventKey orders one event in the heap.
+// eventKey orders one event in the heap: order is seq<<placeBits | place,
+// so that (at, order) sorts as (at, seq) does.
 type eventKey struct {
-	at, seq uint64
-	place   uint32
+	at, order uint64
 }
+
+// placeBits is the width of a slab place in a key: at most 2^24 events
+// queued at once, and 2^40 scheduled in a run.
+const placeBits = 24
+
+func (k *eventKey) place() uint32 { return uint32(k.order & (1<<placeBits - 1)) }
 
 // queueArity is the number of children of a node of the heap.
 const queueArity = 4
@@ -68,7 +74,7 @@ func less(x, y *eventKey) bool { return lessBit(x, y) != 0 }
 
 // lessBit is less as 1 or 0.
 func lessBit(x, y *eventKey) int64 {
-	_, borrow := bits.Sub64(x.seq, y.seq, 0)
+	_, borrow := bits.Sub64(x.order, y.order, 0)
 	_, borrow = bits.Sub64(x.at, y.at, borrow)
 	return int64(borrow)
 }
@@ -76,19 +82,22 @@ func lessBit(x, y *eventKey) int64 {
 func (q *eventQueue) push(e event) {
 	q.seq++
 	e.seq = q.seq
+	if q.seq >= 1<<(64-placeBits) {
+		panic("vopr: more than 2^40 events scheduled in one run")
+	}
 	var place uint32
 	if n := len(q.free); n > 0 {
 		place = q.free[n-1]
 		q.free = q.free[:n-1]
 		q.events[place] = e
 	} else {
-		if len(q.events) >= 1<<32-1 {
-			panic("vopr: more than 2^32 events queued at once")
+		if len(q.events) >= 1<<placeBits {
+			panic("vopr: more than 2^24 events queued at once")
 		}
 		place = uint32(len(q.events))
 		q.events = append(q.events, e)
 	}
-	key := eventKey{at: e.at, seq: e.seq, place: place}
+	key := eventKey{at: e.at, order: e.seq<<placeBits | uint64(place)}
 	q.keys = append(q.keys, key)
 	k := q.keys
 	i := len(k) - 1
@@ -107,7 +116,7 @@ func (q *eventQueue) pop() event {
 	if len(q.keys) == 0 {
 		panic("vopr: pop of an empty event queue")
 	}
-	place := q.keys[0].place
+	place := q.keys[0].place()
 	top := q.events[place]
 	q.events[place] = event{} // drops the message bytes
 	q.free = append(q.free, place)
