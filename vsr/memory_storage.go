@@ -3,7 +3,6 @@ package vsr
 import (
 	"errors"
 	"fmt"
-	"slices"
 )
 
 // MemoryStorage is a data file in memory with the faults of a real disk,
@@ -14,12 +13,12 @@ import (
 // given, so a seed replays exactly.
 type MemoryStorage struct {
 	sectors sectorTable // sparse: a sector is allocated when first written
-	pending map[uint64]memoryIO
+	pending ioWindow
 	nextID  uint64
 	// spare holds the copies of writes that landed, by length, for the
 	// next writes to reuse: a busy simulated disk would otherwise allocate
-	// (and the collector reclaim) a copy per write. Looked up, never iterated.
-	spare  map[int][][]byte
+	// (and the collector reclaim) a copy per write.
+	spare  [][][]byte // by length in sectors
 	random Random
 	faults MemoryFaults
 	// OnSubmit, if set, is told the id of each I/O as it is submitted, so
@@ -29,6 +28,7 @@ type MemoryStorage struct {
 }
 
 type memoryIO struct {
+	live   bool // in flight (ioWindow)
 	write  bool
 	offset uint64
 	data   []byte // write: a copy of the data; read: the caller's buffer
@@ -69,8 +69,7 @@ var ErrReadFault = errors.New("vsr: memory storage: read fault (latent sector er
 
 // NewMemoryStorage returns an empty (all-zero) data file.
 func NewMemoryStorage(random Random, faults MemoryFaults) *MemoryStorage {
-	return &MemoryStorage{pending: map[uint64]memoryIO{}, spare: map[int][][]byte{},
-		random: random, faults: faults}
+	return &MemoryStorage{random: random, faults: faults}
 }
 
 // Load writes sectors (by offset, each a whole number of sectors) directly,
@@ -99,13 +98,14 @@ const spareMax = 64
 // its length is free. The copy is entirely overwritten, so which buffer
 // it is changes nothing.
 func (s *MemoryStorage) copyOf(data []byte) []byte {
-	free := s.spare[len(data)]
-	if len(free) == 0 {
+	sectors := len(data) / SectorSize
+	if sectors >= len(s.spare) || len(s.spare[sectors]) == 0 {
 		return append([]byte(nil), data...)
 	}
+	free := s.spare[sectors]
 	c := free[len(free)-1]
 	free[len(free)-1] = nil
-	s.spare[len(data)] = free[:len(free)-1]
+	s.spare[sectors] = free[:len(free)-1]
 	assert(len(c) == len(data), "memory storage: a spare copy has the write's length")
 	copy(c, data)
 	return c
@@ -114,8 +114,12 @@ func (s *MemoryStorage) copyOf(data []byte) []byte {
 // recycle keeps the copy of a write that landed (or was lost) for reuse.
 func (s *MemoryStorage) recycle(c []byte) {
 	assert(len(c) > 0 && len(c)%SectorSize == 0, "memory storage: a write's copy is whole sectors")
-	if free := s.spare[len(c)]; len(free) < spareMax {
-		s.spare[len(c)] = append(free, c)
+	sectors := len(c) / SectorSize
+	if sectors >= len(s.spare) {
+		s.spare = append(s.spare, make([][][]byte, sectors+1-len(s.spare))...)
+	}
+	if free := s.spare[sectors]; len(free) < spareMax {
+		s.spare[sectors] = append(free, c)
 	}
 }
 
@@ -124,24 +128,23 @@ func (s *MemoryStorage) submit(io memoryIO) {
 		panic(fmt.Sprintf("vsr: memory storage: I/O of %d bytes at %d is not whole sectors", len(io.data), io.offset))
 	}
 	s.nextID++
-	s.pending[s.nextID] = io
+	s.pending.add(s.nextID, io)
 	if s.OnSubmit != nil {
 		s.OnSubmit(s.nextID)
 	}
 }
 
 // Pending returns how many I/Os are in flight.
-func (s *MemoryStorage) Pending() int { return len(s.pending) }
+func (s *MemoryStorage) Pending() int { return s.pending.count }
 
 // Complete finishes I/O id: a write lands (perhaps with a fault), a read
 // fills its buffer (or fails). It returns the tag and error to hand to the
 // replica's StorageDone, and false if id is not in flight (a crash took it).
 func (s *MemoryStorage) Complete(id uint64) (tag uint64, err error, ok bool) {
-	io, ok := s.pending[id]
+	io, ok := s.pending.take(id)
 	if !ok {
 		return 0, nil, false
 	}
-	delete(s.pending, id)
 	assert(len(io.data) > 0, "memory storage: an I/O moves data")
 	if io.write {
 		s.stats.Writes++
@@ -188,14 +191,7 @@ func (s *MemoryStorage) chance(perMillion, offset uint64) bool {
 // (none: lost; all: it made it), except that Tear may tear the last sector
 // landed. Writes are decided in submission order.
 func (s *MemoryStorage) Crash() {
-	ids := make([]uint64, 0, len(s.pending))
-	for id := range s.pending { // collected, then sorted: map order decides nothing
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		io := s.pending[id]
-		delete(s.pending, id)
+	for _, io := range s.pending.takeAll() { // in submission order
 		if !io.write {
 			continue
 		}
@@ -250,7 +246,7 @@ func (s *MemoryStorage) Written(offset uint64) bool {
 // Wipe erases the whole data file, as replacing the disk would; the
 // environment then loads a fresh format. Nothing may be in flight.
 func (s *MemoryStorage) Wipe() {
-	if len(s.pending) > 0 {
+	if s.pending.count > 0 {
 		panic("vsr: memory storage: Wipe with I/O in flight")
 	}
 	s.sectors.reset()
