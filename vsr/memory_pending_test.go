@@ -20,7 +20,10 @@ func TestIOWindow(t *testing.T) {
 			w.add(next, memoryIO{tag: next * 7, data: []byte{1}})
 			inFlight[next] = next * 7
 		case r < 99:
-			id := next - uint64(rng.IntN(200))
+			id := next - uint64(rng.IntN(200)) // often not in flight
+			if r < 90 && len(inFlight) > 0 {
+				id = oldestOf(inFlight) + uint64(rng.IntN(8)) // the window moves on
+			}
 			io, ok := w.take(id)
 			tag, want := inFlight[id]
 			if ok != want || (ok && io.tag != tag) {
@@ -43,4 +46,12 @@ func TestIOWindow(t *testing.T) {
 			t.Fatalf("step %d: %d in flight, want %d", step, w.count, len(inFlight))
 		}
 	}
+}
+
+func oldestOf(ids map[uint64]uint64) uint64 {
+	oldest := ^uint64(0)
+	for id := range ids {
+		oldest = min(oldest, id)
+	}
+	return oldest
 }
