@@ -38,6 +38,14 @@ type event struct {
 	data []byte // message bytes
 }
 
+// copyFrom copies event from field by field: the caller has just built it
+// field by field, and a whole-struct copy reads it back in wider loads
+// than it was stored in, which the CPU cannot forward from its store
+// buffer (a stall of some ten cycles per load).
+func (e *event) copyFrom(from *event) {
+	e.at, e.seq, e.kind, e.a, e.b, e.tag, e.data = from.at, from.seq, from.kind, from.a, from.b, from.tag, from.data
+}
+
 // eventQueue orders events by (at, seq), which is unique, so events pop
 // in one order whatever the structures holding them. It has two:
 //
@@ -124,8 +132,17 @@ func (q *eventQueue) laneFirst() bool {
 }
 
 func (q *eventQueue) pop() event {
+	var e event
+	q.popInto(&e)
+	return e
+}
+
+// popInto pops the next event into e, field by field (see copyFrom): the
+// simulator's loop pops every event, so the copy is worth sparing.
+func (q *eventQueue) popInto(e *event) {
 	if !q.laneFirst() {
-		return q.heapPop()
+		q.heapPopInto(e)
+		return
 	}
 	t := q.lane[q.laneHead]
 	q.laneHead++
@@ -135,7 +152,7 @@ func (q *eventQueue) pop() event {
 		n := copy(q.lane, q.lane[q.laneHead:])
 		q.lane, q.laneHead = q.lane[:n], 0
 	}
-	return event{at: t.at, seq: t.seq, kind: eventClientTick, a: t.client}
+	e.at, e.seq, e.kind, e.a, e.b, e.tag, e.data = t.at, t.seq, eventClientTick, t.client, 0, 0, nil
 }
 
 func (q *eventQueue) heapPush(e event) {
@@ -143,13 +160,14 @@ func (q *eventQueue) heapPush(e event) {
 	if n := len(q.free); n > 0 {
 		place = q.free[n-1]
 		q.free = q.free[:n-1]
-		q.events[place] = e
+		q.events[place].copyFrom(&e)
 	} else {
 		if len(q.events) >= 1<<placeBits {
 			panic("vopr: more than 2^24 events queued at once")
 		}
 		place = uint32(len(q.events))
-		q.events = append(q.events, e)
+		q.events = append(q.events, event{})
+		q.events[place].copyFrom(&e)
 	}
 	key := eventKey{at: e.at, order: e.seq<<placeBits | uint64(place)}
 	q.keys = append(q.keys, key)
@@ -166,13 +184,13 @@ func (q *eventQueue) heapPush(e event) {
 	k[i] = key
 }
 
-func (q *eventQueue) heapPop() event {
+func (q *eventQueue) heapPopInto(top *event) {
 	if len(q.keys) == 0 {
 		panic("vopr: pop of an empty event queue")
 	}
 	place := q.keys[0].place()
-	top := q.events[place]
-	q.events[place] = event{} // drops the message bytes
+	top.copyFrom(&q.events[place])
+	q.events[place].data, q.events[place].seq = nil, 0 // drops the message bytes; marks the place free
 	q.free = append(q.free, place)
 	last := len(q.keys) - 1
 	q.siftDown(q.keys[last])
@@ -180,7 +198,6 @@ func (q *eventQueue) heapPop() event {
 	if top.seq == 0 {
 		panic("vopr: a popped event's place held no event")
 	}
-	return top
 }
 
 // siftDown fills the root's place, which the caller emptied, with key (the
