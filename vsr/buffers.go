@@ -8,8 +8,9 @@ package vsr
 // restarts replicas thousands of times a run would otherwise spend much of
 // its time allocating and collecting them.
 //
-// A lent buffer is zeroed, as make's would be, so which buffer a replica
-// gets changes nothing it does. Buffers is optional (Env.Buffers nil: the
+// A lent buffer is zeroed, as make's would be (but for the open's read
+// buffers, which the reads fill), so which buffer a replica gets changes
+// nothing it does. Buffers is optional (Env.Buffers nil: the
 // replica allocates as usual) and, like a replica, not safe for concurrent
 // use: give each replica its own.
 type Buffers struct {
@@ -25,7 +26,15 @@ func NewBuffers() *Buffers {
 }
 
 // make returns n zeroed bytes, with capacity n: a nil Buffers allocates.
-func (b *Buffers) make(n int) []byte {
+func (b *Buffers) make(n int) []byte { return b.lend(n, true) }
+
+// makeForRead returns n bytes, with capacity n, for a storage read to fill
+// before anything looks at them: a reused buffer is not cleared first
+// (the open reads the whole journal at every restart), and what a failed
+// read leaves in it is never used (replica_open.go).
+func (b *Buffers) makeForRead(n int) []byte { return b.lend(n, false) }
+
+func (b *Buffers) lend(n int, zeroed bool) []byte {
 	assert(n >= 0, "a buffer of a length")
 	if b == nil {
 		return make([]byte, n)
@@ -35,13 +44,17 @@ func (b *Buffers) make(n int) []byte {
 		buf = free[len(free)-1]
 		free[len(free)-1] = nil
 		b.free[n] = free[:len(free)-1]
-		clear(buf)
+		if zeroed {
+			clear(buf)
+		}
 	} else {
 		buf = make([]byte, n)
 	}
 	assert(len(buf) == n, "a lent buffer has the length asked for")
 	b.lent = append(b.lent, buf)
-	return buf[:n:n]
+	out := buf[:n:n]
+	assert(len(out) == n && cap(out) == n, "a lent buffer has exactly the length asked for")
+	return out
 }
 
 // Reclaim takes back every buffer lent since the last Reclaim. Call it only

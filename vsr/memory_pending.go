@@ -30,6 +30,7 @@ func (w *ioWindow) take(id uint64) (memoryIO, bool) {
 		return memoryIO{}, false
 	}
 	i := int(id - w.base)
+	assert(i >= w.head && i < len(w.ios), "memory storage: a taken I/O lies in the window")
 	io := w.ios[i]
 	if !io.live {
 		return memoryIO{}, false

@@ -53,6 +53,7 @@ func (t *sectorTable) create(offset uint64) *[SectorSize]byte {
 			t.far = map[uint64]*[SectorSize]byte{}
 		}
 		t.far[i] = b
+		assert(t.lookup(offset) == b, "memory storage: a created far sector is found")
 		return b
 	}
 	if i >= uint64(len(t.near)) {

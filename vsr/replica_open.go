@@ -261,7 +261,7 @@ func (r *Replica) openSuperblockDone() {
 	r.cp.written = o.chosen.checkpoint
 	o.phase = openJournal
 	slots := uint64(r.opts.JournalSlots)
-	o.headers = r.buffers.make(int(r.layout.headerSectors() * SectorSize))
+	o.headers = r.buffers.makeForRead(int(r.layout.headerSectors() * SectorSize))
 	o.sectorErr = make([]bool, r.layout.headerSectors())
 	for s := range r.layout.headerSectors() {
 		o.pending++
@@ -270,7 +270,7 @@ func (r *Replica) openSuperblockDone() {
 	o.prepares = make([][]byte, slots)
 	o.readErr = make([]bool, slots)
 	for i := range slots {
-		o.prepares[i] = r.buffers.make(int(r.layout.PrepareSlotSize))
+		o.prepares[i] = r.buffers.makeForRead(int(r.layout.PrepareSlotSize))
 		o.pending++
 		r.storage.Read(r.layout.prepareOffset(i), o.prepares[i], tag(tagReadPrepare, i))
 	}
@@ -316,7 +316,7 @@ func (r *Replica) openJournalDone() {
 		return
 	}
 	o.phase = openCheckpoint
-	o.checkpoint = r.buffers.make(int(sectorCeil(cp.size)))
+	o.checkpoint = r.buffers.makeForRead(int(sectorCeil(cp.size)))
 	o.pending++
 	r.storage.Read(r.layout.checkpointOffset(cp.area), o.checkpoint, tag(tagReadCheckpoint, uint64(cp.area)))
 }
