@@ -15,7 +15,7 @@ trap 'rm -rf "$work"' EXIT
 # One run per line: seed, then vopr flags. Seeds as drawn, then each storage
 # kind (the atlas kinds, disk replacement) and the chaos kinds forced on.
 {
-  for s in $(seq 1 80); do echo "$s"; done
+  for s in $(seq 1 120); do echo "$s"; done
   for kind in storage superblock slot-loss misdirect-far torn-sector bit-rot replace crash; do
     for s in $(seq 101 112); do echo "$s --on $kind"; done
   done

@@ -17,8 +17,12 @@ func (w *ioWindow) add(id uint64, io memoryIO) {
 		w.ios, w.head, w.base = w.ios[:0], 0, id
 	}
 	assert(id == w.base+uint64(len(w.ios)), "memory storage: I/O ids are handed out in order")
-	io.live = true
-	w.ios = append(w.ios, io)
+	w.ios = append(w.ios, memoryIO{})
+	// Field by field: the caller just built io field by field, and a
+	// whole-struct copy reads it back in wider loads than it was stored
+	// in, which stalls on store forwarding.
+	in := &w.ios[len(w.ios)-1]
+	in.live, in.write, in.offset, in.data, in.tag = true, io.write, io.offset, io.data, io.tag
 	w.count++
 	assert(w.count <= len(w.ios)-w.head, "memory storage: the I/Os in flight lie in the window")
 }
