@@ -58,5 +58,6 @@ while read -r line; do
   fi
 done <"$work/runs"
 passed=$(cat "$work"/new/*/out | grep -c '^PASSED' || true)
-echo "$total runs compared, $differ differ ($passed passed in both verdicts' output of the new binary)"
+echo "$total runs compared, $differ differ; $passed of the new binary's runs passed, these did not:"
+grep -h '^FAILED' "$work"/new/*/out || true
 [ "$differ" -eq 0 ]

@@ -41,6 +41,34 @@ func TestBuffersReuseZeroed(t *testing.T) {
 	}
 }
 
+// TestBuffersSizeClasses: a buffer serves a later request of another length
+// in its size class (as the next seed of a swarm, with other options,
+// asks), with that length and capacity, zeroed; classes waste under a
+// quarter; a class unasked for in keepGenerations reclaims is dropped.
+func TestBuffersSizeClasses(t *testing.T) {
+	for n := 1; n < 1<<20; n += 1 + n/7 {
+		if c := sizeClass(n); c < n || (n > 64 && 4*(c-n) >= n) {
+			t.Fatalf("sizeClass(%d) = %d", n, c)
+		}
+	}
+	b := NewBuffers()
+	first := b.make(9000)
+	first[8999] = 7
+	unused := b.make(70_000)
+	b.Reclaim()
+	second := b.make(9500) // same class as 9000: the same memory
+	if &second[0] != &first[0] || len(second) != 9500 || cap(second) != 9500 || second[8999] != 0 {
+		t.Fatalf("a request in the same class got len %d cap %d, same memory %v", len(second), cap(second), &second[0] == &first[0])
+	}
+	for range keepGenerations + 1 {
+		b.make(9000)
+		b.Reclaim() // 70,000 is not asked for again: dropped in the end
+	}
+	if again := b.make(70_000); &again[0] == &unused[0] {
+		t.Fatalf("a buffer not lent for %d generations was kept", keepGenerations+1)
+	}
+}
+
 // reclaimDirty scribbles over every lent buffer, as a crashed replica may
 // leave them, then reclaims them.
 func reclaimDirty(b *Buffers) {
