@@ -4,10 +4,10 @@ FUZZTIME ?= 30s
 
 SEEDS    ?= 1000
 
-.PHONY: test fmt vet fuzz bench swarm
+.PHONY: test fmt vet lint-workflows fuzz bench swarm cross-arch
 
-## test: gofmt check, go vet, then every test of the module.
-test: fmt vet
+## test: gofmt check, go vet, actionlint on the workflows, then every test of the module.
+test: fmt vet lint-workflows
 	$(GO) test ./...
 
 ## fmt: fail, listing the files, if gofmt would change any.
@@ -16,6 +16,12 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+
+## lint-workflows: actionlint (pinned in tools/go.mod, a module of its own so the
+## main module does not depend on it) on .github/workflows; it runs shellcheck on
+## the run: blocks when shellcheck is installed and skips that when not.
+lint-workflows:
+	$(GO) tool -modfile=tools/go.mod actionlint -no-color $(wildcard .github/workflows/*.yml .github/workflows/*.yaml)
 
 ## fuzz: every fuzz target of the module for FUZZTIME each (make fuzz FUZZTIME=60s).
 fuzz:
@@ -29,3 +35,7 @@ bench:
 ## swarm: SEEDS seeds of the simulator, each with its own faults (make swarm SEEDS=5000).
 swarm:
 	SEEDS=$(SEEDS) scripts/swarm.sh
+
+## cross-arch: a fixed set of seeds on amd64, arm64 and s390x (qemu-user); fails unless every digest is the same.
+cross-arch:
+	scripts/cross-arch.sh

@@ -45,10 +45,12 @@ type checker struct {
 	once       exactlyOnceChecker
 	sent       map[vsr.U128]struct{} // checksums of every request a client sent; looked up only
 	history    []historyOp
+	marks      markCounter // coverage marks the replicas hit (marks.go)
+	logMarks   bool        // the log is full: marks go to it too
 }
 
 func newChecker(s *Simulator) *checker {
-	c := &checker{v: s, stats: &s.stats, sent: map[vsr.U128]struct{}{}}
+	c := &checker{v: s, stats: &s.stats, sent: map[vsr.U128]struct{}{}, logMarks: s.logLevel >= logFull}
 	c.canonical = canonicalChecker{v: s, sent: c.sent, messageSizeMax: s.opts.MessageSizeMax}
 	c.replies = replyChecker{v: s, history: &c.canonical}
 	c.state = stateChecker{v: s}
@@ -90,6 +92,11 @@ func (c *checker) onEvent(replica int, e *vsr.Event) {
 	case vsr.EventStateTransfer:
 		c.stats.StateTransfers++
 		c.v.logf(logShort, "replica %d took a checkpoint at op %d by state transfer", replica, e.Op)
+	case vsr.EventMark:
+		c.marks.add(e.Mark)
+		if c.logMarks {
+			c.v.logf(logFull, "replica %d: mark %s view=%d op=%d commit=%d", replica, e.Mark, e.View, e.Op, e.Commit)
+		}
 	case vsr.EventStatus:
 		if e.Status == vsr.StatusViewChange {
 			c.stats.ViewChanges++

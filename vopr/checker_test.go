@@ -57,11 +57,6 @@ func expectCaughtOnSomeSeed(t *testing.T, bug string, edit func(o *Options), cla
 	t.Fatalf("no seed failed with %q; failures: %q", text, got)
 }
 
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
-}
-
 // faultyThree is a three-replica cluster with partitions and loss on.
 func faultyThree(o *Options) {
 	o.Replicas, o.Clients = 3, 4

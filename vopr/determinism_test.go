@@ -9,12 +9,12 @@ import (
 )
 
 // digests runs seeds as drawn, then the chaos seeds with every chaos kind
-// forced on, and returns "seed digest class" lines.
+// forced on, and returns "seed digest class marks: ..." lines.
 func digests(t testing.TB, seeds []uint64) []string {
 	var out []string
 	for _, seed := range seeds {
 		res := runSeed(t, seed)
-		out = append(out, fmt.Sprintf("%d %s %s", seed, res.Digest, res.Class))
+		out = append(out, fmt.Sprintf("%d %s %s marks: %s", seed, res.Digest, res.Class, res.MarksSummary()))
 	}
 	for _, seed := range determinismChaosSeeds {
 		o := Draw(seed, chaosAllOn())

@@ -103,6 +103,9 @@ func (s *Simulator) replicaEnv(r *simReplica) vsr.Env {
 			if s.tap != nil {
 				s.tap(index, e)
 			}
+			if s.timeline != nil {
+				s.timeline.onEvent(index, e)
+			}
 		},
 	}
 }

@@ -11,6 +11,11 @@ import (
 // Report is what a failing run writes: enough to rerun it exactly (the
 // options, not just the seed) and to tell whether the rerun failed the
 // same way (class and digest).
+//
+// Marks are coverage marks (vopr/marks.go): a failing run records every
+// mark it hit; a corpus entry keeps those its bug's path needs (an empty
+// list if that path is normal operation), and the corpus test fails when
+// its replay no longer hits them.
 type Report struct {
 	Seed            uint64   `json:"seed"`
 	GitRevision     string   `json:"git_revision"`
@@ -24,26 +29,33 @@ type Report struct {
 	Linearizability string   `json:"linearizability"`
 	Visualization   string   `json:"visualization,omitempty"`
 	LastEvents      []string `json:"last_events"`
+	Marks           []string `json:"marks"`
 }
 
 // NewReport describes a finished run.
 func NewReport(opts Options, res *Result, gitRevision, goVersion string) Report {
 	return Report{Seed: opts.Seed, GitRevision: gitRevision, GoVersion: goVersion, Options: opts,
 		Class: res.Class, Message: res.Message, Tick: res.Tick, TimeNs: res.TimeNs, Digest: res.Digest,
-		Linearizability: res.Linearizability, Visualization: res.Visualization, LastEvents: res.Recent}
+		Linearizability: res.Linearizability, Visualization: res.Visualization, LastEvents: res.Recent,
+		Marks: res.MarksHit()}
 }
 
 // Write stores the report as dir/vopr-<seed>.json and returns the path.
 func (r *Report) Write(dir string) (string, error) {
+	path := filepath.Join(dir, fmt.Sprintf("vopr-%d.json", r.Seed))
+	return path, r.WriteFile(path)
+}
+
+// WriteFile stores the report at path.
+func (r *Report) WriteFile(path string) error {
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
-		return "", err
+		return err
 	}
-	path := filepath.Join(dir, fmt.Sprintf("vopr-%d.json", r.Seed))
 	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return "", fmt.Errorf("vopr: writing report: %w", err)
+		return fmt.Errorf("vopr: writing report: %w", err)
 	}
-	return path, nil
+	return nil
 }
 
 // LoadReport reads and checks a report written by Write.
@@ -59,6 +71,9 @@ func LoadReport(path string) (Report, error) {
 	r.Options.absentRatiosNever()
 	if err := r.Options.Validate(); err != nil {
 		return r, fmt.Errorf("vopr: report %s: %w", path, err)
+	}
+	if err := CheckMarkNames(r.Marks); err != nil {
+		return r, fmt.Errorf("vopr: report %s: marks: %w", path, err)
 	}
 	if r.Options.Seed != r.Seed {
 		return r, fmt.Errorf("vopr: report %s: seed %d does not match its options' seed %d", path, r.Seed, r.Options.Seed)

@@ -72,6 +72,7 @@ type Simulator struct {
 	check    *checker
 	chaos    *chaos
 	tap      func(replica int, e *vsr.Event) // tests: sees every replica event after the checkers
+	timeline *Timeline                       // the run's picture, if recorded (timeline.go)
 	arena    *Arena                          // buffers left by the previous run, to reuse; may be nil
 
 	phase    phase
@@ -89,6 +90,10 @@ type Simulator struct {
 	// testAtLiveness, set by tests only, runs once the liveness phase's
 	// core is chosen and before it heals: a test stages its scenario there.
 	testAtLiveness func()
+
+	// trail, set by CheckDeterminism only, records every event with the
+	// digest after it (determinism.go); nil in a normal run.
+	trail *trail
 
 	log      io.Writer
 	logLevel LogLevel
@@ -147,6 +152,9 @@ type Result struct {
 	// Excuse, on a run that passed, says why the liveness phase's core
 	// was let off converging: it provably lacks data (checker_convergence.go).
 	Excuse string `json:"excuse,omitempty"`
+	// Marks are the coverage marks the run hit, with their counts, in
+	// vsr's order of marks (vopr/marks.go).
+	Marks []MarkHits `json:"marks"`
 	// Visualization is an HTML picture of an illegal history, if written.
 	Visualization string `json:"-"`
 	visualize     func(path string) error
@@ -213,19 +221,30 @@ func (s *Simulator) clientNode(id vsr.U128) int {
 func (s *Simulator) Run() (res *Result) {
 	defer func() {
 		if p := recover(); p != nil {
-			res = s.result(Crash, fmt.Sprintf("panic: %v\n%s", p, debug.Stack()))
-			if s.failure != nil {
-				// A checker failed earlier in the same event (a replica
-				// reported a violation, then broke an invariant over it):
-				// the first failure is the finding, the panic its echo.
-				res = s.failure
-				res.Message += fmt.Sprintf("\n(then a panic: %v)", p)
-			}
+			res = s.crashed(p)
 		}
 	}()
+	s.logStart()
+	s.runEvents(eventsUnlimited)
+	if s.failure != nil {
+		return s.failure
+	}
+	return s.finish()
+}
+
+// eventsUnlimited lets runEvents go to the end of the run.
+const eventsUnlimited = ^uint64(0)
+
+func (s *Simulator) logStart() {
 	s.logf(logShort, "seed %d: %d replicas, %d clients, faults on: %v", s.opts.Seed, s.opts.Replicas,
 		s.opts.Clients, s.opts.Enabled())
-	for s.phase != phaseDone && s.failure == nil {
+}
+
+// runEvents handles events until the run ends or fails, or until it has
+// handled limit events in all (CheckDeterminism runs two simulators a
+// stretch at a time).
+func (s *Simulator) runEvents(limit uint64) {
+	for s.phase != phaseDone && s.failure == nil && s.events < limit {
 		if s.queue.len() == 0 {
 			panic("vopr: event queue ran dry")
 		}
@@ -235,13 +254,28 @@ func (s *Simulator) Run() (res *Result) {
 			panic("vopr: event scheduled in the past")
 		}
 		s.now = e.at
-		s.handle(&e)
+		if s.trail != nil {
+			s.trail.handle(s, e) // by value: &e must not escape, or every event of a normal run allocates
+		} else {
+			s.handle(&e)
+		}
 		s.advancePhase()
+		if s.timeline != nil {
+			s.timeline.observe(e.kind, e.a, e.b)
+		}
 	}
+}
+
+// crashed makes a panic the run's failure, unless a checker failed earlier
+// in the same event (a replica reported a violation, then broke an
+// invariant over it): the first failure is the finding, the panic its echo.
+func (s *Simulator) crashed(p any) *Result {
 	if s.failure != nil {
+		s.failure.Message += fmt.Sprintf("\n(then a panic: %v)", p)
 		return s.failure
 	}
-	return s.finish()
+	s.failure = s.result(Crash, fmt.Sprintf("panic: %v\n%s", p, debug.Stack()))
+	return s.failure
 }
 
 // handle runs one event and folds it into the digest.
@@ -358,7 +392,8 @@ func (s *Simulator) result(class Class, message string) *Result {
 	}
 	s.stats.StorageAtlas = s.storageAtlas.stats
 	res := &Result{Class: class, Message: message, TimeNs: s.now, Tick: s.now / tickNs,
-		Digest: s.digest.String(), Stats: s.stats, Linearizability: "skipped", Excuse: s.excuse}
+		Digest: s.digest.String(), Stats: s.stats, Linearizability: "skipped", Excuse: s.excuse,
+		Marks: s.check.marks.hits()}
 	for i := range min(s.recentAt, recentEvents) {
 		e := &s.recent[(s.recentAt-min(s.recentAt, recentEvents)+i)%recentEvents]
 		res.Recent = append(res.Recent, fmt.Sprintf("%.6f ms %s a=%d b=%d tag=%x bytes=%d",

@@ -136,6 +136,7 @@ func (r *Replica) checkpointWriteDone(area uint64, err error) {
 	assert(uint64(r.cp.writing.area) == area, "a checkpoint write completes in the area written")
 	r.cp.inFlight = false
 	if err != nil {
+		r.mark(MarkWriteErrorRetried)
 		return // the next interval tries again
 	}
 	assert(r.cp.writing.op > r.cp.written.op, "written checkpoints advance")
@@ -215,6 +216,7 @@ func (r *Replica) retryStateTransfer() {
 		t.stalls++ // ask the same peer for the same chunk again
 	default:
 		t.active, t.stalls = false, 0 // the peer went quiet: start over elsewhere
+		r.mark(MarkStateTransferRestarted)
 	}
 	t.progress = t.received
 	r.requestCheckpoint()
@@ -277,6 +279,7 @@ func (r *Replica) onCheckpoint(h *Header, body []byte) {
 			t.buf = r.buffers.make(int(r.opts.CheckpointSizeMax))
 		}
 		*t = transfer{active: true, peer: h.Replica, op: h.Op, checksum: h.Context, size: h.Timestamp, buf: t.buf}
+		r.mark(MarkStateTransferStarted)
 	}
 	if h.Commit != t.received {
 		r.drop(h.Command, "checkpoint chunk out of order")
@@ -337,6 +340,7 @@ func (r *Replica) finishTransfer() {
 	}
 	assert(r.op >= r.commitMin, "state transfer leaves the head at or above the checkpoint")
 	r.stats.StateTransfers++
+	r.mark(MarkStateTransferFinished)
 	if r.hook != nil {
 		r.emit(Event{Kind: EventStateTransfer, Replica: r.opts.Replica, View: r.view, Op: r.commitMin,
 			Digest: r.stateDigest()})

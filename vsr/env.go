@@ -52,6 +52,7 @@ const (
 	EventOpened                             // the data file was read back: View, LogView, Op (head), Commit, Reason (faults found)
 	EventDurable                            // a superblock update is durable: View, LogView, Commit
 	EventApplied                            // a client request ran in the state machine: Op, Client, Request (registers and skipped duplicates do not)
+	EventMark                               // a rare protocol path was taken (marks.go): Mark, Status, View, Op, Commit
 	eventKindCount
 )
 
@@ -59,7 +60,7 @@ var eventKindNames = [eventKindCount]string{
 	EventCommitted: "committed", EventExecuted: "executed", EventStatus: "status",
 	EventDropped: "dropped", EventViolation: "violation", EventEvicted: "evicted", EventReply: "reply",
 	EventStateTransfer: "state_transfer", EventCheckpoint: "checkpoint", EventOpened: "opened", EventDurable: "durable",
-	EventApplied: "applied",
+	EventApplied: "applied", EventMark: "mark",
 }
 
 func (k EventKind) String() string {
@@ -87,12 +88,14 @@ type Event struct {
 	Client   U128
 	Request  uint32
 	Command  Command
+	Mark     Mark // mark: the path taken (beside Command, in its padding)
 	Reason   string
 	Prepare  []byte // committed: the whole encoded prepare
 }
 
 // EventHook observes a replica without reaching into it. It must not call
-// back into the replica, nor keep the *Event past the call.
+// back into the replica, nor keep the *Event past the call: a replica
+// reuses it.
 type EventHook func(e *Event)
 
 // Status is a replica's mode of operation.

@@ -41,6 +41,10 @@ type slot struct {
 	// this replica therefore held once (and may have acknowledged): it must
 	// never claim it never had it.
 	bodyLost bool
+	// damaged: the open found this slot torn, missing, corrupt or
+	// ambiguous, and no prepare was put in it since. Only a coverage mark
+	// reads it (the repair of a damaged prepare); no decision does.
+	damaged bool
 }
 
 type journal struct {
@@ -168,7 +172,7 @@ func (j *journal) putPrepare(h *Header, message []byte) bool {
 		s.buffer = j.buffers.make(size)
 	}
 	j.clearFaulty(s)
-	s.bodyLost = false
+	s.bodyLost, s.damaged = false, false
 	s.header = *h
 	s.message = s.buffer[:len(message)]
 	copy(s.message, message)

@@ -105,6 +105,7 @@ func (r *Replica) prepareWriteDone(index uint64, err error) {
 	s.writing = U128{}
 	if err != nil {
 		// A write must land before the prepare can count as durable.
+		r.mark(MarkWriteErrorRetried)
 		if len(s.message) > 0 {
 			r.writePrepare(s.header.Op)
 		}
@@ -166,6 +167,7 @@ func (r *Replica) headerSectorWriteDone(sector uint64, err error) {
 	hs := &r.headerSectors[sector]
 	hs.inFlight = false
 	if err != nil {
+		r.mark(MarkWriteErrorRetried)
 		r.writeHeaderSector(sector)
 		return
 	}

@@ -72,6 +72,7 @@ func (t *sectorTable) reset() {
 
 // each calls fn for every sector ever written, in no particular order.
 func (t *sectorTable) each(fn func(offset uint64, b *[SectorSize]byte)) {
+	assert(len(t.near) <= nearSectorsMax, "memory storage: the table stays within its bound")
 	for i, b := range t.near {
 		if b != nil {
 			fn(uint64(i)*SectorSize, b)

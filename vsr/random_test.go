@@ -77,8 +77,12 @@ func (ch *chaos) tick(faults bool) {
 }
 
 func runChaos(t *testing.T, seed uint64) *testNet {
-	replicas := 1 + int(seed%6)
-	ch := newChaos(t, seed, replicas, 3)
+	return playChaos(newChaos(t, seed, 1+int(seed%6), 3))
+}
+
+// playChaos runs a chaos scenario: faults, then a heal after which every
+// client must finish.
+func playChaos(ch *chaos) *testNet {
 	for range 3000 {
 		ch.tick(true)
 	}

@@ -68,6 +68,8 @@ type Replica struct {
 	rejoinOp uint64
 	rec      recoveryState
 
+	markEvent Event // the event a mark reports, reused (marks.go)
+
 	ticks   uint64 // this replica's clock
 	timers  timers
 	sendBuf []byte // MessageSizeMax bytes: outgoing messages are encoded here
@@ -223,6 +225,7 @@ func (r *Replica) tick() {
 		return
 	case r.status == StatusViewChange:
 		if t.viewChange.tick() {
+			r.mark(MarkViewChangeTimeout)
 			r.startViewChange(r.view+1, "view change timeout")
 			return
 		}

@@ -86,6 +86,7 @@ func (r *Replica) onRequest(h *Header, body, message []byte) {
 func (r *Replica) onRequestAtBackup(h *Header, message []byte) {
 	assert(r.status == StatusNormal && !r.IsPrimary(), "a request at a normal backup")
 	if s := r.clients.get(h.Client); s != nil && h.Checksum == s.requestChecksum {
+		r.mark(MarkBackupReplyCached)
 		r.stats.MessagesSent++
 		r.bus.SendToClient(h.Client, s.reply)
 		return
@@ -94,6 +95,7 @@ func (r *Replica) onRequestAtBackup(h *Header, message []byte) {
 		r.drop(h.Command, "request at a backup, forwarded lately")
 		return
 	}
+	r.mark(MarkRequestForwarded)
 	r.stats.MessagesSent++
 	r.bus.SendToReplica(r.primaryIndex(r.view), message)
 }
@@ -159,6 +161,7 @@ func (r *Replica) admitRequest(h *Header) bool {
 	case h.Session != s.session:
 		// A request of a session this client no longer has (replaced by a
 		// later register): its client must learn the session is gone.
+		r.mark(MarkStaleSessionRequest)
 		r.sendEviction(h.Client, h.Session)
 		r.drop(h.Command, "request of an earlier session")
 	default:
@@ -208,9 +211,14 @@ func (r *Replica) prepareQueued() {
 	assert(r.status == StatusNormal, "prepareQueued in normal status")
 	assert(r.IsPrimary(), "prepareQueued at the primary")
 	for r.queue.count > 0 && r.pipeline.count < r.opts.PipelineMax {
-		if r.op+1-r.commitMin >= uint64(r.opts.JournalSlots) || r.op+1 > r.journalLimit() {
-			return // wait for execution, or for a checkpoint to free journal slots
+		if r.op+1-r.commitMin >= uint64(r.opts.JournalSlots) {
+			return // wait for execution
 		}
+		if r.op+1 > r.journalLimit() {
+			r.mark(MarkJournalWaitsCheckpoint)
+			return // wait for a checkpoint to free journal slots
+		}
+		r.markPrepare()
 		body := r.packBatch()
 		previous := r.timestamp
 		r.timestamp = max(r.timestamp+1, r.headTimestamp()+1, r.ticks)
@@ -351,6 +359,8 @@ func (r *Replica) onPrepare(h *Header, message []byte) {
 	switch {
 	case r.status == StatusNormal && r.IsPrimary():
 		r.drop(h.Command, "prepare at the primary")
+	case h.View < r.view && !r.repairing():
+		r.dropStale(h.Command, "prepare not from the primary of this view, while not repairing")
 	case !r.repairing():
 		r.drop(h.Command, "prepare not from the primary of this view, while not repairing")
 	default:
@@ -379,6 +389,9 @@ func (r *Replica) onPrepareFromPrimary(h *Header, message []byte) {
 		} else if !r.journal.putPrepare(h, message) {
 			r.drop(h.Command, "prepare larger than a journal slot")
 			return
+		}
+		if h.Op > r.op && h.Op == r.rep.headOp && h.Checksum == r.rep.headChecksum {
+			r.mark(MarkCommitHeadFetched)
 		}
 		if h.Op > r.op {
 			r.op = h.Op
@@ -460,7 +473,7 @@ func (r *Replica) onPrepareOk(h *Header) {
 		r.drop(h.Command, "prepare_ok at a backup")
 		return
 	case h.View < r.view:
-		r.drop(h.Command, "prepare_ok of an older view")
+		r.dropStale(h.Command, "prepare_ok of an older view")
 		return
 	case h.View > r.view:
 		r.drop(h.Command, "prepare_ok of a newer view")
@@ -553,6 +566,7 @@ func (r *Replica) commitJournal() {
 		if op > r.journalLimit() {
 			// Execution never runs further ahead of the durable checkpoint
 			// than the journal can hold: the next checkpoint must come first.
+			r.mark(MarkJournalWaitsCheckpoint)
 			return
 		}
 		if h.Parent != r.commitChecksum {
@@ -663,6 +677,7 @@ func (r *Replica) executeRegister(prepare *Header, rh *Header) {
 		r.clients.touch(opened)
 	case rh.Request <= s.request:
 	default:
+		r.mark(MarkSessionReregistered)
 		s.session = prepare.Op
 		r.storeReply(s, prepare, rh, nil)
 		r.clients.touch(s)
@@ -674,6 +689,7 @@ func (r *Replica) evicted(client U128, session uint64) {
 	assert(!client.IsZero(), "an evicted session names its client")
 	assert(r.clients.get(client) == nil, "an evicted client has no session")
 	r.stats.Evictions++
+	r.mark(MarkEviction)
 	if r.hook != nil {
 		r.emit(Event{Kind: EventEvicted, Replica: r.opts.Replica, View: r.view, Client: client})
 	}
@@ -739,7 +755,7 @@ func (r *Replica) onCommit(h *Header) {
 		r.jumpToView(h.View)
 		return
 	case h.View < r.view:
-		r.drop(h.Command, "commit of an older view")
+		r.dropStale(h.Command, "commit of an older view")
 		return
 	case h.View > r.view:
 		r.drop(h.Command, "commit of a newer view not from its primary")
@@ -788,6 +804,26 @@ func (r *Replica) retryPrepares() {
 	}
 }
 
+// markPrepare marks the rare paths of the prepare the primary is about to
+// make as op+1: a new lap of the journal ring, and a timestamp the head of
+// the log forces above both the primary's clock and anything it stamped or
+// executed (an inherited suffix from a primary whose clock ran ahead).
+func (r *Replica) markPrepare() {
+	assert(r.status == StatusNormal, "a prepare is made in normal status")
+	assert(r.IsPrimary(), "a prepare is made by the primary")
+	assert(r.queue.count > 0, "a prepare is made of queued requests")
+	if r.hook == nil {
+		return
+	}
+	slots := uint64(r.opts.JournalSlots)
+	if r.op+1 > slots && (r.op+1)%slots == 1 {
+		r.mark(MarkJournalWrap)
+	}
+	if head := r.headTimestamp(); head > r.timestamp && head >= r.ticks {
+		r.mark(MarkTimestampClamp)
+	}
+}
+
 // abdicate: the primary's oldest prepare has stayed uncommitted too long, so
 // it cannot reach a quorum, or requests have waited as long while it could
 // prepare none (its journal is full: no checkpoint became durable, say its
@@ -798,8 +834,10 @@ func (r *Replica) abdicate() {
 	assert(r.IsPrimary(), "only the primary abdicates")
 	switch {
 	case !r.pipeline.empty():
+		r.mark(MarkAbdication)
 		r.startViewChange(r.view+1, "primary abdicates: pipeline stalled")
 	case r.queue.count > 0:
+		r.mark(MarkAbdication)
 		r.startViewChange(r.view+1, "primary abdicates: cannot prepare (journal full)")
 	}
 }

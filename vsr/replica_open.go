@@ -233,9 +233,13 @@ func (r *Replica) openSuperblockDone() {
 	var firstErr error
 	for i := range SuperblockCopies {
 		if o.superErr[i] != nil {
+			r.super.faultyAtOpen = true
 			continue
 		}
 		s, err := decodeSuperblock(o.supers[i], &r.opts)
+		if errors.Is(err, errNotSuperblock) {
+			r.super.faultyAtOpen = true
+		}
 		if err != nil {
 			if !errors.Is(err, errNotSuperblock) && firstErr == nil {
 				firstErr = err
@@ -258,6 +262,12 @@ func (r *Replica) openSuperblockDone() {
 	r.super.durable, r.super.last = o.chosen, o.chosen
 	r.view, r.logView, r.logOp = o.chosen.view, o.chosen.logView, o.chosen.logOp
 	r.rejoin, r.rejoinOp = o.chosen.rejoin && r.opts.TestingBug != BugIgnoreRejoin, o.chosen.rejoinOp
+	if r.super.faultyAtOpen {
+		r.mark(MarkSuperblockCopyFaulty)
+	}
+	if r.rejoin {
+		r.mark(MarkDiskReplaced)
+	}
 	r.cp.written = o.chosen.checkpoint
 	o.phase = openJournal
 	slots := uint64(r.opts.JournalSlots)
@@ -309,6 +319,12 @@ func (r *Replica) openJournalDone() {
 	// entry the journal names, hides the head: as with a corrupt slot, the
 	// log must come from a primary.
 	r.journalFaulty = o.classes[SlotCorrupt] > 0 || r.rejoin || head.ambiguousAbove(r.op)
+	if o.classes[SlotCorrupt] > 0 {
+		r.mark(MarkOpenSlotCorrupt)
+	}
+	if o.classes[SlotAmbiguous] > 0 {
+		r.mark(MarkOpenSlotAmbiguous)
+	}
 	o.prepares, o.headers = nil, nil
 	cp := o.chosen.checkpoint
 	if cp.checksum.IsZero() {
@@ -407,11 +423,13 @@ func (r *Replica) restoreSlot(i uint64, class SlotClass, h *Header, message, rin
 		return
 	case class == SlotCorrupt:
 		r.journal.markFaulty(i, ring)
+		r.journal.slots[i].damaged = true
 		return
 	case staleEntry(h, r.logView, r.logOp):
 		return
 	case class == SlotAmbiguous:
 		r.journal.markFaulty(i, ring)
+		r.journal.slots[i].damaged = true
 		return
 	}
 	assert(class == SlotValid || class == SlotTorn || class == SlotMissing, "restoreSlot of a decided slot")
@@ -426,7 +444,7 @@ func (r *Replica) restoreSlot(i uint64, class SlotClass, h *Header, message, rin
 		s.durable = h.Checksum
 	} else {
 		r.journal.putHeader(h)
-		s.bodyLost = true // torn or missing: the prepare was here once
+		s.bodyLost, s.damaged = true, true // torn or missing: the prepare was here once
 	}
 	s.ring = *h
 	if rh, err := DecodeHeader(ring); err == nil && rh.Checksum == h.Checksum {
@@ -452,6 +470,7 @@ func (r *Replica) openCheckpointDone() {
 			r.cp.written = checkpointRef{prepare: rootChecksum(r.opts.Cluster)}
 			r.super.durable.checkpoint = r.cp.written
 			o.classes[0]++
+			r.mark(MarkCheckpointDamaged)
 		}
 	}
 	r.open = nil
@@ -465,6 +484,7 @@ func (r *Replica) openCheckpointDone() {
 		// journal no longer names it (a fault struck the headers ring):
 		// this replica's head is unknown until a primary tells it.
 		r.journalFaulty = true
+		r.mark(MarkOpenHeadLost)
 	}
 	r.rewriteRing()
 	if r.hook != nil {

@@ -33,6 +33,7 @@ func (r *Replica) startRecovery() {
 	assert(r.openErr == nil, "recovery starts from a data file that opened")
 	r.status = StatusRecovering
 	r.emitStatus()
+	r.mark(MarkRecoveryStarted)
 	if r.opts.ReplicaCount == 1 {
 		r.recoveryFallback()
 		return
@@ -59,7 +60,11 @@ func (r *Replica) tickRecovering() {
 	if r.rec.retry.tick() {
 		r.sendRecovery()
 	}
-	if r.rec.fallback.tick() && !r.journalFaulty {
+	if r.rec.fallback.tick() {
+		if r.journalFaulty {
+			r.mark(MarkRecoveryBlockedFaulty)
+			return
+		}
 		r.recoveryFallback()
 	}
 }
@@ -74,6 +79,7 @@ func (r *Replica) recoveryFallback() {
 	assert(!r.rejoin, "a replaced disk's replica never leads a view change on its own")
 	r.rec.retry.stop()
 	r.rec.fallback.stop()
+	r.mark(MarkRecoveryFallback)
 	r.startViewChange(r.view+1, "recovery: no primary answered")
 }
 
@@ -85,6 +91,7 @@ func (r *Replica) recoveryFallback() {
 func (r *Replica) onRecovery(h *Header) {
 	switch {
 	case h.View > r.view:
+		r.mark(MarkRecoveryNewerView)
 		r.startViewChange(h.View, "recovery from a replica in a newer view")
 		return
 	case r.status != StatusNormal:
@@ -128,7 +135,7 @@ func (r *Replica) onRecoveryResponse(h *Header, body []byte) {
 		r.drop(h.Command, "recovery_response for another recovery")
 		return
 	case h.View < r.view:
-		r.drop(h.Command, "recovery_response of an older view")
+		r.dropStale(h.Command, "recovery_response of an older view")
 		return
 	}
 	assert(r.status == StatusRecovering, "a recovery_response is taken while recovering")

@@ -60,6 +60,9 @@ func (r *Replica) noteRepairProgress() {
 		r.rep.stalled = 0
 	case r.rep.stalled < repairStalledRounds:
 		r.rep.stalled++
+		if r.rep.stalled == repairStalledRounds {
+			r.mark(MarkRepairFallbackTransfer)
+		}
 	}
 	r.rep.executed = r.commitMin
 	assert(r.rep.stalled <= repairStalledRounds, "the stall count is bounded")
@@ -303,6 +306,7 @@ func (r *Replica) onHeaders(h *Header, body []byte) {
 		r.drop(h.Command, "no header fits the chain")
 		return
 	}
+	r.mark(MarkHeaderRepaired)
 	r.afterRepair()
 }
 
@@ -339,20 +343,32 @@ func (r *Replica) repairAccept(h *Header, message []byte) bool {
 	}
 	assert(h.Command == CommandPrepare, "repair takes prepares")
 	held := r.journal.header(h.Op)
+	var mark Mark
 	switch {
 	case held != nil && held.Checksum == h.Checksum && r.inWindow(h.Op):
 		if r.journal.hasPrepare(h.Op) {
 			return false
 		}
-	case r.extendsChainDown(h) || r.extendsAdoptedLog(h):
+	case r.extendsChainDown(h):
+		mark = MarkHeaderRepaired
+	case r.extendsAdoptedLog(h):
+		mark = MarkAdoptedLogRepaired
 	case h.Op > r.op && h.Op == r.rep.headOp && h.Checksum == r.rep.headChecksum && r.status == StatusNormal:
 		r.op = h.Op
 		r.rep.headOp, r.rep.headChecksum = 0, U128{}
+		mark = MarkCommitHeadFetched
 	default:
 		return false
 	}
+	damaged := r.journal.slotOf(h.Op).damaged
 	if !r.journal.putPrepare(h, message) {
 		return false
+	}
+	if mark != markNone {
+		r.mark(mark)
+	}
+	if damaged {
+		r.mark(MarkDamagedPrepareRepaired)
 	}
 	assert(r.journal.hasPrepare(h.Op), "a repaired prepare is held")
 	assert(h.Op <= r.op, "a repaired prepare is not above the head")

@@ -69,6 +69,7 @@ func (r *Replica) startViewChange(view uint32, reason string) {
 		r.emit(Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view,
 			LogView: r.logView, Op: r.op, Commit: r.commitMin, Reason: reason})
 	}
+	r.mark(MarkViewChangeStarted)
 	r.broadcast(&Header{Command: CommandStartViewChange, View: view}, nil)
 	r.checkStartViewChangeQuorum()
 }
@@ -78,6 +79,7 @@ func (r *Replica) startViewChange(view uint32, reason string) {
 func (r *Replica) jumpToView(view uint32) {
 	assert(view > r.view, "jumpToView of a newer view")
 	assert(r.primaryIndex(view) != r.opts.Replica, "a replica jumps to a view another leads")
+	r.mark(MarkViewJump)
 	r.startViewChange(view, "message from a newer view")
 	assert(r.view == view, "jumpToView joins the view")
 	r.requestStartView()
@@ -96,7 +98,7 @@ func (r *Replica) requestStartView() {
 func (r *Replica) onStartViewChange(h *Header) {
 	switch {
 	case h.View < r.view:
-		r.drop(h.Command, "start_view_change of an older view")
+		r.dropStale(h.Command, "start_view_change of an older view")
 		return
 	case h.View > r.view:
 		r.startViewChange(h.View, "start_view_change from a peer")
@@ -131,6 +133,9 @@ func (r *Replica) sendDoViewChange() {
 	assert(r.vc.dvcSent, "do_view_change is sent once a quorum wants the view")
 	assert(r.logView < r.view, "do_view_change with log_view below view")
 	assert(r.viewDurable(), "do_view_change is sent once the view is durable")
+	if r.journal.faultyCount > 0 {
+		r.mark(MarkDoViewChangeFault)
+	}
 	primary := r.primaryIndex(r.view)
 	if primary == r.opts.Replica {
 		r.recordDoViewChange(r.opts.Replica, r.logView, r.op, min(r.commitMax, r.op), r.journal.faultyCount > 0, r.nackMask(), nil)
@@ -173,7 +178,7 @@ func (r *Replica) appendLogHeaders(dst []byte) []byte {
 func (r *Replica) onDoViewChange(h *Header, body []byte) {
 	switch {
 	case h.View < r.view:
-		r.drop(h.Command, "do_view_change of an older view")
+		r.dropStale(h.Command, "do_view_change of an older view")
 		return
 	case r.primaryIndex(h.View) != r.opts.Replica:
 		r.drop(h.Command, "do_view_change to a replica that is not that view's primary")
@@ -297,6 +302,7 @@ func (r *Replica) installLog(best uint8, commit uint64) {
 		return
 	}
 	if best != r.opts.Replica {
+		r.mark(MarkLogAdoptedPeer)
 		r.truncateAbove(d.op)
 		r.op = d.op
 		r.installHeaders(d.headers)
@@ -352,6 +358,7 @@ func (r *Replica) truncateNacked() {
 	assert(r.op >= r.commitMax, "truncation keeps every op known committed")
 	assert(r.op == r.commitMin || r.established(r.op) || r.opts.ReplicaCount == 1,
 		"truncation leaves a head the adopted log establishes")
+	r.mark(MarkNackTruncation)
 	if r.hook != nil {
 		r.emit(Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view, Op: r.op,
 			Reason: fmt.Sprintf("truncated op %d and above: a nack quorum (%d) never held it:%s", op, nacks, who)})
@@ -511,6 +518,7 @@ func (r *Replica) startViewAsPrimary() {
 	}
 	assert(uint64(r.pipeline.count) == r.op-r.commitMax, "the pipeline holds ops (commit_max, op]")
 	r.emitStatus()
+	r.mark(MarkViewChangePrimary)
 	for i := uint8(0); i < r.opts.ReplicaCount; i++ {
 		if i != r.opts.Replica {
 			r.sendStartView(i)
@@ -540,7 +548,7 @@ func (r *Replica) onRequestStartView(h *Header) {
 		r.drop(h.Command, "request_start_view at a backup")
 		return
 	case h.View < r.view:
-		r.drop(h.Command, "request_start_view of an older view")
+		r.dropStale(h.Command, "request_start_view of an older view")
 		return
 	case h.View > r.view:
 		r.drop(h.Command, "request_start_view of a newer view")
@@ -559,7 +567,7 @@ func (r *Replica) onStartView(h *Header, body []byte) {
 		r.drop(h.Command, "deliberate bug: start_view ignored")
 		return
 	case h.View < r.view && !(r.opts.TestingBug == BugOldStartView && r.status == StatusNormal):
-		r.drop(h.Command, "start_view of an older view")
+		r.dropStale(h.Command, "start_view of an older view")
 		return
 	case h.View == r.view && r.status == StatusNormal:
 		r.drop(h.Command, "start_view of the current view, already normal")
@@ -601,6 +609,7 @@ func (r *Replica) installPrimaryLog(h *Header, body []byte) {
 	r.rep.headOp, r.rep.headChecksum = 0, U128{}
 	r.journalFaulty = false
 	if r.rejoin {
+		r.mark(MarkRejoinRecovery)
 		r.rejoin, r.rejoinOp = false, max(r.rejoinOp, h.Op)
 	}
 	r.enterNormal()
@@ -609,6 +618,9 @@ func (r *Replica) installPrimaryLog(h *Header, body []byte) {
 	assert(!r.IsPrimary(), "the primary's log is installed at a backup")
 	r.super.persist()
 	r.emitStatus()
+	if h.Command == CommandStartView {
+		r.mark(MarkViewChangeBackup)
+	}
 	r.commitJournal()
 	r.repair()
 }
@@ -627,6 +639,7 @@ func (r *Replica) onDurable() {
 		assert(cp.op >= r.cp.announced.op, "durable checkpoints advance")
 		r.cp.announced = cp
 		r.stats.Checkpoints++
+		r.mark(MarkCheckpointTaken)
 		if r.hook != nil {
 			r.emit(Event{Kind: EventCheckpoint, Replica: r.opts.Replica, View: r.view, Op: cp.op})
 		}

@@ -207,6 +207,9 @@ type superblock struct {
 	// waitingForRing: an update waits for installed headers to reach the
 	// headers ring (ringBarrier).
 	waitingForRing bool
+	// faultyAtOpen: the open found a copy unreadable or invalid, and no
+	// update has rewritten every copy since. Only a coverage mark reads it.
+	faultyAtOpen bool
 }
 
 // newSuperblock starts from the copies FormatDataFile wrote.
@@ -260,12 +263,19 @@ func (s *superblock) writeDone(err error) {
 	assert(s.copiesLeft > 0, "a superblock write completes a write in flight")
 	assert(s.writing.sequence == s.last.sequence, "the update in flight is the latest submitted")
 	s.copiesLeft--
+	if err != nil {
+		s.r.mark(MarkWriteErrorRetried)
+	}
 	s.failed = s.failed || err != nil
 	if s.copiesLeft > 0 {
 		return
 	}
 	if !s.failed {
 		s.durable = s.writing
+		if s.faultyAtOpen {
+			s.faultyAtOpen = false
+			s.r.mark(MarkSuperblockCopyRepaired)
+		}
 	}
 	if s.want.view != s.durable.view || s.want.logView != s.durable.logView || s.want.logOp != s.durable.logOp ||
 		s.want.checkpoint != s.durable.checkpoint || s.want.rejoin != s.durable.rejoin ||

@@ -36,31 +36,40 @@ func chaosResultRows(st *vopr.ChaosStats) [][]any {
 	}
 }
 
-// chaosSwarmRows sum the swarm's chaos counts that matter most: how many
-// seeds saw each kind act, and the view changes over divergent logs.
-func chaosSwarmRows(results []swarmResult) [][]any {
-	var total vopr.ChaosStats
-	var seedsDivergent, seedsLateRegister, seedsBeyondJournal int
-	for _, r := range results {
-		st := &r.res.Stats.Chaos
-		total.ViewChanges += st.ViewChanges
-		total.ViewChangesDiffering += st.ViewChangesDiffering
-		total.ViewChangesDivergent += st.ViewChangesDivergent
-		if st.ViewChangesDivergent > 0 {
-			seedsDivergent++
-		}
-		if st.LateOldRegisters > 0 {
-			seedsLateRegister++
-		}
-		if st.BacklogBeyondJournal > 0 && st.BacklogCrashes > 0 {
-			seedsBeyondJournal++
-		}
+// chaosTally sums, seed by seed, the swarm's chaos counts that matter
+// most: how many seeds saw each kind act, and the view changes over
+// divergent logs. (A swarm keeps tallies, not its results: an overnight run
+// has hundreds of thousands.)
+type chaosTally struct {
+	ViewChanges          uint64 `json:"view_changes"`
+	ViewChangesDiffering uint64 `json:"view_changes_differing_logs"`
+	ViewChangesDivergent uint64 `json:"view_changes_divergent_logs"`
+	SeedsDivergent       uint64 `json:"seeds_with_divergent_view_change"`
+	SeedsLateRegister    uint64 `json:"seeds_with_late_old_register"`
+	SeedsBeyondJournal   uint64 `json:"seeds_with_backlog_beyond_journal_then_crash"`
+}
+
+func (c *chaosTally) add(st *vopr.ChaosStats) {
+	c.ViewChanges += st.ViewChanges
+	c.ViewChangesDiffering += st.ViewChangesDiffering
+	c.ViewChangesDivergent += st.ViewChangesDivergent
+	if st.ViewChangesDivergent > 0 {
+		c.SeedsDivergent++
 	}
+	if st.LateOldRegisters > 0 {
+		c.SeedsLateRegister++
+	}
+	if st.BacklogBeyondJournal > 0 && st.BacklogCrashes > 0 {
+		c.SeedsBeyondJournal++
+	}
+}
+
+func (c *chaosTally) rows() [][]any {
 	return [][]any{
-		{"view changes: differing / divergent logs", fmt.Sprintf("%d: %d / %d", total.ViewChanges,
-			total.ViewChangesDiffering, total.ViewChangesDivergent)},
-		{"seeds with a view change over divergent logs", seedsDivergent},
-		{"seeds with a late old register", seedsLateRegister},
-		{"seeds with a backlog beyond the journal, then a crash", seedsBeyondJournal},
+		{"view changes: differing / divergent logs", fmt.Sprintf("%d: %d / %d", c.ViewChanges,
+			c.ViewChangesDiffering, c.ViewChangesDivergent)},
+		{"seeds with a view change over divergent logs", c.SeedsDivergent},
+		{"seeds with a late old register", c.SeedsLateRegister},
+		{"seeds with a backlog beyond the journal, then a crash", c.SeedsBeyondJournal},
 	}
 }

@@ -1,12 +1,19 @@
 // Command vopr runs govsr's deterministic simulator.
 //
 //	vopr [--seed N] [flags]   run one seed (a random one if none is given)
+//	vopr --until-mark NAME --from S [--seeds-max K] [flags]
+//	                          run seeds S, S+1, ... until one hits coverage mark NAME, then run it as --seed does
 //	vopr replay FILE          rerun a seed report and say whether it failed the same way
-//	vopr swarm [--seeds N]    run many seeds, each with its own drawn faults, on every core
+//	vopr swarm [--seeds N | --duration D] [--shard I/N]
+//	                          run many seeds, each with its own drawn faults, on every core
+//	vopr shrink FILE          reduce a failing seed report's run while it fails the same way,
+//	                          and write the reduced report as FILE's name with .shrunk.json
 //
-// Exit codes: 0 passed, 2 bad usage, 3 linearizability unknown (search
-// timed out), 127 crash (a panic in the simulated system), 128 liveness,
-// 129 correctness.
+// Exit codes: 0 passed, 1 --until-mark found no seed, 2 bad usage, 3
+// linearizability unknown (search timed out), 127 crash (a panic in the
+// simulated system), 128 liveness, 129 correctness. vopr shrink exits 0
+// once it wrote the shrunk report, 2 on bad usage, an unreadable report or
+// one whose run no longer fails the way it records.
 package main
 
 import (
@@ -47,6 +54,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "replay" {
 		return replay(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "shrink" {
+		return shrink(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "swarm" {
 		return swarm(args[1:], stdout, stderr)
 	}
@@ -64,6 +74,10 @@ type seedFlags struct {
 	checkDeterminism bool
 	bug              string
 	checksOff        string
+	html             string
+	untilMark        string // --until-mark (marks.go)
+	from             string
+	seedsMax         int
 }
 
 func parseSeedFlags(args []string, stderr io.Writer) (*seedFlags, error) {
@@ -77,10 +91,13 @@ func parseSeedFlags(args []string, stderr io.Writer) (*seedFlags, error) {
 	fs.StringVar(&f.on, "on", "", "fault kinds forced on, comma-separated: "+strings.Join(vopr.FaultKinds, ","))
 	fs.StringVar(&f.off, "off", "", "fault kinds forced off, comma-separated")
 	fs.StringVar(&f.reportDir, "report-dir", ".", "where a failing run writes its seed report")
-	fs.BoolVar(&f.checkDeterminism, "check-determinism", false, "run the seed twice and fail unless the digests match")
+	fs.BoolVar(&f.checkDeterminism, "check-determinism", false,
+		"run the seed twice in lockstep; on a difference, fail naming the first divergent event")
 	fs.StringVar(&f.checksOff, "checks-off", "", "checkers turned off (they count and log what they would fail), comma-separated: "+
 		strings.Join(vopr.Checks, ","))
+	fs.StringVar(&f.html, "html", "", "write the run's timeline picture (one self-contained HTML file) to this path")
 	fs.StringVar(&f.bug, "bug", "", "break the system on purpose (checker demos): a vsr bug or "+strings.Join(vopr.MachineBugs, ", "))
+	markFlags(fs, f)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -88,9 +105,11 @@ func parseSeedFlags(args []string, stderr io.Writer) (*seedFlags, error) {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if *seed != "" {
-		if _, err := fmt.Sscanf(*seed, "%d", &f.seed); err != nil || fmt.Sprint(f.seed) != *seed {
-			return nil, fmt.Errorf("--seed %q is not a decimal u64", *seed)
+		s, err := parseSeed(*seed)
+		if err != nil {
+			return nil, fmt.Errorf("--seed %w", err)
 		}
+		f.seed = s
 		f.seedSet = true
 	}
 	return f, nil
@@ -140,11 +159,20 @@ func runSeed(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
+	if f.untilMark != "" {
+		return untilMark(f, stdout, stderr)
+	}
 	if !f.seedSet {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		f.seed = binary.LittleEndian.Uint64(b[:])
 	}
+	return runFlags(f, stdout, stderr)
+}
+
+// runFlags runs f's seed, prints its options and result, and returns the
+// verdict's exit code.
+func runFlags(f *seedFlags, stdout, stderr io.Writer) int {
 	opts, err := f.options()
 	if err != nil {
 		fmt.Fprintf(stderr, "vopr: %v\n", err)
@@ -155,21 +183,24 @@ func runSeed(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vopr: --log: %v\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "seed %d\n", opts.Seed)
-	printOptions(stdout, &opts)
-	res, wall, err := simulate(opts, stdout, level)
+	html, err := openHTML(f.html)
 	if err != nil {
 		fmt.Fprintf(stderr, "vopr: %v\n", err)
 		return exitUsage
 	}
-	if f.checkDeterminism && res.Class != vopr.Crash {
-		again, _, err := simulate(opts, nil, 0)
-		if err == nil && again.Digest != res.Digest {
-			res.Class = vopr.Correctness
-			res.Message = fmt.Sprintf("nondeterminism: the seed ran twice with digests %s and %s", res.Digest, again.Digest)
-		}
+	fmt.Fprintf(stdout, "seed %d\n", opts.Seed)
+	printOptions(stdout, &opts)
+	run := simulate
+	if f.checkDeterminism {
+		run = simulateTwice
+	}
+	res, wall, err := run(opts, stdout, level)
+	if err != nil {
+		fmt.Fprintf(stderr, "vopr: %v\n", err)
+		return exitUsage
 	}
 	printResult(stdout, &opts, res, wall)
+	writeTimelines(html, &opts, res, f.reportDir, stdout, stderr)
 	return verdict(&opts, res, f.reportDir, stdout, stderr)
 }
 
@@ -187,6 +218,15 @@ func simulateIn(arena *vopr.Arena, opts vopr.Options, log io.Writer, level vopr.
 	start := time.Now()
 	res := sim.Run()
 	return res, time.Since(start), nil
+}
+
+// simulateTwice runs opts twice in lockstep, comparing the runs event by
+// event (vopr.CheckDeterminism). The wall time returned is per run: half
+// the pair's.
+func simulateTwice(opts vopr.Options, log io.Writer, level vopr.LogLevel) (*vopr.Result, time.Duration, error) {
+	start := time.Now()
+	res, err := vopr.CheckDeterminism(opts, log, level)
+	return res, time.Since(start) / 2, err
 }
 
 // verdict prints the last line, writes a report on failure and returns the
@@ -380,6 +420,7 @@ func printResult(w io.Writer, o *vopr.Options, res *vopr.Result, wall time.Durat
 		rows = append(rows, []any{"violations ignored (checks off: " + strings.Join(o.Checks.Off, ",") + ")", st.IgnoredViolations})
 	}
 	rows = append(rows, chaosResultRows(&st.Chaos)...)
+	rows = append(rows, markResultRows(res)...)
 	for _, r := range rows {
 		_ = t.Append(r...)
 	}

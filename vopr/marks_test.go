@@ -1,0 +1,159 @@
+package vopr
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/govsr/govsr/vsr"
+)
+
+// markSeeds between them hit every reachable mark at least twice (a greedy
+// cover of the marks seeds 1-300 hit, weighted by run time), so that one
+// seed drifting onto another path as the code moves does not by itself
+// lose a mark. They run in a few seconds.
+var markSeeds = []uint64{12, 54, 66, 69, 85, 98, 154, 223, 275, 279, 293, 295}
+
+// marksUnreachable are the marks the simulator cannot hit today, each with
+// the reason. Keep it short: each entry is a protocol path no seed tests.
+var marksUnreachable = map[string]string{
+	// vsr.MemoryStorage fails reads (latent sector errors) but never a
+	// write, so the replica's write-retry paths (prepare, headers ring,
+	// checkpoint, superblock) never run in the simulator.
+	"write_error_retried": "the simulated disk never fails a write",
+}
+
+// TestMarksAllHit runs markSeeds and fails naming every mark none of them
+// hit: a rare path that became unreachable, or a mark that moved off the
+// path it names. (Regenerate markSeeds from a swarm if seeds merely
+// drifted: `vopr swarm --seeds 300` lists how many seeds hit each mark.)
+func TestMarksAllHit(t *testing.T) {
+	hitBy := runMarkSeeds(t, markSeeds)
+	var missing []string
+	for _, name := range MarkNames() {
+		_, excluded := marksUnreachable[name]
+		switch {
+		case len(hitBy[name]) == 0 && !excluded:
+			missing = append(missing, name)
+		case len(hitBy[name]) > 0 && excluded:
+			t.Errorf("mark %s is listed unreachable (%s) but seeds %v hit it: remove it from marksUnreachable",
+				name, marksUnreachable[name], hitBy[name])
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("no seed of %v hit mark(s): %s", markSeeds, strings.Join(missing, ", "))
+	}
+	for name := range marksUnreachable {
+		if err := CheckMarkNames([]string{name}); err != nil {
+			t.Errorf("marksUnreachable: %v", err)
+		}
+	}
+}
+
+// runMarkSeeds runs seeds side by side and returns, for each mark hit, the
+// seeds that hit it (in seed order).
+func runMarkSeeds(t *testing.T, seeds []uint64) map[string][]uint64 {
+	var mu sync.Mutex
+	hitBy := map[string][]uint64{}
+	t.Run("seeds", func(t *testing.T) {
+		for _, seed := range seeds {
+			t.Run(fmt.Sprint(seed), func(t *testing.T) {
+				t.Parallel()
+				res := runSeed(t, seed)
+				if res.Class != Pass {
+					t.Logf("seed %d: %s: %s", seed, res.Class, firstLine(res.Message))
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for _, name := range res.MarksHit() {
+					hitBy[name] = append(hitBy[name], seed)
+				}
+			})
+		}
+	})
+	for name := range hitBy {
+		slices.Sort(hitBy[name])
+	}
+	return hitBy
+}
+
+// TestMarkCounter: the counter lists marks in vsr's order with their
+// counts, and the Result helpers read them back.
+func TestMarkCounter(t *testing.T) {
+	var c markCounter
+	c.add(vsr.MarkNackTruncation)
+	c.add(vsr.MarkViewChangeStarted)
+	c.add(vsr.MarkNackTruncation)
+	res := &Result{Marks: c.hits()}
+	want := []MarkHits{{"view_change_started", 1}, {"nack_truncation", 2}}
+	if !slices.Equal(res.Marks, want) {
+		t.Fatalf("hits %v, want %v", res.Marks, want)
+	}
+	if got := res.MissingMarks([]string{"nack_truncation", "eviction"}); !slices.Equal(got, []string{"eviction"}) {
+		t.Fatalf("missing %v", got)
+	}
+	if res.MarksSummary() != "view_change_started 1, nack_truncation 2" {
+		t.Fatalf("summary %q", res.MarksSummary())
+	}
+	if err := CheckMarkNames([]string{"nack_truncation", "no_such_mark"}); err == nil ||
+		!strings.Contains(err.Error(), `"no_such_mark"`) || !strings.Contains(err.Error(), "eviction") {
+		t.Fatalf("CheckMarkNames of an unknown name: %v", err)
+	}
+}
+
+// TestCorpusMarksRule: a corpus entry must name its marks, and one whose
+// replay misses a named mark is reported stale with the command that finds
+// a new seed.
+func TestCorpusMarksRule(t *testing.T) {
+	var c markCounter
+	c.add(vsr.MarkViewChangeStarted)
+	res := &Result{Marks: c.hits()}
+	report := &Report{Seed: 77}
+	if msg := staleCorpusEntry(report, res); !strings.Contains(msg, `names no "marks"`) {
+		t.Fatalf("an entry without marks: %q", msg)
+	}
+	report.Marks = []string{}
+	if msg := staleCorpusEntry(report, res); msg != "" {
+		t.Fatalf("an entry with an empty list: %q", msg)
+	}
+	report.Marks = []string{"view_change_started", "nack_truncation"}
+	msg := staleCorpusEntry(report, res)
+	if !strings.Contains(msg, "no longer hits mark(s) nack_truncation") ||
+		!strings.Contains(msg, "vopr --until-mark nack_truncation --from 77") {
+		t.Fatalf("a stale entry: %q", msg)
+	}
+}
+
+// TestReportMarks: a failing run's report records the marks it hit, they
+// survive writing and loading, and a report naming an unknown mark is
+// refused.
+func TestReportMarks(t *testing.T) {
+	o := Draw(13, nil)
+	o.RequestsMax = 300
+	res := runOptions(t, o)
+	if len(res.Marks) == 0 {
+		t.Fatal("seed 13 hit no mark")
+	}
+	report := NewReport(o, res, "test", "go")
+	dir := t.TempDir()
+	path, err := report.Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadReport(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(loaded.Marks, res.MarksHit()) {
+		t.Fatalf("loaded marks %v, the run hit %v", loaded.Marks, res.MarksHit())
+	}
+	report.Marks = append(report.Marks, "no_such_mark")
+	if path, err = report.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadReport(path); err == nil || !strings.Contains(err.Error(), "no_such_mark") {
+		t.Fatalf("a report naming an unknown mark loaded: %v", err)
+	}
+}
