@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the same seeds through two vopr binaries and fails unless every run
 # prints the same thing: verdict, digest and every statistic (wall-clock rows
-# and report paths removed). For changes that must not change any run, such as
-# speed work. Usage: scripts/digest-compare.sh OLD_VOPR NEW_VOPR [jobs]
+# removed, report paths named alike). For changes that must not change any
+# run, such as speed work. Usage: scripts/digest-compare.sh OLD_VOPR NEW_VOPR [jobs]
 # Build OLD_VOPR from a clean tree of the base revision, e.g.
 #   git worktree add --detach /tmp/base main && (cd /tmp/base && go build -o /tmp/vopr-old ./cmd/vopr)
 set -euo pipefail
@@ -37,7 +37,8 @@ run() { # binary tag seed flags...
   "$bin" --seed "$seed" --report-dir "$dir" "$@" >"$dir/out" 2>&1
   echo "exit $?" >>"$dir/out"
   set -e
-  grep -v -e 'wall time' -e 'simulated / real' -e '^report: ' -e '^replay: ' -e '^history: ' "$dir/out" >"$dir/cmp"
+  # The report directory differs between the two binaries' runs: name it alike.
+  sed "s#$dir#REPORT_DIR#g" "$dir/out" | grep -v -e 'wall time' -e 'simulated / real' >"$dir/cmp"
 }
 export -f run
 export work
