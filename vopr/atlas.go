@@ -104,6 +104,7 @@ type StorageAtlasStats struct {
 	MisdirectsFar                    uint64 // of those, landing in another zone or at another offset of their zone
 	TornSectors                      uint64 // sectors a crash left part new, part old
 	BitRot                           uint64 // bits flipped at rest
+	RestartRot                       uint64 // of the prepares that bit rot struck, those found at a restart
 	Replacements                     uint64 // disks replaced by a --rejoin format while down
 }
 
@@ -112,7 +113,7 @@ func (s StorageAtlasStats) String() string {
 		"torn sectors %d, bit rot %d, disks replaced %d, slots forgotten %d", s.SuperblockCopiesInvalid,
 		s.SuperblockMisdirects, s.SlotsLost, s.Misdirects, s.MisdirectsFar, s.TornSectors, s.BitRot, s.Replacements,
 		s.SlotsForgotten) + fmt.Sprintf(", slots ambiguous %d, valid prepares under a corrupt ring header %d",
-		s.SlotsAmbiguous, s.SlotsRingCorrupt)
+		s.SlotsAmbiguous, s.SlotsRingCorrupt) + fmt.Sprintf(", prepares rotted at a restart %d", s.RestartRot)
 }
 
 const headersPerSector = vsr.SectorSize / vsr.HeaderSize

@@ -157,12 +157,14 @@ func TestStorageAtlasFaultsHappen(t *testing.T) {
 		total.MisdirectsFar += a.MisdirectsFar
 		total.TornSectors += a.TornSectors
 		total.BitRot += a.BitRot
+		total.RestartRot += a.RestartRot
 		total.Replacements += a.Replacements
 	}
 	for what, n := range map[string]uint64{
 		"superblock copies invalid": total.SuperblockCopiesInvalid, "superblock misdirects": total.SuperblockMisdirects,
 		"slots lost (both copies)": total.SlotsLost, "misdirects to another zone or offset": total.MisdirectsFar,
 		"torn sectors": total.TornSectors, "bit rot": total.BitRot, "disk replacements": total.Replacements,
+		"bit rot found at a restart": total.RestartRot,
 	} {
 		if n == 0 {
 			t.Errorf("%s never happened", what)

@@ -82,7 +82,10 @@ func (c *chaos) longDelay(from, to int, message []byte) (uint64, bool) {
 	case from >= c.sim.opts.Replicas:
 		ratio = c.opts.LongDelayRequest
 	case command == vsr.CommandStartViewChange || command == vsr.CommandDoViewChange ||
-		command == vsr.CommandStartView:
+		command == vsr.CommandStartView || command == vsr.CommandRecovery || command == vsr.CommandRecoveryResponse:
+		// Recovery's answers too: one that arrives after its replica
+		// recovered, crashed and started recovering again must be refused
+		// by its nonce.
 		ratio = c.opts.LongDelayViewChange
 	}
 	if ratio.Num == 0 {

@@ -20,6 +20,9 @@ import (
 //     (checker_timestamps.go);
 //   - exactly once: a client request runs at most once, in order
 //     (checker_exactly_once.go);
+//   - promises: a prepare_ok, start_view, do_view_change or prepare leaves
+//     a replica only once what it promises is on the replica's disk
+//     (checker_promises.go);
 //   - convergence: the end of the liveness phase (checker_convergence.go);
 //   - linearizability: the clients' history, after the run
 //     (linearizability.go).
@@ -43,6 +46,7 @@ type checker struct {
 	durability durabilityChecker
 	timestamps timestampChecker
 	once       exactlyOnceChecker
+	promises   promisesChecker
 	sent       map[vsr.U128]struct{} // checksums of every request a client sent; looked up only
 	history    []historyOp
 	marks      markCounter // coverage marks the replicas hit (marks.go)
@@ -57,6 +61,7 @@ func newChecker(s *Simulator) *checker {
 	c.durability = durabilityChecker{v: s}
 	c.timestamps = timestampChecker{v: s.verdictsFor("timestamps")}
 	c.once = newExactlyOnceChecker(s.verdictsFor("exactly-once"))
+	c.promises = newPromisesChecker(s, s.verdictsFor("promises"))
 	return c
 }
 
@@ -94,6 +99,7 @@ func (c *checker) onEvent(replica int, e *vsr.Event) {
 		c.v.logf(logShort, "replica %d took a checkpoint at op %d by state transfer", replica, e.Op)
 	case vsr.EventMark:
 		c.marks.add(e.Mark)
+		c.promises.onMark(replica, e.Mark)
 		if c.logMarks {
 			c.v.logf(logFull, "replica %d: mark %s view=%d op=%d commit=%d", replica, e.Mark, e.View, e.Op, e.Commit)
 		}

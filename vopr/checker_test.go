@@ -99,8 +99,16 @@ func TestCheckerLinearizabilityCatchesStaleRead(t *testing.T) {
 	}
 }
 
+// caughtEarlierBy names, for a bug, the checkers that catch it before the
+// one a test is about: they are turned off there. A superblock that never
+// records a new view breaks the promise of the first do_view_change sent
+// after a view change (the promises checker), long before a restart shows
+// the durability checker a view gone back.
+var caughtEarlierBy = map[string][]string{"stale-superblock": {"promises"}}
+
 func TestCheckerDurabilityCatchesStaleSuperblock(t *testing.T) {
 	expectCaughtOnSomeSeed(t, "stale-superblock", func(o *Options) {
+		o.Checks.Off = append(o.Checks.Off, caughtEarlierBy["stale-superblock"]...)
 		faultyThree(o)
 		o.Process.Crash = Draw(1, Force{"crash": true}).Process.Crash
 		o.Process.Crash.Num *= 3

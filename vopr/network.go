@@ -241,6 +241,7 @@ type replicaBus struct {
 }
 
 func (b *replicaBus) SendToReplica(replica uint8, message []byte) {
+	b.net.sim.check.promises.onSend(b.node, message)
 	if b.net.sim.chaos.observe(b.node, int(replica), message) {
 		return // an aimed fault cut this copy
 	}

@@ -17,7 +17,7 @@ type CheckOptions struct {
 }
 
 // Checks lists the checkers that can be turned off.
-var Checks = []string{"timestamps", "exactly-once"}
+var Checks = []string{"timestamps", "exactly-once", "promises"}
 
 // ParseCheckList parses a comma-separated list of checker names.
 func ParseCheckList(list string) ([]string, error) {

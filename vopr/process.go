@@ -227,6 +227,7 @@ func (s *Simulator) restart(i int) {
 	if !r.down || s.frozen(i) {
 		return // the liveness phase restarted it already, or left it down
 	}
+	r.storage.rotAtRestart()
 	s.audit(i)
 	s.replaceDisk(i)
 	r.incarnation++

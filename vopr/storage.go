@@ -87,6 +87,7 @@ func (st *simStorage) schedule(id uint64) {
 func (st *simStorage) Write(offset uint64, data []byte, tag uint64) {
 	st.recent[st.recentAt%recentWrites] = offset
 	st.recentAt++
+	st.sim.check.promises.onWrite(st.replica, offset, data)
 	st.MemoryStorage.Write(offset, data, tag)
 	zone, _ := st.layout.ZoneOf(offset)
 	st.sim.chaos.onWrite(st.replica, zone, st.doneNs)

@@ -17,6 +17,7 @@ type atlasStreams struct {
 	misdirect *faults.PRNG // where a misdirected write lands
 	tear      *faults.PRNG // whether a crash tears a sector, and where
 	rot       *faults.PRNG // bit rot at rest
+	restart   *faults.PRNG // bit rot found at a restart
 }
 
 // recentWrites is how many of a disk's latest write offsets bit rot may
@@ -29,7 +30,7 @@ func newAtlasStreams(s *Simulator, replica int) atlasStreams {
 	name := func(kind string) *faults.PRNG {
 		return s.root.Stream(fmt.Sprintf("storage/replica-%d/%s", replica, kind))
 	}
-	return atlasStreams{misdirect: name("misdirect"), tear: name("tear"), rot: name("rot")}
+	return atlasStreams{misdirect: name("misdirect"), tear: name("tear"), rot: name("rot"), restart: name("rot-restart")}
 }
 
 // atlasFaults are the disk's faults when any atlas option is on: the
@@ -156,6 +157,13 @@ func (st *simStorage) rot() {
 	if !st.atlas.faultable(st.replica, offset) || !st.Written(offset) {
 		return
 	}
+	st.flip(offset, bit, both)
+}
+
+// flip flips bit of the piece at offset and, if both and it is a prepare
+// slot whose ring header faults may strike too, the same bit of that
+// header: damage in one region of a disk comes together.
+func (st *simStorage) flip(offset, bit uint64, both bool) {
 	st.FlipBit(offset, bit)
 	st.atlas.stats.BitRot++
 	st.sim.logf(logFull, "replica %d disk: bit rot in %s", st.replica, st.place(offset))
@@ -166,6 +174,39 @@ func (st *simStorage) rot() {
 			st.FlipBit(sector, slot%headersPerSector*vsr.HeaderSize*8+bit%(vsr.HeaderSize*8))
 			st.atlas.stats.BitRot++
 		}
+	}
+}
+
+// rotAtRestart: a disk back from a crash may have lost one of the last
+// writes it reported done (a latent sector error the open finds, a drive
+// that lied about a flush). With bit rot on, half the restarts find a bit
+// flipped in the header of one of the latest prepares written before the
+// crash, where the atlas lets faults strike, and half of those in its ring
+// header as well. Rot at random times seldom lands on a prepare that was
+// acknowledged and still matters when the replica comes back (an op not
+// yet known committed, which a view change may ask it about); this aims it
+// there, where Protocol-Aware Recovery's rules (never nack what was once
+// durable) are tested.
+func (st *simStorage) rotAtRestart() {
+	p := st.streams.restart
+	hit, pick, bit, both := p.Bool(), p.Uint64(), p.Uint64N(vsr.HeaderSize*8), p.Bool()
+	if st.sim.opts.Storage.Atlas.BitRot.Num == 0 || !hit {
+		return
+	}
+	var prepares [recentWrites]uint64
+	found := 0
+	for k := range min(st.recentAt, recentWrites) {
+		if offset := st.recent[k]; st.layout.PreparesOffset <= offset && offset < st.layout.CheckpointOffset {
+			prepares[found] = st.pieceOf(offset)
+			found++
+		}
+	}
+	if found == 0 {
+		return
+	}
+	if piece := prepares[pick%uint64(found)]; st.atlas.faultable(st.replica, piece) && st.Written(piece) {
+		st.flip(piece, bit, both)
+		st.atlas.stats.RestartRot++
 	}
 }
 
@@ -240,6 +281,7 @@ func (s *Simulator) replaceDisk(i int) {
 	a.replaced[i] = true
 	a.stats.Replacements++
 	s.check.durability.forget(i)
+	s.check.promises.forget(i)
 	s.logf(logShort, "replica %d: disk replaced while down (formatted --rejoin)", i)
 }
 

@@ -1,0 +1,326 @@
+package vopr
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/govsr/govsr/vsr"
+)
+
+// promisesChecker checks, as each message leaves a replica, that what the
+// message promises its peers is already on the replica's disk, where a
+// crash at that instant would leave it (DESIGN.md): a backup sends
+// prepare_ok only once the prepare and its ring header are durable; view
+// and log_view are durable before a replica sends a do_view_change, a
+// start_view, a prepare_ok, or a prepare it made in that view; a write
+// never overwrites what the durable checkpoint does not cover yet (a journal
+// slot of a later op, the durable checkpoint's own area); and a
+// do_view_change never nacks a prepare its sender acknowledged in the view
+// its log is of (a prepare once durable is held, or its slot reads back
+// faulty, torn or missing: Protocol-Aware Recovery's rule).
+//
+// It reads the simulated disk itself, as the open would, not the replica's
+// own bookkeeping. A broken promise turns into lost data only when more
+// faults line up after it (the promiser crashes in the window, the others
+// that hold the data fail too), which a swarm seldom arranges; the promise
+// itself is broken on every run that reaches the code path. Where the fault
+// atlas lets a fault strike the piece read (a faultable slot or ring
+// sector), the disk proves nothing either way and the check gives the
+// replica the benefit of the doubt; the superblock is read as the open
+// reads it (the newest valid copy).
+type promisesChecker struct {
+	v       verdicts
+	sim     *Simulator // its replicas' disks
+	sizeMax uint32
+	// confirmed[i]: the view and log_view last found on replica i's disk;
+	// they only grow there (a replaced disk starts again from zero), so a
+	// message asking no more needs no read.
+	confirmed [vsr.ReplicasMax]diskViews
+	// checkpointOp[i]: the op of replica i's durable checkpoint as last
+	// read from its disk (it only grows there, but for a replaced disk).
+	checkpointOp [vsr.ReplicasMax]uint64
+	// disowned[i]: the checkpoint (its checksum) replica i's open could not
+	// read back; it started from the empty state and may write over it.
+	disowned [vsr.ReplicasMax]vsr.U128
+	// acked[i] holds every prepare replica i acknowledged, with the view
+	// of the acknowledgement (forgotten when its disk is replaced).
+	acked  [vsr.ReplicasMax]map[ackKey]struct{}
+	slot   []byte // one prepare slot, reused
+	sector []byte // one sector, reused
+}
+
+// diskViews is the view and log_view a superblock copy holds.
+type diskViews struct{ view, logView uint32 }
+
+// ackKey names a prepare_ok: the view it was sent in, the op and prepare.
+type ackKey struct {
+	view     uint32
+	op       uint64
+	checksum vsr.U128
+}
+
+func newPromisesChecker(s *Simulator, v verdicts) promisesChecker {
+	c := promisesChecker{v: v, sim: s, sizeMax: s.opts.MessageSizeMax, sector: make([]byte, vsr.SectorSize)}
+	for i := range c.acked {
+		c.acked[i] = map[ackKey]struct{}{}
+	}
+	return c
+}
+
+// onSend checks a message replica from sends to a peer.
+func (c *promisesChecker) onSend(from int, message []byte) {
+	command := vsr.Command(message[headerCommandOffset])
+	switch command {
+	case vsr.CommandPrepareOk, vsr.CommandStartView, vsr.CommandDoViewChange, vsr.CommandPrepare:
+	default:
+		return
+	}
+	h, err := vsr.DecodeHeader(message)
+	if err != nil {
+		panic("vopr: a replica sent a message whose header does not decode: " + err.Error())
+	}
+	switch command {
+	case vsr.CommandPrepareOk:
+		c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
+		c.needPrepare(from, h.Op, h.Context)
+		c.acked[from][ackKey{view: h.View, op: h.Op, checksum: h.Context}] = struct{}{}
+	case vsr.CommandStartView:
+		c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
+	case vsr.CommandDoViewChange:
+		c.needViews(from, &h, diskViews{view: h.View, logView: h.LogView})
+		c.checkNacks(from, &h, message[vsr.HeaderSize:h.Size])
+	case vsr.CommandPrepare:
+		if h.Replica == uint8(from) { // its own (a repair may forward another's)
+			c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
+		}
+	}
+}
+
+// needViews fails the run unless replica i's disk holds at least want.
+func (c *promisesChecker) needViews(i int, h *vsr.Header, want diskViews) {
+	have := c.confirmed[i]
+	if have.view >= want.view && have.logView >= want.logView {
+		return
+	}
+	have, ok := c.diskViews(i)
+	if !ok {
+		return // no copy the atlas spares holds a valid superblock: nothing to read
+	}
+	c.confirmed[i] = have
+	if have.view < want.view || have.logView < want.logView {
+		c.v.fail(Correctness, fmt.Sprintf("replica %d sent %s of view %d (log_view %d) while its disk holds view %d "+
+			"log_view %d: it acts on a view not yet durable", i, h.Command, h.View, want.logView, have.view, have.logView))
+	}
+}
+
+// diskSuperblock reads what an open after a crash now would find in
+// replica i's superblock: the newest valid copy, by sequence. ok is false
+// if no copy is valid (the atlas always leaves two).
+func (c *promisesChecker) diskSuperblock(i int) (sb diskState, ok bool) {
+	st := c.sim.replicas[i].storage
+	le := binary.LittleEndian
+	var newest uint64
+	for index := range uint64(vsr.SuperblockCopies) {
+		b := c.sector
+		st.Peek(index*vsr.SectorSize, b)
+		if vsr.Checksum(b[16:]) != (vsr.U128{Lo: le.Uint64(b[0:]), Hi: le.Uint64(b[8:])}) ||
+			string(b[16:24]) != superblockMagic {
+			continue
+		}
+		if sequence := le.Uint64(b[superblockSequenceOffset:]); !ok || sequence > newest {
+			newest, ok = sequence, true
+			sb = diskState{
+				views:        diskViews{view: le.Uint32(b[superblockViewOffset:]), logView: le.Uint32(b[superblockViewOffset+4:])},
+				checkpointOp: le.Uint64(b[superblockCheckpointOffset:]),
+				checksum:     vsr.U128{Lo: le.Uint64(b[superblockCheckpointOffset+8:]), Hi: le.Uint64(b[superblockCheckpointOffset+16:])},
+				size:         le.Uint64(b[superblockCheckpointSizeOffset:]),
+				area:         b[superblockCheckpointAreaOffset],
+			}
+		}
+	}
+	return sb, ok
+}
+
+// diskState is what a superblock copy says of the views and the durable
+// checkpoint: its op, checksum (zero: the empty state at op 0), size and
+// area.
+type diskState struct {
+	views        diskViews
+	checkpointOp uint64
+	checksum     vsr.U128
+	size         uint64
+	area         uint8
+}
+
+// checkpointIntact reports whether the checkpoint sb names is on replica
+// i's disk, whole: one the open found damaged (it starts from the empty
+// state then) may be written over.
+func (c *promisesChecker) checkpointIntact(i int, sb *diskState) bool {
+	st := c.sim.replicas[i].storage
+	l := &st.layout
+	if sb.size < 16 || sb.size > l.CheckpointAreaSize {
+		return false
+	}
+	b := make([]byte, (sb.size+vsr.SectorSize-1)/vsr.SectorSize*vsr.SectorSize)
+	st.Peek(l.CheckpointOffset+uint64(sb.area)*l.CheckpointAreaSize, b)
+	return vsr.Checksum(b[16:sb.size]) == sb.checksum
+}
+
+// diskViews reads the view and log_view an open after a crash now would find.
+func (c *promisesChecker) diskViews(i int) (diskViews, bool) {
+	sb, ok := c.diskSuperblock(i)
+	return sb.views, ok
+}
+
+// Where vsr's superblock copy holds its magic, sequence, view, log_view,
+// checkpoint op and checksum, and checkpoint area (vsr/superblock.go's
+// layout; TestPromisesSuperblockLayout and TestCheckerPromisesCatchOverwrites
+// check them against real disks).
+const (
+	superblockMagic                = "govsrSB1"
+	superblockSequenceOffset       = 64
+	superblockViewOffset           = 88
+	superblockCheckpointOffset     = 104
+	superblockCheckpointSizeOffset = 144
+	superblockCheckpointAreaOffset = 152
+)
+
+// onWrite checks a write replica i submits to its disk: a prepare of an op
+// the journal may hold, only once the durable checkpoint covers the op it
+// overwrites (its op minus the journal's slots); a checkpoint, only to the
+// area the durable checkpoint is not in.
+func (c *promisesChecker) onWrite(i int, offset uint64, data []byte) {
+	l := &c.sim.replicas[i].storage.layout
+	switch zone, index := l.ZoneOf(offset); zone {
+	case vsr.ZonePrepares:
+		h, err := vsr.DecodeHeader(data[:vsr.HeaderSize])
+		if err != nil {
+			panic("vopr: a replica wrote a prepare whose header does not decode: " + err.Error())
+		}
+		if h.Op <= c.checkpointOp[i]+l.JournalSlots {
+			return
+		}
+		sb, ok := c.diskSuperblock(i)
+		if !ok {
+			return
+		}
+		c.checkpointOp[i] = sb.checkpointOp
+		if h.Op > sb.checkpointOp+l.JournalSlots {
+			c.v.fail(Correctness, fmt.Sprintf("replica %d writes op %d over slot %d, whose op %d its durable checkpoint "+
+				"(op %d) does not cover", i, h.Op, index, h.Op-l.JournalSlots, sb.checkpointOp))
+		}
+	case vsr.ZoneCheckpoint:
+		if sb, ok := c.diskSuperblock(i); ok && !sb.checksum.IsZero() && uint64(sb.area) == index &&
+			sb.checksum != c.disowned[i] && c.checkpointIntact(i, &sb) {
+			c.v.fail(Correctness, fmt.Sprintf("replica %d writes a checkpoint over area %d, which holds its durable "+
+				"checkpoint (op %d)", i, index, sb.checkpointOp))
+		}
+	}
+}
+
+// needPrepare fails the run unless replica i's disk holds op's prepare with
+// checksum in its slot, and the headers ring names it.
+func (c *promisesChecker) needPrepare(i int, op uint64, checksum vsr.U128) {
+	st := c.sim.replicas[i].storage
+	l := &st.layout
+	slot := op % l.JournalSlots
+	slotOffset := l.PreparesOffset + slot*l.PrepareSlotSize
+	sectorOffset := l.HeadersOffset + slot/headersPerSector*vsr.SectorSize
+	if st.mayDamage(slotOffset) || st.mayDamage(sectorOffset) {
+		return
+	}
+	if uint64(len(c.slot)) != l.PrepareSlotSize {
+		c.slot = make([]byte, l.PrepareSlotSize)
+	}
+	st.Peek(slotOffset, c.slot)
+	p, _, err := vsr.Decode(c.slot, c.sizeMax)
+	held := err == nil && p.Command == vsr.CommandPrepare && p.Op == op && p.Checksum == checksum
+	st.Peek(sectorOffset, c.sector)
+	at := slot % headersPerSector * vsr.HeaderSize
+	r, err := vsr.DecodeHeader(c.sector[at : at+vsr.HeaderSize])
+	named := err == nil && r.Command == vsr.CommandPrepare && r.Op == op && r.Checksum == checksum
+	if !held || !named {
+		c.v.fail(Correctness, fmt.Sprintf("replica %d acknowledged op %d (prepare %s) while its disk holds "+
+			"the prepare: %v, its ring header: %v", i, op, checksum, held, named))
+	}
+}
+
+// checkNacks fails the run if replica i's do_view_change h (headers body)
+// nacks a prepare i acknowledged in the view its log is of. A nack (bit b
+// of the client field) says i never held the prepare its log names at op
+// h.Op-b: the header of that op in the body, or the parent of the op
+// above. Ops at or below the sender's commit are left out: their slots may
+// be reused once a checkpoint covers them.
+func (c *promisesChecker) checkNacks(i int, h *vsr.Header, body []byte) {
+	for back := uint64(0); back < 128 && back < h.Op; back++ {
+		bits, shift := h.Client.Lo, back
+		if back >= 64 {
+			bits, shift = h.Client.Hi, back-64
+		}
+		op := h.Op - back
+		if bits&(1<<shift) == 0 || op <= h.Commit {
+			continue
+		}
+		checksum, ok := namedAt(body, back)
+		if !ok {
+			continue
+		}
+		if _, acked := c.acked[i][ackKey{view: h.LogView, op: op, checksum: checksum}]; acked {
+			c.v.fail(Correctness, fmt.Sprintf("replica %d's do_view_change of view %d nacks op %d (prepare %s), which it "+
+				"acknowledged in view %d, its log_view", i, h.View, op, checksum, h.LogView))
+			return
+		}
+	}
+}
+
+// namedAt returns the checksum a do_view_change body (headers from the
+// head down) names for the op back below its head, if it names one.
+func namedAt(body []byte, back uint64) (vsr.U128, bool) {
+	at := back * vsr.HeaderSize
+	if at+vsr.HeaderSize <= uint64(len(body)) {
+		if h, err := vsr.DecodeHeader(body[at : at+vsr.HeaderSize]); err == nil {
+			return h.Checksum, true
+		}
+	}
+	if back > 0 && at <= uint64(len(body)) {
+		if h, err := vsr.DecodeHeader(body[at-vsr.HeaderSize : at]); err == nil {
+			return h.Parent, true
+		}
+	}
+	return vsr.U128{}, false
+}
+
+// onMark learns from replica i's marks what frees it from a promise:
+//   - checkpoint_damaged: its open could not read its durable checkpoint
+//     back (a read error, say, where the bytes are still intact); it starts
+//     from the empty state and may write over that checkpoint's area;
+//   - log_adopted_peer, nack_truncation: as a new primary it dropped ops
+//     above the log it adopted or above a nack quorum's proof, with its
+//     log_view unchanged; should its view change then fail, it may nack
+//     what it had acknowledged (sound: those ops never committed), so its
+//     acknowledgements are forgotten.
+func (c *promisesChecker) onMark(i int, m vsr.Mark) {
+	switch m {
+	case vsr.MarkCheckpointDamaged:
+		if sb, ok := c.diskSuperblock(i); ok {
+			c.disowned[i] = sb.checksum
+		}
+	case vsr.MarkLogAdoptedPeer, vsr.MarkNackTruncation:
+		clear(c.acked[i])
+	}
+}
+
+// forget: replica i's disk was replaced; what it acknowledged is gone with it.
+func (c *promisesChecker) forget(i int) {
+	c.confirmed[i], c.checkpointOp[i] = diskViews{}, 0
+	clear(c.acked[i])
+}
+
+// mayDamage reports whether storage faults may strike the sector at offset
+// of this disk (the fault atlas, or the whole-disk atlas of storage.go).
+func (st *simStorage) mayDamage(offset uint64) bool {
+	if st.sim.opts.Storage.Atlas.any() {
+		return st.atlas.faultable(st.replica, offset)
+	}
+	return st.faulty && st.faultable(offset)
+}
