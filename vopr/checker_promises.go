@@ -90,7 +90,10 @@ func (c *promisesChecker) onSend(from int, message []byte) {
 		c.needViews(from, &h, diskViews{view: h.View, logView: h.LogView})
 		c.checkNacks(from, &h, message[vsr.HeaderSize:h.Size])
 	case vsr.CommandPrepare:
-		if h.Replica == uint8(from) { // its own (a repair may forward another's)
+		// Only a prepare it makes in its current view promises that view:
+		// repair forwards prepares of other views, its own among them (made
+		// before a crash, perhaps on a disk since replaced).
+		if h.Replica == uint8(from) && h.View == c.sim.replicas[from].replica.View() {
 			c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
 		}
 	}

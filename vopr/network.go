@@ -260,10 +260,11 @@ func (b *replicaBus) SendToClient(client vsr.U128, message []byte) {
 type clientBus struct {
 	net  *network
 	node int
+	last sentRequest // the latest request this client sent
 }
 
 func (b *clientBus) SendToReplica(replica uint8, message []byte) {
-	b.net.sim.recordRequest(message)
+	b.net.sim.recordRequest(message, &b.last)
 	b.net.send(b.node, int(replica), message)
 }
 

@@ -20,8 +20,9 @@ type simReplica struct {
 	paused      bool
 	down        bool
 	incarnation int
-	held        []event // deliveries and completions that arrived while paused
-	heldBytes   int     // of the held deliveries' messages, at most heldBytesMax
+	buffers     *vsr.Buffers // the large buffers of its incarnations, reused from one to the next
+	held        []event      // deliveries and completions that arrived while paused
+	heldBytes   int          // of the held deliveries' messages, at most heldBytesMax
 	pausedAtNs  uint64
 }
 
@@ -79,7 +80,8 @@ func (s *Simulator) buildReplicas() error {
 		if max := int64(s.opts.Process.ClockDriftPpmMax); max > 0 {
 			ppm = int64(drift.Range(0, uint64(2*max))) - max
 		}
-		r := &simReplica{index: i, storage: st, opts: o, tickNs: uint64(int64(tickNs) + int64(tickNs)*ppm/1_000_000)}
+		r := &simReplica{index: i, storage: st, opts: o, tickNs: uint64(int64(tickNs) + int64(tickNs)*ppm/1_000_000),
+			buffers: s.arena.buffers(i)}
 		s.replicas = append(s.replicas, r)
 		r.machine = s.newMachine()
 		r.replica, err = vsr.NewReplica(o, s.replicaEnv(r))
@@ -95,7 +97,7 @@ func (s *Simulator) replicaEnv(r *simReplica) vsr.Env {
 	index := r.index
 	return vsr.Env{
 		Bus: &replicaBus{net: s.net, node: index}, Storage: r.storage, StateMachine: s.machineFor(index, r.machine),
-		Random: s.root.Stream(fmt.Sprintf("replica-%d/incarnation-%d", index, r.incarnation)),
+		Random: s.root.Stream(fmt.Sprintf("replica-%d/incarnation-%d", index, r.incarnation)), Buffers: r.buffers,
 		Hook: func(e *vsr.Event) {
 			s.check.onEvent(index, e)
 			if s.tap != nil {
@@ -230,6 +232,7 @@ func (s *Simulator) restart(i int) {
 	s.replaceDisk(i)
 	r.incarnation++
 	r.machine = s.newMachine()
+	r.buffers.Reclaim() // the crashed incarnation is replaced here, never to run again
 	replica, err := vsr.OpenReplica(r.opts, s.replicaEnv(r))
 	if err != nil {
 		panic("vopr: OpenReplica: " + err.Error())

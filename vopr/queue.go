@@ -1,5 +1,7 @@
 package vopr
 
+import "math/bits"
+
 // eventKind says what an event does when its time comes.
 type eventKind uint8
 
@@ -36,59 +38,191 @@ type event struct {
 	data []byte // message bytes
 }
 
-// eventQueue is a binary min-heap on (at, seq).
-type eventQueue struct {
-	items []event
-	seq   uint64
+// copyFrom copies event from field by field: the caller has just built it
+// field by field, and a whole-struct copy reads it back in wider loads
+// than it was stored in, which the CPU cannot forward from its store
+// buffer (a stall of some ten cycles per load).
+func (e *event) copyFrom(from *event) {
+	e.at, e.seq, e.kind, e.a, e.b, e.tag, e.data = from.at, from.seq, from.kind, from.a, from.b, from.tag, from.data
 }
 
-func (q *eventQueue) len() int { return len(q.items) }
+// eventQueue orders events by (at, seq), which is unique, so events pop
+// in one order whatever the structures holding them. It has two:
+//
+// The lane, a FIFO of client ticks. A client schedules its next tick a
+// fixed tickNs after now, and now never goes back, so client ticks are
+// pushed in (at, seq) order: a FIFO holds them sorted for free. In a run
+// with many clients most events are client ticks; the lane spares the
+// heap both their work and their number. (Any client tick that would not
+// keep the lane sorted goes to the heap.)
+//
+// The heap, for everything else: a min-heap with four children to a node
+// (half the levels of a binary heap; four children fill one cache line),
+// of 16-byte keys with no pointers, each naming its event's place in a
+// slab: sifting needs no write barriers, and a popped event's place is
+// reused.
+type eventQueue struct {
+	keys     []eventKey
+	events   []event  // the slab: events by place
+	free     []uint32 // places in events that hold no event
+	seq      uint64
+	lane     []laneTick // client ticks in (at, seq) order; lane[:laneHead] are popped
+	laneHead int
+}
 
-func less(x, y *event) bool {
-	if x.at != y.at {
-		return x.at < y.at
-	}
-	return x.seq < y.seq
+// laneTick is a client tick in the lane: all of the event a tick needs.
+type laneTick struct {
+	at, seq uint64
+	client  int
+}
+
+// eventKey orders one event in the heap: order is seq<<placeBits | place,
+// so that (at, order) sorts as (at, seq) does.
+type eventKey struct {
+	at, order uint64
+}
+
+// placeBits is the width of a slab place in a key: at most 2^24 events
+// queued at once, and 2^40 scheduled in a run.
+const placeBits = 24
+
+func (k *eventKey) place() uint32 { return uint32(k.order & (1<<placeBits - 1)) }
+
+// queueArity is the number of children of a node of the heap.
+const queueArity = 4
+
+func (q *eventQueue) len() int { return len(q.keys) + len(q.lane) - q.laneHead }
+
+// less orders keys by (at, seq) as one 128-bit number, without branches:
+// which of two events comes first is a coin flip the CPU cannot predict.
+func less(x, y *eventKey) bool { return lessBit(x, y) != 0 }
+
+// lessBit is less as 1 or 0.
+func lessBit(x, y *eventKey) int64 {
+	_, borrow := bits.Sub64(x.order, y.order, 0)
+	_, borrow = bits.Sub64(x.at, y.at, borrow)
+	return int64(borrow)
 }
 
 func (q *eventQueue) push(e event) {
 	q.seq++
 	e.seq = q.seq
-	q.items = append(q.items, e)
-	i := len(q.items) - 1
-	for i > 0 {
-		parent := (i - 1) / 2
-		if !less(&q.items[i], &q.items[parent]) {
-			break
-		}
-		q.items[i], q.items[parent] = q.items[parent], q.items[i]
-		i = parent
+	if q.seq >= 1<<(64-placeBits) {
+		panic("vopr: more than 2^40 events scheduled in one run")
 	}
+	// A later seq breaks ties, so the lane stays sorted if at does not go back.
+	if e.kind == eventClientTick && e.b == 0 && e.tag == 0 && e.data == nil &&
+		(q.laneHead == len(q.lane) || e.at >= q.lane[len(q.lane)-1].at) {
+		q.lane = append(q.lane, laneTick{at: e.at, seq: e.seq, client: e.a})
+		return
+	}
+	q.heapPush(e)
+}
+
+// laneFirst reports whether the next event to pop is the lane's.
+func (q *eventQueue) laneFirst() bool {
+	if q.laneHead == len(q.lane) {
+		return false
+	}
+	if len(q.keys) == 0 {
+		return true
+	}
+	head := &q.lane[q.laneHead]
+	return less(&eventKey{at: head.at, order: head.seq << placeBits}, &q.keys[0])
 }
 
 func (q *eventQueue) pop() event {
-	if len(q.items) == 0 {
-		panic("vopr: pop of an empty event queue")
+	var e event
+	q.popInto(&e)
+	return e
+}
+
+// popInto pops the next event into e, field by field (see copyFrom): the
+// simulator's loop pops every event, so the copy is worth sparing.
+func (q *eventQueue) popInto(e *event) {
+	if !q.laneFirst() {
+		q.heapPopInto(e)
+		return
 	}
-	top := q.items[0]
-	last := len(q.items) - 1
-	q.items[0] = q.items[last]
-	q.items[last] = event{}
-	q.items = q.items[:last]
-	i := 0
-	for {
-		l, r, smallest := 2*i+1, 2*i+2, i
-		if l < len(q.items) && less(&q.items[l], &q.items[smallest]) {
-			smallest = l
+	t := q.lane[q.laneHead]
+	q.laneHead++
+	if q.laneHead == len(q.lane) {
+		q.lane, q.laneHead = q.lane[:0], 0
+	} else if q.laneHead > 64 && q.laneHead > len(q.lane)/2 { // compact: keep the lane's memory bounded
+		n := copy(q.lane, q.lane[q.laneHead:])
+		q.lane, q.laneHead = q.lane[:n], 0
+	}
+	e.at, e.seq, e.kind, e.a, e.b, e.tag, e.data = t.at, t.seq, eventClientTick, t.client, 0, 0, nil
+}
+
+func (q *eventQueue) heapPush(e event) {
+	var place uint32
+	if n := len(q.free); n > 0 {
+		place = q.free[n-1]
+		q.free = q.free[:n-1]
+		q.events[place].copyFrom(&e)
+	} else {
+		if len(q.events) >= 1<<placeBits {
+			panic("vopr: more than 2^24 events queued at once")
 		}
-		if r < len(q.items) && less(&q.items[r], &q.items[smallest]) {
-			smallest = r
-		}
-		if smallest == i {
+		place = uint32(len(q.events))
+		q.events = append(q.events, event{})
+		q.events[place].copyFrom(&e)
+	}
+	key := eventKey{at: e.at, order: e.seq<<placeBits | uint64(place)}
+	q.keys = append(q.keys, key)
+	k := q.keys
+	i := len(k) - 1
+	for i > 0 {
+		parent := (i - 1) / queueArity
+		if !less(&key, &k[parent]) {
 			break
 		}
-		q.items[i], q.items[smallest] = q.items[smallest], q.items[i]
+		k[i] = k[parent]
+		i = parent
+	}
+	k[i] = key
+}
+
+func (q *eventQueue) heapPopInto(top *event) {
+	if len(q.keys) == 0 {
+		panic("vopr: pop of an empty event queue")
+	}
+	place := q.keys[0].place()
+	top.copyFrom(&q.events[place])
+	q.events[place].data, q.events[place].seq = nil, 0 // drops the message bytes; marks the place free
+	q.free = append(q.free, place)
+	last := len(q.keys) - 1
+	q.siftDown(q.keys[last])
+	q.keys = q.keys[:last]
+	if top.seq == 0 {
+		panic("vopr: a popped event's place held no event")
+	}
+}
+
+// siftDown fills the root's place, which the caller emptied, with key (the
+// heap's last key, about to be cut off) or with what must rise above it.
+func (q *eventQueue) siftDown(key eventKey) {
+	k := q.keys[:len(q.keys)-1]
+	i := 0
+	for {
+		first := queueArity*i + 1
+		if first >= len(k) {
+			break
+		}
+		smallest := first
+		for c := first + 1; c < min(first+queueArity, len(k)); c++ {
+			// smallest = c if k[c] is less, by a mask rather than a branch.
+			mask := -lessBit(&k[c], &k[smallest])
+			smallest ^= (smallest ^ c) & int(mask)
+		}
+		if !less(&k[smallest], &key) {
+			break
+		}
+		k[i] = k[smallest]
 		i = smallest
 	}
-	return top
+	if i < len(k) {
+		k[i] = key
+	}
 }

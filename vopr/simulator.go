@@ -73,6 +73,7 @@ type Simulator struct {
 	chaos    *chaos
 	tap      func(replica int, e *vsr.Event) // tests: sees every replica event after the checkers
 	timeline *Timeline                       // the run's picture, if recorded (timeline.go)
+	arena    *Arena                          // buffers left by the previous run, to reuse; may be nil
 
 	phase    phase
 	replies  int
@@ -161,6 +162,12 @@ type Result struct {
 
 // New builds a simulator for opts. Log output (at level) goes to log.
 func New(opts Options, log io.Writer, level LogLevel) (*Simulator, error) {
+	return NewIn(nil, opts, log, level)
+}
+
+// NewIn is New with the simulator's large buffers taken from arena (nil:
+// allocated afresh), reusing those of the simulator built there before.
+func NewIn(arena *Arena, opts Options, log io.Writer, level LogLevel) (*Simulator, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -168,7 +175,7 @@ func New(opts Options, log io.Writer, level LogLevel) (*Simulator, error) {
 		log, level = io.Discard, logNone
 	}
 	s := &Simulator{opts: opts, root: faults.New(opts.Seed), log: log, logLevel: level,
-		clientOf: map[vsr.U128]int{}}
+		clientOf: map[vsr.U128]int{}, arena: arena.take()}
 	s.net = newNetwork(s, s.root.Stream("network"), &s.opts.Network, opts.Replicas, opts.Clients)
 	s.process = s.root.Stream("process")
 	s.chaos = newChaos(s)
@@ -241,7 +248,8 @@ func (s *Simulator) runEvents(limit uint64) {
 		if s.queue.len() == 0 {
 			panic("vopr: event queue ran dry")
 		}
-		e := s.queue.pop()
+		var e event
+		s.queue.popInto(&e)
 		if e.at < s.now {
 			panic("vopr: event scheduled in the past")
 		}
@@ -319,7 +327,9 @@ func (s *Simulator) fold(e *event) {
 		binary.LittleEndian.PutUint64(b[57:], m.Hi)
 	}
 	s.digest = vsr.Checksum(b[:])
-	s.recent[s.recentAt%recentEvents] = event{at: e.at, kind: e.kind, a: e.a, b: e.b, tag: e.tag, seq: uint64(len(e.data))}
+	// Field by field: a struct literal copied in stalls on store forwarding.
+	r := &s.recent[s.recentAt%recentEvents] // its data stays nil
+	r.at, r.kind, r.a, r.b, r.tag, r.seq = e.at, e.kind, e.a, e.b, e.tag, uint64(len(e.data))
 	s.recentAt++
 }
 

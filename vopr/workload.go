@@ -1,6 +1,7 @@
 package vopr
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -16,7 +17,11 @@ const (
 	opRead opKind = iota + 1
 	opWrite
 	opCAS
+	opKindCount // one past the last
 )
+
+// opOperations is the kv operation of each kind.
+var opOperations = [opKindCount]vsr.Operation{opRead: kv.OperationRead, opWrite: kv.OperationWrite, opCAS: kv.OperationCAS}
 
 // historyOp is one client operation as the clients saw it, in simulated
 // time, for the linearizability checker.
@@ -107,7 +112,7 @@ func (w *workloadClient) next() {
 	if err != nil {
 		panic("vopr: workload built an invalid request: " + err.Error())
 	}
-	operation := map[opKind]vsr.Operation{opRead: kv.OperationRead, opWrite: kv.OperationWrite, opCAS: kv.OperationCAS}[op.kind]
+	operation := opOperations[op.kind]
 	if _, err := w.client.Submit(operation, input); err != nil {
 		panic("vopr: submit: " + err.Error())
 	}
@@ -202,15 +207,31 @@ func (w *workloadClient) think() {
 	w.sim.queue.push(event{at: at, kind: eventClientGo, a: w.index})
 }
 
+// sentRequest is what recordRequest needs of a request a client sent.
+type sentRequest struct {
+	message  []byte   // a copy of its bytes
+	checksum vsr.U128 // its header's checksum
+	client   int      // the index of the client it names, or -1
+}
+
 // recordRequest notes a request a client sent: the canonical-chain checker
-// accepts only committed requests some client really sent.
-func (s *Simulator) recordRequest(message []byte) {
-	h, _, err := vsr.Decode(message, s.opts.MessageSizeMax)
-	if err != nil || h.Command != vsr.CommandRequest {
-		panic("vopr: a client sent an invalid request")
+// accepts only committed requests some client really sent. last is the
+// request the same client sent before: a client sends one request to
+// several replicas in a row, and the same bytes decode the same, so only
+// new bytes are decoded again.
+func (s *Simulator) recordRequest(message []byte, last *sentRequest) {
+	if last.message == nil || !bytes.Equal(message, last.message) {
+		h, _, err := vsr.Decode(message, s.opts.MessageSizeMax)
+		if err != nil || h.Command != vsr.CommandRequest {
+			panic("vopr: a client sent an invalid request")
+		}
+		last.message, last.checksum, last.client = append(last.message[:0], message...), h.Checksum, -1
+		if i, ok := s.clientOf[h.Client]; ok {
+			last.client = i
+		}
 	}
-	s.check.sent[h.Checksum] = struct{}{}
-	if i, ok := s.clientOf[h.Client]; ok {
-		s.clients[i].lastRequest = h.Checksum
+	s.check.sent[last.checksum] = struct{}{}
+	if last.client >= 0 {
+		s.clients[last.client].lastRequest = last.checksum
 	}
 }

@@ -42,11 +42,16 @@ func (it *batchIterator) next() (h Header, body []byte, message []byte, done boo
 
 // BatchRequests decodes the requests of a prepare body and calls visit for
 // each, in order. It is for observers (the simulator's checkers); the
-// replica uses batchIterator. It returns the first decoding error.
+// replica uses batchIterator. It returns the first decoding error. h is
+// valid only during the call (one Header serves every request).
 func BatchRequests(prepareBody []byte, sizeMax uint32, visit func(h *Header, body []byte)) error {
 	it := newBatchIterator(prepareBody, sizeMax)
+	var h Header // escapes to visit: one per call, not one per request
 	for range len(prepareBody)/HeaderSize + 1 {
-		h, body, _, done, err := it.next()
+		var body []byte
+		var done bool
+		var err error
+		h, body, _, done, err = it.next()
 		if err != nil {
 			return err
 		}

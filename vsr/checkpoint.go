@@ -101,7 +101,7 @@ func (r *Replica) writeCheckpoint(area uint8, b []byte, ref checkpointRef) {
 	size := int(sectorCeil(ref.size))
 	buf := r.cp.areas[area]
 	if cap(buf) < size {
-		buf = make([]byte, size, max(size, int(sectorCeil(uint64(r.checkpointSizeMax())))))
+		buf = r.buffers.make(max(size, int(sectorCeil(uint64(r.checkpointSizeMax())))))[:size]
 	}
 	buf = buf[:size]
 	copy(buf, b)
@@ -276,7 +276,7 @@ func (r *Replica) onCheckpoint(h *Header, body []byte) {
 			return
 		}
 		if t.buf == nil {
-			t.buf = make([]byte, r.opts.CheckpointSizeMax)
+			t.buf = r.buffers.make(int(r.opts.CheckpointSizeMax))
 		}
 		*t = transfer{active: true, peer: h.Replica, op: h.Op, checksum: h.Context, size: h.Timestamp, buf: t.buf}
 		r.mark(MarkStateTransferStarted)
@@ -342,7 +342,7 @@ func (r *Replica) finishTransfer() {
 	r.stats.StateTransfers++
 	r.mark(MarkStateTransferFinished)
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventStateTransfer, Replica: r.opts.Replica, View: r.view, Op: r.commitMin,
+		r.emit(Event{Kind: EventStateTransfer, Replica: r.opts.Replica, View: r.view, Op: r.commitMin,
 			Digest: r.stateDigest()})
 	}
 	r.writeTransferredCheckpoint(b)

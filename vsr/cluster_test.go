@@ -167,11 +167,16 @@ type testNet struct {
 	sent        []string // every packet enqueued, for digests and debugging
 	sentPackets []packet // the same, whole, for tests that replay one
 	digest      U128
+	buffers     []*Buffers // per replica, if the test lends buffers (buffers_test.go)
 }
 
 // newTestNet builds a cluster of n replicas with options adjusted by tune.
 func newTestNet(t testing.TB, n int, tune func(o *Options)) *testNet {
-	net := &testNet{t: t, results: map[U128][]ClientResult{}}
+	return buildTestNet(&testNet{t: t, results: map[U128][]ClientResult{}}, n, tune)
+}
+
+func buildTestNet(net *testNet, n int, tune func(o *Options)) *testNet {
+	t := net.t
 	for i := range n {
 		o := DefaultOptions(testCluster, uint8(i), uint8(n))
 		o.MessageSizeMax = 8 << 10
@@ -194,7 +199,14 @@ func newTestNet(t testing.TB, n int, tune func(o *Options)) *testNet {
 func (net *testNet) env(i int, s *testStorage, m *testMachine, incarnation uint64) Env {
 	return Env{Bus: &testBus{net: net, from: endpoint{replica: i}}, Storage: s, StateMachine: m,
 		Random: &splitMix{state: uint64(i) + 1 + incarnation*1000},
-		Hook:   func(e *Event) { net.events = append(net.events, *e) }}
+		Hook:   func(e *Event) { net.events = append(net.events, *e) }, Buffers: net.buffersOf(i)}
+}
+
+func (net *testNet) buffersOf(i int) *Buffers {
+	if i < len(net.buffers) {
+		return net.buffers[i]
+	}
+	return nil
 }
 
 // crash stops replica i as a power loss would: its writes in flight land
@@ -213,6 +225,9 @@ func (net *testNet) restart(i int) {
 		net.t.Fatalf("restart of r%d, which is up", i)
 	}
 	m := &testMachine{}
+	if b := net.buffersOf(i); b != nil {
+		reclaimDirty(b)
+	}
 	r, err := OpenReplica(net.options[i], net.env(i, net.storages[i], m, uint64(net.restarts(i)+1)))
 	if err != nil {
 		net.t.Fatal(err)

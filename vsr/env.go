@@ -71,8 +71,9 @@ func (k EventKind) String() string {
 }
 
 // Event is what a replica reports through its EventHook. Only the fields
-// its Kind names are set. Prepare aliases the replica's journal and is
-// valid only during the call.
+// its Kind names are set. The Event is the replica's own, reused for the
+// next one, and Prepare aliases the replica's journal: both are valid only
+// during the call (copy what you keep).
 type Event struct {
 	Kind     EventKind
 	Replica  uint8
@@ -93,7 +94,8 @@ type Event struct {
 }
 
 // EventHook observes a replica without reaching into it. It must not call
-// back into the replica, nor keep the event: a replica may reuse it.
+// back into the replica, nor keep the *Event past the call: a replica
+// reuses it.
 type EventHook func(e *Event)
 
 // Status is a replica's mode of operation.

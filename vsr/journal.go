@@ -50,15 +50,16 @@ type slot struct {
 type journal struct {
 	slots          []slot
 	messageSizeMax uint32
+	buffers        *Buffers // lends slot buffers; may be nil
 	// faultyCount counts slots the open found corrupt (their op unknown)
 	// and nothing has filled since.
 	faultyCount int
 }
 
-func newJournal(slotCount int, messageSizeMax uint32) journal {
+func newJournal(slotCount int, messageSizeMax uint32, buffers *Buffers) journal {
 	assert(slotCount > 0, "a journal has slots")
 	assert(messageSizeMax >= HeaderSize, "a journal slot holds at least a header")
-	return journal{slots: make([]slot, slotCount), messageSizeMax: messageSizeMax}
+	return journal{slots: make([]slot, slotCount), messageSizeMax: messageSizeMax, buffers: buffers}
 }
 
 func (j *journal) slotOf(op uint64) *slot { return &j.slots[op%uint64(len(j.slots))] }
@@ -168,7 +169,7 @@ func (j *journal) putPrepare(h *Header, message []byte) bool {
 		return false
 	}
 	if size := int(sectorCeil(uint64(len(message)))); size > len(s.buffer) {
-		s.buffer = make([]byte, size)
+		s.buffer = j.buffers.make(size)
 	}
 	j.clearFaulty(s)
 	s.bodyLost, s.damaged = false, false

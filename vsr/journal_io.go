@@ -133,15 +133,24 @@ func (r *Replica) writeHeaderSector(sector uint64) {
 		return
 	}
 	buf := r.headerSectorBuf
-	clear(buf)
 	first := sector * headersPerSector
-	for i := uint64(0); i < headersPerSector && first+i < uint64(len(r.journal.slots)); i++ {
+	// Every header's bytes are written, with zeros where a slot has none
+	// (or the journal ends): a header put writes all HeaderSize bytes.
+	for i := uint64(0); i < headersPerSector; i++ {
+		at := buf[i*HeaderSize : (i+1)*HeaderSize]
+		if first+i >= uint64(len(r.journal.slots)) {
+			clear(at)
+			continue
+		}
 		s := &r.journal.slots[first+i]
 		switch {
 		case s.ring.Command == CommandPrepare:
-			s.ring.put(buf[i*HeaderSize:])
+			s.ring.put(at)
 		case s.faulty:
-			copy(buf[i*HeaderSize:(i+1)*HeaderSize], s.ringFound)
+			assert(len(s.ringFound) == HeaderSize, "a faulty slot keeps a whole ring copy")
+			copy(at, s.ringFound)
+		default:
+			clear(at)
 		}
 		s.ringWriting = s.ring.Checksum
 	}

@@ -3,7 +3,6 @@ package vsr
 import (
 	"errors"
 	"fmt"
-	"slices"
 )
 
 // MemoryStorage is a data file in memory with the faults of a real disk,
@@ -13,11 +12,15 @@ import (
 // writes still in flight. Every fault is drawn from the Random it was
 // given, so a seed replays exactly.
 type MemoryStorage struct {
-	sectors map[uint64][]byte // sector offset → SectorSize bytes; looked up, never iterated
-	pending map[uint64]*memoryIO
+	sectors sectorTable // sparse: a sector is allocated when first written
+	pending ioWindow
 	nextID  uint64
-	random  Random
-	faults  MemoryFaults
+	// spare holds the copies of writes that landed, by length, for the
+	// next writes to reuse: a busy simulated disk would otherwise allocate
+	// (and the collector reclaim) a copy per write.
+	spare  [][][]byte // by length in sectors
+	random Random
+	faults MemoryFaults
 	// OnSubmit, if set, is told the id of each I/O as it is submitted, so
 	// the environment can schedule its completion.
 	OnSubmit func(id uint64)
@@ -25,6 +28,7 @@ type MemoryStorage struct {
 }
 
 type memoryIO struct {
+	live   bool // in flight (ioWindow)
 	write  bool
 	offset uint64
 	data   []byte // write: a copy of the data; read: the caller's buffer
@@ -65,7 +69,7 @@ var ErrReadFault = errors.New("vsr: memory storage: read fault (latent sector er
 
 // NewMemoryStorage returns an empty (all-zero) data file.
 func NewMemoryStorage(random Random, faults MemoryFaults) *MemoryStorage {
-	return &MemoryStorage{sectors: map[uint64][]byte{}, pending: map[uint64]*memoryIO{}, random: random, faults: faults}
+	return &MemoryStorage{random: random, faults: faults}
 }
 
 // Load writes sectors (by offset, each a whole number of sectors) directly,
@@ -78,40 +82,74 @@ func (s *MemoryStorage) Load(sectors map[uint64][]byte) {
 }
 
 func (s *MemoryStorage) Read(offset uint64, buf []byte, tag uint64) {
-	s.submit(&memoryIO{offset: offset, data: buf, tag: tag})
+	s.submit(memoryIO{offset: offset, data: buf, tag: tag})
 }
 
 func (s *MemoryStorage) Write(offset uint64, data []byte, tag uint64) {
-	s.submit(&memoryIO{write: true, offset: offset, data: append([]byte(nil), data...), tag: tag})
+	c := s.copyOf(data)
+	s.submit(memoryIO{write: true, offset: offset, data: c, tag: tag})
 }
 
-func (s *MemoryStorage) submit(io *memoryIO) {
+// spareMax bounds the spare copies kept of one length: more than a
+// replica's writes in flight at once is never needed.
+const spareMax = 64
+
+// copyOf returns a copy of a write's data, in a spare buffer if one of
+// its length is free. The copy is entirely overwritten, so which buffer
+// it is changes nothing.
+func (s *MemoryStorage) copyOf(data []byte) []byte {
+	sectors := len(data) / SectorSize
+	if sectors >= len(s.spare) || len(s.spare[sectors]) == 0 {
+		return append([]byte(nil), data...)
+	}
+	free := s.spare[sectors]
+	c := free[len(free)-1]
+	free[len(free)-1] = nil
+	s.spare[sectors] = free[:len(free)-1]
+	assert(len(c) == len(data), "memory storage: a spare copy has the write's length")
+	copy(c, data)
+	return c
+}
+
+// recycle keeps the copy of a write that landed (or was lost) for reuse.
+func (s *MemoryStorage) recycle(c []byte) {
+	assert(len(c) > 0 && len(c)%SectorSize == 0, "memory storage: a write's copy is whole sectors")
+	sectors := len(c) / SectorSize
+	if sectors >= len(s.spare) {
+		s.spare = append(s.spare, make([][][]byte, sectors+1-len(s.spare))...)
+	}
+	if free := s.spare[sectors]; len(free) < spareMax {
+		s.spare[sectors] = append(free, c)
+	}
+}
+
+func (s *MemoryStorage) submit(io memoryIO) {
 	if io.offset%SectorSize != 0 || len(io.data)%SectorSize != 0 {
 		panic(fmt.Sprintf("vsr: memory storage: I/O of %d bytes at %d is not whole sectors", len(io.data), io.offset))
 	}
 	s.nextID++
-	s.pending[s.nextID] = io
+	s.pending.add(s.nextID, io)
 	if s.OnSubmit != nil {
 		s.OnSubmit(s.nextID)
 	}
 }
 
 // Pending returns how many I/Os are in flight.
-func (s *MemoryStorage) Pending() int { return len(s.pending) }
+func (s *MemoryStorage) Pending() int { return s.pending.count }
 
 // Complete finishes I/O id: a write lands (perhaps with a fault), a read
 // fills its buffer (or fails). It returns the tag and error to hand to the
 // replica's StorageDone, and false if id is not in flight (a crash took it).
 func (s *MemoryStorage) Complete(id uint64) (tag uint64, err error, ok bool) {
-	io, ok := s.pending[id]
+	io, ok := s.pending.take(id)
 	if !ok {
 		return 0, nil, false
 	}
-	delete(s.pending, id)
 	assert(len(io.data) > 0, "memory storage: an I/O moves data")
 	if io.write {
 		s.stats.Writes++
 		s.land(io.offset, io.data)
+		s.recycle(io.data)
 		return io.tag, nil, true
 	}
 	s.stats.Reads++
@@ -153,14 +191,7 @@ func (s *MemoryStorage) chance(perMillion, offset uint64) bool {
 // (none: lost; all: it made it), except that Tear may tear the last sector
 // landed. Writes are decided in submission order.
 func (s *MemoryStorage) Crash() {
-	ids := make([]uint64, 0, len(s.pending))
-	for id := range s.pending { // collected, then sorted: map order decides nothing
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		io := s.pending[id]
-		delete(s.pending, id)
+	for _, io := range s.pending.takeAll() { // in submission order
 		if !io.write {
 			continue
 		}
@@ -176,9 +207,10 @@ func (s *MemoryStorage) Crash() {
 			last := (n - 1) * SectorSize
 			s.put(io.offset, io.data[:last])
 			s.tear(io.offset+last, io.data[last:last+SectorSize])
-			continue
+		} else {
+			s.put(io.offset, io.data[:n*SectorSize])
 		}
-		s.put(io.offset, io.data[:n*SectorSize])
+		s.recycle(io.data)
 	}
 }
 
@@ -208,17 +240,16 @@ func (s *MemoryStorage) Peek(offset uint64, buf []byte) {
 // Written reports whether the sector at offset was ever written (a sector
 // never written reads as zeros).
 func (s *MemoryStorage) Written(offset uint64) bool {
-	_, ok := s.sectors[offset-offset%SectorSize]
-	return ok
+	return s.sectors.lookup(offset-offset%SectorSize) != nil
 }
 
 // Wipe erases the whole data file, as replacing the disk would; the
 // environment then loads a fresh format. Nothing may be in flight.
 func (s *MemoryStorage) Wipe() {
-	if len(s.pending) > 0 {
+	if s.pending.count > 0 {
 		panic("vsr: memory storage: Wipe with I/O in flight")
 	}
-	clear(s.sectors)
+	s.sectors.reset()
 }
 
 // FlipBit flips one bit of the data at offset (a whole-sector offset plus
@@ -243,8 +274,8 @@ func (s *MemoryStorage) get(offset uint64, buf []byte) {
 	assert(offset%SectorSize == 0, "memory storage: data is read from a sector")
 	assert(len(buf)%SectorSize == 0, "memory storage: data is read in whole sectors")
 	for i := uint64(0); i < uint64(len(buf)); i += SectorSize {
-		if b, ok := s.sectors[offset+i]; ok {
-			copy(buf[i:i+SectorSize], b)
+		if b := s.sectors.lookup(offset + i); b != nil {
+			copy(buf[i:i+SectorSize], b[:])
 		} else {
 			clear(buf[i : i+SectorSize])
 		}
@@ -252,21 +283,13 @@ func (s *MemoryStorage) get(offset uint64, buf []byte) {
 }
 
 func (s *MemoryStorage) sectorFor(offset uint64) []byte {
-	assert(offset%SectorSize == 0, "memory storage: a sector starts on a sector")
-	b, ok := s.sectors[offset]
-	if !ok {
-		b = make([]byte, SectorSize)
-		s.sectors[offset] = b
-	}
-	return b
+	return s.sectors.create(offset)[:]
 }
 
 // Clone returns a copy of the data file with nothing in flight, for tests
 // that open one image many ways.
 func (s *MemoryStorage) Clone(random Random) *MemoryStorage {
 	c := NewMemoryStorage(random, s.faults)
-	for offset, b := range s.sectors { // copies: the order does not matter
-		c.sectors[offset] = append([]byte(nil), b...)
-	}
+	s.sectors.each(func(offset uint64, b *[SectorSize]byte) { *c.sectors.create(offset) = *b })
 	return c
 }

@@ -76,11 +76,11 @@ type queuedRequest struct {
 	buffer  []byte // MessageSizeMax bytes, allocated at start
 }
 
-func newRequestQueue(max int, messageSizeMax uint32) requestQueue {
+func newRequestQueue(max int, messageSizeMax uint32, buffers *Buffers) requestQueue {
 	assert(max > 0, "a request queue holds at least one request")
 	q := requestQueue{items: make([]queuedRequest, max)}
 	for i := range q.items {
-		q.items[i].buffer = make([]byte, messageSizeMax)
+		q.items[i].buffer = buffers.make(int(messageSizeMax))
 	}
 	return q
 }

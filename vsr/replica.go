@@ -13,6 +13,8 @@ type Replica struct {
 	machine StateMachine
 	random  Random
 	hook    EventHook
+	buffers *Buffers // may be nil
+	event   Event    // the event being reported: one, reused, so reporting allocates nothing
 	layout  Layout
 
 	status  Status
@@ -98,6 +100,9 @@ type Env struct {
 	StateMachine StateMachine
 	Random       Random
 	Hook         EventHook // may be nil
+	// Buffers, if set, lends the replica its large buffers; the
+	// environment reclaims them once it discards the replica (Buffers).
+	Buffers *Buffers
 }
 
 // rootChecksum stands for the checksum of op 0, the parent of op 1. It
@@ -135,14 +140,14 @@ func newReplica(opts Options, env Env) (*Replica, error) {
 	}
 	r := &Replica{
 		opts: opts, bus: env.Bus, storage: env.Storage, machine: env.StateMachine,
-		random: env.Random, hook: env.Hook, layout: NewLayout(opts),
+		random: env.Random, hook: env.Hook, buffers: env.Buffers, layout: NewLayout(opts),
 		status:   StatusNormal,
-		journal:  newJournal(opts.JournalSlots, opts.MessageSizeMax),
-		clients:  newClientTable(opts.ClientsMax, opts.MessageSizeMax),
+		journal:  newJournal(opts.JournalSlots, opts.MessageSizeMax, env.Buffers),
+		clients:  newClientTable(opts.ClientsMax, opts.MessageSizeMax, env.Buffers),
 		pipeline: newPipeline(opts.JournalSlots),
-		queue:    newRequestQueue(opts.RequestQueueMax, opts.MessageSizeMax),
-		sendBuf:  make([]byte, opts.MessageSizeMax),
-		scratch:  make([]byte, opts.MessageSizeMax),
+		queue:    newRequestQueue(opts.RequestQueueMax, opts.MessageSizeMax, env.Buffers),
+		sendBuf:  env.Buffers.make(int(opts.MessageSizeMax)),
+		scratch:  env.Buffers.make(int(opts.MessageSizeMax)),
 
 		headerSectorBuf: make([]byte, SectorSize),
 	}
@@ -154,7 +159,7 @@ func newReplica(opts Options, env Env) (*Replica, error) {
 	}
 	r.commitChecksum = rootChecksum(opts.Cluster)
 	r.super = newSuperblock(r)
-	r.vc = newViewChangeState(opts.ReplicaCount, opts.MessageSizeMax)
+	r.vc = newViewChangeState(opts.ReplicaCount, opts.MessageSizeMax, env.Buffers)
 	r.timers = newTimers(&opts)
 	r.cp.written = r.super.durable.checkpoint
 	assert(len(r.journal.slots) == opts.JournalSlots, "the journal has a slot per journal slot")
@@ -351,12 +356,22 @@ func (r *Replica) encode(h *Header, body []byte) int {
 	return n
 }
 
+// emit reports e through the hook, which must be set. The hook sees the
+// replica's one Event, valid only during the call (EventHook).
+func (r *Replica) emit(e Event) {
+	assert(r.hook != nil, "an event is emitted to a hook")
+	assert(e.Kind != 0 && e.Kind < eventKindCount, "an event of a known kind")
+	r.event = e
+	r.hook(&r.event)
+	r.event = Event{} // keeps no alias of the journal (Prepare) past the call
+}
+
 func (r *Replica) drop(c Command, reason string) {
 	assert(c.Valid(), "a dropped message was decoded")
 	assert(reason != "", "a drop says why")
 	r.stats.MessagesDropped++
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventDropped, Replica: r.opts.Replica, View: r.view, Command: c, Reason: reason})
+		r.emit(Event{Kind: EventDropped, Replica: r.opts.Replica, View: r.view, Command: c, Reason: reason})
 	}
 }
 
@@ -364,7 +379,7 @@ func (r *Replica) dropErr(c Command, err error) {
 	assert(err != nil, "a drop says why")
 	r.stats.MessagesDropped++
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventDropped, Replica: r.opts.Replica, View: r.view, Command: c, Reason: err.Error()})
+		r.emit(Event{Kind: EventDropped, Replica: r.opts.Replica, View: r.view, Command: c, Reason: err.Error()})
 	}
 }
 
@@ -376,14 +391,14 @@ func (r *Replica) violation(c Command, reason string) {
 	r.stats.Violations++
 	r.stats.MessagesDropped++
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventViolation, Replica: r.opts.Replica, View: r.view, Command: c, Reason: reason})
+		r.emit(Event{Kind: EventViolation, Replica: r.opts.Replica, View: r.view, Command: c, Reason: reason})
 	}
 }
 
 func (r *Replica) emitStatus() {
 	assert(r.status == StatusNormal || r.status == StatusViewChange || r.status == StatusRecovering, "a known status")
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view,
+		r.emit(Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view,
 			LogView: r.logView, Op: r.op, Commit: r.commitMin})
 	}
 }

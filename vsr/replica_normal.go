@@ -281,10 +281,17 @@ func (r *Replica) packBatch() []byte {
 
 func (r *Replica) batchCount(body []byte) int {
 	n := 0
-	err := BatchRequests(body, r.opts.MessageSizeMax, func(*Header, []byte) { n++ })
-	assert(err == nil, "a batch of requests the primary decoded decodes")
-	assert(n > 0, "a batch holds at least one request")
-	return n
+	it := newBatchIterator(body, r.opts.MessageSizeMax)
+	for range len(body)/HeaderSize + 1 {
+		_, _, _, done, err := it.next()
+		assert(err == nil, "a batch of requests the primary decoded decodes")
+		if done {
+			assert(n > 0, "a batch holds at least one request")
+			return n
+		}
+		n++
+	}
+	panic("vsr: batchCount: more requests than the body can hold")
 }
 
 // headTimestamp is the timestamp of the prepare at the head of the log,
@@ -588,7 +595,7 @@ func (r *Replica) execute(h *Header) {
 		panic("vsr: deliberate bug: panic at op 50")
 	}
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventCommitted, Replica: r.opts.Replica, View: r.view, Op: h.Op,
+		r.emit(Event{Kind: EventCommitted, Replica: r.opts.Replica, View: r.view, Op: h.Op,
 			Commit: r.commitMax, Checksum: h.Checksum, Parent: h.Parent, Prepare: message})
 	}
 	it := newBatchIterator(message[HeaderSize:], r.opts.MessageSizeMax)
@@ -610,7 +617,7 @@ func (r *Replica) execute(h *Header) {
 	r.timestamp = max(r.timestamp, h.Timestamp)
 	r.stats.Executed++
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventExecuted, Replica: r.opts.Replica, View: r.view, Op: h.Op,
+		r.emit(Event{Kind: EventExecuted, Replica: r.opts.Replica, View: r.view, Op: h.Op,
 			Digest: r.stateDigest()})
 	}
 	r.maybeCheckpoint(h.Op, h)
@@ -648,7 +655,7 @@ func (r *Replica) executeRequest(prepare *Header, rh *Header, body []byte) {
 	}
 	r.clients.touch(s)
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventApplied, Replica: r.opts.Replica, View: r.view, Op: prepare.Op,
+		r.emit(Event{Kind: EventApplied, Replica: r.opts.Replica, View: r.view, Op: prepare.Op,
 			Client: rh.Client, Request: rh.Request})
 	}
 }
@@ -684,7 +691,7 @@ func (r *Replica) evicted(client U128, session uint64) {
 	r.stats.Evictions++
 	r.mark(MarkEviction)
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventEvicted, Replica: r.opts.Replica, View: r.view, Client: client})
+		r.emit(Event{Kind: EventEvicted, Replica: r.opts.Replica, View: r.view, Client: client})
 	}
 	if r.status == StatusNormal && r.IsPrimary() {
 		r.sendEviction(client, session)
@@ -713,7 +720,7 @@ func (r *Replica) storeReply(s *session, prepare *Header, rh *Header, output []b
 		r.stats.MessagesSent++
 		r.bus.SendToClient(rh.Client, s.reply)
 		if r.hook != nil {
-			r.hook(&Event{Kind: EventReply, Replica: r.opts.Replica, View: r.view, Op: prepare.Op,
+			r.emit(Event{Kind: EventReply, Replica: r.opts.Replica, View: r.view, Op: prepare.Op,
 				Client: rh.Client, Request: rh.Request})
 		}
 	}

@@ -219,7 +219,7 @@ func (r *Replica) openFail(err error) {
 	r.openErr = fmt.Errorf("%w: replica %d: %w", ErrOpen, r.opts.Replica, err)
 	r.open = nil
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventViolation, Replica: r.opts.Replica, Reason: r.openErr.Error()})
+		r.emit(Event{Kind: EventViolation, Replica: r.opts.Replica, Reason: r.openErr.Error()})
 	}
 }
 
@@ -271,7 +271,7 @@ func (r *Replica) openSuperblockDone() {
 	r.cp.written = o.chosen.checkpoint
 	o.phase = openJournal
 	slots := uint64(r.opts.JournalSlots)
-	o.headers = make([]byte, r.layout.headerSectors()*SectorSize)
+	o.headers = r.buffers.makeForRead(int(r.layout.headerSectors() * SectorSize))
 	o.sectorErr = make([]bool, r.layout.headerSectors())
 	for s := range r.layout.headerSectors() {
 		o.pending++
@@ -280,7 +280,7 @@ func (r *Replica) openSuperblockDone() {
 	o.prepares = make([][]byte, slots)
 	o.readErr = make([]bool, slots)
 	for i := range slots {
-		o.prepares[i] = make([]byte, r.layout.PrepareSlotSize)
+		o.prepares[i] = r.buffers.makeForRead(int(r.layout.PrepareSlotSize))
 		o.pending++
 		r.storage.Read(r.layout.prepareOffset(i), o.prepares[i], tag(tagReadPrepare, i))
 	}
@@ -332,7 +332,7 @@ func (r *Replica) openJournalDone() {
 		return
 	}
 	o.phase = openCheckpoint
-	o.checkpoint = make([]byte, sectorCeil(cp.size))
+	o.checkpoint = r.buffers.makeForRead(int(sectorCeil(cp.size)))
 	o.pending++
 	r.storage.Read(r.layout.checkpointOffset(cp.area), o.checkpoint, tag(tagReadCheckpoint, uint64(cp.area)))
 }
@@ -488,7 +488,7 @@ func (r *Replica) openCheckpointDone() {
 	}
 	r.rewriteRing()
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventOpened, Replica: r.opts.Replica, View: r.view, LogView: r.logView, Op: r.op,
+		r.emit(Event{Kind: EventOpened, Replica: r.opts.Replica, View: r.view, LogView: r.logView, Op: r.op,
 			Commit: r.commitMin, Reason: fmt.Sprintf("slots: %d valid, %d torn, %d missing, %d corrupt, %d ambiguous, %d blank; checkpoint damaged: %v",
 				o.classes[SlotValid], o.classes[SlotTorn], o.classes[SlotMissing], o.classes[SlotCorrupt],
 				o.classes[SlotAmbiguous], o.classes[SlotBlank], o.classes[0] > 0)})

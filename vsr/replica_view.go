@@ -27,11 +27,11 @@ type dvcRecord struct {
 	buffer  []byte // MessageSizeMax bytes, allocated at start
 }
 
-func newViewChangeState(replicaCount uint8, messageSizeMax uint32) viewChangeState {
+func newViewChangeState(replicaCount uint8, messageSizeMax uint32, buffers *Buffers) viewChangeState {
 	assert(replicaCount <= ReplicasMax, "a do_view_change record per replica")
 	var vc viewChangeState
 	for i := range replicaCount {
-		vc.dvcs[i].buffer = make([]byte, messageSizeMax)
+		vc.dvcs[i].buffer = buffers.make(int(messageSizeMax))
 	}
 	return vc
 }
@@ -66,7 +66,7 @@ func (r *Replica) startViewChange(view uint32, reason string) {
 	assert(r.pipeline.empty(), "a view change drops the pipeline")
 	r.super.persist()
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view,
+		r.emit(Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view,
 			LogView: r.logView, Op: r.op, Commit: r.commitMin, Reason: reason})
 	}
 	r.mark(MarkViewChangeStarted)
@@ -360,7 +360,7 @@ func (r *Replica) truncateNacked() {
 		"truncation leaves a head the adopted log establishes")
 	r.mark(MarkNackTruncation)
 	if r.hook != nil {
-		r.hook(&Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view, Op: r.op,
+		r.emit(Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view, Op: r.op,
 			Reason: fmt.Sprintf("truncated op %d and above: a nack quorum (%d) never held it:%s", op, nacks, who)})
 	}
 }
@@ -633,7 +633,7 @@ func (r *Replica) onDurable() {
 	assert(r.super.durable.view <= r.view, "the durable view is not ahead of the view")
 	if r.hook != nil {
 		d := &r.super.durable
-		r.hook(&Event{Kind: EventDurable, Replica: r.opts.Replica, View: d.view, LogView: d.logView, Commit: d.commit})
+		r.emit(Event{Kind: EventDurable, Replica: r.opts.Replica, View: d.view, LogView: d.logView, Commit: d.commit})
 	}
 	if cp := r.durableCheckpoint(); cp != r.cp.announced {
 		assert(cp.op >= r.cp.announced.op, "durable checkpoints advance")
@@ -641,7 +641,7 @@ func (r *Replica) onDurable() {
 		r.stats.Checkpoints++
 		r.mark(MarkCheckpointTaken)
 		if r.hook != nil {
-			r.hook(&Event{Kind: EventCheckpoint, Replica: r.opts.Replica, View: r.view, Op: cp.op})
+			r.emit(Event{Kind: EventCheckpoint, Replica: r.opts.Replica, View: r.view, Op: cp.op})
 		}
 		r.flushJournal()
 		r.checkpointDue()

@@ -30,11 +30,11 @@ type session struct {
 	digest          U128 // of the fields above, as last folded into the table's digest
 }
 
-func newClientTable(clientsMax int, messageSizeMax uint32) clientTable {
+func newClientTable(clientsMax int, messageSizeMax uint32, buffers *Buffers) clientTable {
 	assert(clientsMax > 0, "a client table holds at least one session")
 	t := clientTable{sessions: make([]session, clientsMax), index: make(map[U128]int, clientsMax)}
 	for i := range t.sessions {
-		t.sessions[i].replyBuf = make([]byte, messageSizeMax)
+		t.sessions[i].replyBuf = buffers.make(int(messageSizeMax))
 	}
 	return t
 }

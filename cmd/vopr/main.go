@@ -205,7 +205,13 @@ func runFlags(f *seedFlags, stdout, stderr io.Writer) int {
 }
 
 func simulate(opts vopr.Options, log io.Writer, level vopr.LogLevel) (*vopr.Result, time.Duration, error) {
-	sim, err := vopr.New(opts, log, level)
+	return simulateIn(nil, opts, log, level)
+}
+
+// simulateIn is simulate in arena (vopr.NewIn): a swarm worker's seeds
+// reuse the buffers of the seed before.
+func simulateIn(arena *vopr.Arena, opts vopr.Options, log io.Writer, level vopr.LogLevel) (*vopr.Result, time.Duration, error) {
+	sim, err := vopr.NewIn(arena, opts, log, level)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -98,8 +98,9 @@ func (s *swarmRun) run(ctx context.Context, release func()) bool {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			arena := vopr.NewArena() // this worker's: its seeds run one at a time
 			for seed := range seeds {
-				r := runSwarmSeed(s.cfg, seed)
+				r := runSwarmSeed(s.cfg, seed, arena)
 				s.record(&r)
 			}
 		}()
@@ -151,13 +152,15 @@ func (s *swarmRun) interrupted(release func()) bool {
 }
 
 // runSwarmSeed runs one seed with the swarm's shared flags.
-func runSwarmSeed(cfg *swarmConfig, seed uint64) swarmResult {
+func runSwarmSeed(cfg *swarmConfig, seed uint64, arena *vopr.Arena) swarmResult {
 	f := cfg.base
 	f.seed = seed
 	opts, err := f.options()
-	run := simulate
+	run := func(opts vopr.Options, log io.Writer, level vopr.LogLevel) (*vopr.Result, time.Duration, error) {
+		return simulateIn(arena, opts, log, level) // the worker's seeds reuse one another's buffers
+	}
 	if cfg.determinism {
-		run = simulateTwice
+		run = simulateTwice // two runs at once, each on its own buffers
 	}
 	var res *vopr.Result
 	var wall time.Duration

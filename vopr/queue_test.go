@@ -1,0 +1,64 @@
+package vopr
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestEventQueueOrder pushes and pops events at random times, in bursts
+// (so that the queue grows to hundreds of events and shrinks again), with
+// many ties, client ticks among them (in time order or not), and checks
+// every pop against a plain sorted list: earliest time first, ties in push
+// order, and each event's own fields intact.
+func TestEventQueueOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var q eventQueue
+	var want []event // kept sorted by (at, seq)
+	var seq, now uint64
+	for step := range 40_000 {
+		pushOdds := 1 + (step/500)%3 // bursts: mostly pushes, even, mostly pops
+		if len(want) == 0 || rng.IntN(4) < pushOdds {
+			seq++
+			e := event{at: now + uint64(rng.IntN(6)), kind: eventDeliver, a: rng.IntN(7), tag: seq,
+				data: []byte{byte(seq)}}
+			if rng.IntN(2) == 0 { // a client tick: mostly in time order (the lane), sometimes not (the heap)
+				e.kind, e.at, e.tag, e.data = eventClientTick, now+3, 0, nil // as a client schedules it
+				if rng.IntN(10) == 0 {
+					e.at = now + uint64(rng.IntN(3))
+				}
+			}
+			q.push(e)
+			e.seq = seq
+			i, _ := slices.BinarySearchFunc(want, e, func(x, y event) int {
+				if x.at != y.at {
+					return cmpU64(x.at, y.at)
+				}
+				return cmpU64(x.seq, y.seq)
+			})
+			want = slices.Insert(want, i, e)
+			continue
+		}
+		got := q.pop()
+		w := want[0]
+		want = want[1:]
+		if got.at != w.at || got.seq != w.seq || got.tag != w.tag || got.a != w.a || got.kind != w.kind ||
+			len(got.data) != len(w.data) || (len(w.data) > 0 && got.data[0] != w.data[0]) {
+			t.Fatalf("step %d: popped at=%d seq=%d tag=%d, want at=%d seq=%d tag=%d", step, got.at, got.seq, got.tag, w.at, w.seq, w.tag)
+		}
+		now = got.at // as the simulator: nothing is scheduled before now
+		if q.len() != len(want) {
+			t.Fatalf("step %d: queue holds %d events, want %d", step, q.len(), len(want))
+		}
+	}
+}
+
+func cmpU64(x, y uint64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
