@@ -175,6 +175,17 @@ rows=()
 total=0
 caught=0
 broken=0
+
+# give_up NAME WHAT LOG: a mutant that could not be measured (its patch does
+# not apply, or it does not build) is reported, with why, and counted.
+give_up() {
+	log "$1: $2:"
+	sed 's/^/  /' "$3" >&2
+	rows+=("| $1 | **$2** | | | | |")
+	broken=$((broken + 1))
+	rm -rf "${tmp:?}/$1"
+}
+
 for patch in "${patches[@]}"; do
 	name=$(basename "$patch" .patch)
 	total=$((total + 1))
@@ -182,20 +193,12 @@ for patch in "${patches[@]}"; do
 	cp -a "$tmp/base" "$dir"
 	applied=$(apply_patch "$dir" "$patch")
 	if [ "$applied" = failed ]; then
-		log "$name: the patch does not apply:"
-		sed 's/^/  /' "$tmp/apply.log" >&2
-		rows+=("| $name | **patch does not apply** | | | | |")
-		broken=$((broken + 1))
-		rm -rf "$dir"
+		give_up "$name" "patch does not apply" "$tmp/apply.log"
 		continue
 	fi
 	[ "$applied" = fuzz ] && log "$name: applied with fuzz (context moved); refresh the patch"
 	if ! (cd "$dir" && go build -o "$dir/vopr.bin" ./cmd/vopr) >"$tmp/build.log" 2>&1; then
-		log "$name: the mutant does not build:"
-		sed 's/^/  /' "$tmp/build.log" >&2
-		rows+=("| $name | **does not build** | | | | |")
-		broken=$((broken + 1))
-		rm -rf "$dir"
+		give_up "$name" "does not build" "$tmp/build.log"
 		continue
 	fi
 	log "$name: swarm over up to $seeds seeds from $from"
