@@ -297,6 +297,8 @@ func namedAt(body []byte, back uint64) (vsr.U128, bool) {
 //   - checkpoint_damaged: its open could not read its durable checkpoint
 //     back (a read error, say, where the bytes are still intact); it starts
 //     from the empty state and may write over that checkpoint's area;
+//   - superblock_copy_faulty: its open could not read a superblock copy,
+//     perhaps the newest; the checkpoint only that copy names is not its;
 //   - log_adopted_peer, nack_truncation: as a new primary it dropped ops
 //     above the log it adopted or above a nack quorum's proof, with its
 //     log_view unchanged; should its view change then fail, it may nack
@@ -306,6 +308,14 @@ func (c *promisesChecker) onMark(i int, m vsr.Mark) {
 	switch m {
 	case vsr.MarkCheckpointDamaged:
 		if sb, ok := c.diskSuperblock(i); ok {
+			c.disowned[i] = sb.checksum
+		}
+	case vsr.MarkSuperblockCopyFaulty:
+		// The open could not read some superblock copy; if that copy was
+		// the newest, the replica knows only an older checkpoint, and the
+		// area the newest names is, to it, free (seed 4002629).
+		held, _ := c.sim.replicas[i].replica.DurableCheckpoint()
+		if sb, ok := c.diskSuperblock(i); ok && sb.checkpointOp != held {
 			c.disowned[i] = sb.checksum
 		}
 	case vsr.MarkLogAdoptedPeer, vsr.MarkNackTruncation:

@@ -123,7 +123,10 @@ func (j *journal) putHeader(h *Header) {
 // headers ring, so after a restart its slot reads back valid, torn or
 // missing (bodyLost), or unreadable (faulty): none of those nacks. A slot
 // holding another op intact, nothing, or op's header learned from a
-// message, does.
+// message, does; but not a header whose prepare this slot made durable
+// before a view change replaced the entry in memory and another put the
+// header back without its body (seed 4002834): the disk still holds that
+// prepare, and it may have been acknowledged.
 func (j *journal) nackable(op uint64) bool {
 	s := j.slotOf(op)
 	assert(!s.faulty || len(s.message) == 0, "a faulty slot holds no prepare")
@@ -134,7 +137,7 @@ func (j *journal) nackable(op uint64) bool {
 	if s.header.Op != op {
 		return true
 	}
-	return len(s.message) == 0 && !s.bodyLost
+	return len(s.message) == 0 && !s.bodyLost && s.durable != s.header.Checksum
 }
 
 func (j *journal) clearFaulty(s *slot) {
