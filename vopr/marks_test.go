@@ -18,12 +18,7 @@ var markSeeds = []uint64{12, 54, 66, 69, 85, 98, 154, 223, 275, 279, 293, 295}
 
 // marksUnreachable are the marks the simulator cannot hit today, each with
 // the reason. Keep it short: each entry is a protocol path no seed tests.
-var marksUnreachable = map[string]string{
-	// vsr.MemoryStorage fails reads (latent sector errors) but never a
-	// write, so the replica's write-retry paths (prepare, headers ring,
-	// checkpoint, superblock) never run in the simulator.
-	"write_error_retried": "the simulated disk never fails a write",
-}
+var marksUnreachable = map[string]string{}
 
 // TestMarksAllHit runs markSeeds and fails naming every mark none of them
 // hit: a rare path that became unreachable, or a mark that moved off the

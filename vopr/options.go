@@ -81,6 +81,9 @@ type StorageOptions struct {
 	ReadError          faults.Ratio `json:"read_error"`
 	Corrupt            faults.Ratio `json:"corrupt"`
 	Misdirect          faults.Ratio `json:"misdirect"`
+	// WriteError: per write, on every disk, the chance that it fails
+	// (vopr/write_errors.go). Drawn from a stream of its own.
+	WriteError faults.Ratio `json:"write_error"`
 
 	Atlas StorageAtlasOptions `json:"atlas"` // faults beyond whole disks (vopr/atlas_options.go)
 }
@@ -96,7 +99,7 @@ type WorkloadOptions struct {
 
 // FaultKinds lists the faults a swarm turns on or off per seed, by name.
 var FaultKinds = append([]string{"loss", "duplicate", "corrupt", "partition", "clog", "pause", "drift", "crash", "storage"},
-	append(append(storageFaultKinds, "core"), chaosKinds...)...)
+	append(append(storageFaultKinds, writeErrorKind, "core"), chaosKinds...)...)
 
 // Force holds fault kinds forced on or off, whatever the seed draws.
 type Force map[string]bool
@@ -182,6 +185,7 @@ func Draw(seed uint64, force Force) Options {
 	s.Corrupt = p.RatioBetween(faults.PerMillion(100), faults.PerMillion(10_000))
 	s.Misdirect = p.RatioBetween(faults.PerMillion(100), faults.PerMillion(5_000))
 	s.Faulty = on("storage")
+	s.WriteError = drawWriteError(seed, force)
 
 	w := &o.Workload
 	// At least a key per four clients, and a moderate skew: a single key
@@ -227,6 +231,7 @@ func (o *Options) Validate() error {
 		{"partition", o.Network.Partition}, {"heal", o.Network.Heal}, {"asymmetric", o.Network.Asymmetric},
 		{"clog", o.Network.Clog}, {"pause", o.Process.Pause}, {"crash", o.Process.Crash},
 		{"read error", o.Storage.ReadError}, {"storage corrupt", o.Storage.Corrupt}, {"misdirect", o.Storage.Misdirect},
+		{"write error", o.Storage.WriteError},
 	} {
 		if err := r.ratio.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r.name, err))
@@ -251,7 +256,7 @@ func (o *Options) Validate() error {
 func (o *Options) absentRatiosNever() {
 	for _, r := range []*faults.Ratio{&o.Network.Loss, &o.Network.Duplicate, &o.Network.Corrupt, &o.Network.Partition,
 		&o.Network.Heal, &o.Network.Asymmetric, &o.Network.Clog, &o.Process.Pause, &o.Process.Crash,
-		&o.Storage.ReadError, &o.Storage.Corrupt, &o.Storage.Misdirect} {
+		&o.Storage.ReadError, &o.Storage.Corrupt, &o.Storage.Misdirect, &o.Storage.WriteError} {
 		if *r == (faults.Ratio{}) {
 			*r = faults.Never
 		}
@@ -285,6 +290,8 @@ func (o *Options) Enabled() []string {
 			off = never(o.Process.Crash)
 		case "storage":
 			off = !o.Storage.Faulty || faultyDisks(o.Replicas) == 0
+		case writeErrorKind:
+			off = never(o.Storage.WriteError)
 		case "core":
 			off = !o.Liveness.Core || coreSize(o.Replicas) == o.Replicas
 		default:

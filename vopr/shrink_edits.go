@@ -45,6 +45,8 @@ func withoutKind(o Options, kind string) Options {
 		setNever(&p.Crash)
 	case "storage":
 		o.Storage.Faulty = false
+	case writeErrorKind:
+		setNever(&o.Storage.WriteError)
 	case "core":
 		o.Liveness.Core = false
 	default:

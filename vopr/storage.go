@@ -61,6 +61,7 @@ func newSimStorage(s *Simulator, replica int, o vsr.Options, faulty bool, a *atl
 			MisdirectPerMillion: perMillion(so.Misdirect), Faulty: st.faultable, Misdirect: st.misdirect,
 		}
 	}
+	st.faults.WriteError = st.writeErrorFault()
 	st.MemoryStorage = vsr.NewMemoryStorage(s.root.Stream(fmt.Sprintf("storage/replica-%d/faults", replica)), st.faults)
 	st.OnSubmit = st.schedule
 	sectors, err := vsr.FormatDataFile(o)
@@ -124,5 +125,5 @@ func (st *simStorage) stopFaults() { st.SetFaults(vsr.MemoryFaults{}) }
 // faultCount sums the faults this disk injected.
 func (st *simStorage) faultCount() uint64 {
 	m := st.Stats()
-	return m.ReadErrors + m.Corruptions + m.Misdirected
+	return m.ReadErrors + m.Corruptions + m.Misdirected + m.WriteErrors
 }

@@ -136,8 +136,14 @@ func (r *Replica) checkpointWriteDone(area uint64, err error) {
 	assert(uint64(r.cp.writing.area) == area, "a checkpoint write completes in the area written")
 	r.cp.inFlight = false
 	if err != nil {
+		// Write the same bytes again, now: waiting for the next executed
+		// op to try would wedge a replica whose execution already waits at
+		// the journal's end for this very checkpoint.
 		r.mark(MarkWriteErrorRetried)
-		return // the next interval tries again
+		w := r.cp.writing
+		assert(w.op > r.cp.written.op, "a checkpoint written again is still newer than the written one")
+		r.writeCheckpoint(w.area, r.cp.areas[w.area][:w.size], w)
+		return
 	}
 	assert(r.cp.writing.op > r.cp.written.op, "written checkpoints advance")
 	r.cp.written = r.cp.writing

@@ -50,6 +50,12 @@ type MemoryFaults struct {
 	// flight landed (at offset): it may tear it, keeping only the first
 	// bytes of the new data (the rest of the sector keeps its old bytes).
 	Tear func(offset uint64) (newBytes uint64, torn bool)
+	// WriteError, if set, is asked as each write of size bytes at offset
+	// completes whether the disk failed it, and how many of its sectors
+	// landed before it failed (fewer than all; the rest keep their old
+	// bytes), as a crash would leave them. The replica is told
+	// ErrWriteFault and must write again before it counts on the data.
+	WriteError func(offset, size uint64) (landedSectors uint64, failed bool)
 }
 
 // SetFaults replaces the fault odds (the simulator stops faults for its
@@ -60,12 +66,17 @@ func (s *MemoryStorage) SetFaults(f MemoryFaults) { s.faults = f }
 type MemoryStorageStats struct {
 	Reads, Writes                        uint64
 	ReadErrors, Corruptions, Misdirected uint64
+	WriteErrors                          uint64 // writes failed (WriteError), part landed or none
 	Torn, Lost                           uint64 // writes in flight at a crash: partly landed, not landed
 	TornSectors                          uint64 // sectors a crash left part new, part old (Tear)
 }
 
 // ErrReadFault is the error of a read that the storage failed.
 var ErrReadFault = errors.New("vsr: memory storage: read fault (latent sector error)")
+
+// ErrWriteFault is the error of a write that the storage failed: some of
+// its sectors may have landed, the others keep their old bytes.
+var ErrWriteFault = errors.New("vsr: memory storage: write fault")
 
 // NewMemoryStorage returns an empty (all-zero) data file.
 func NewMemoryStorage(random Random, faults MemoryFaults) *MemoryStorage {
@@ -148,9 +159,9 @@ func (s *MemoryStorage) Complete(id uint64) (tag uint64, err error, ok bool) {
 	assert(len(io.data) > 0, "memory storage: an I/O moves data")
 	if io.write {
 		s.stats.Writes++
-		s.land(io.offset, io.data)
+		err := s.landOrFail(io.offset, io.data)
 		s.recycle(io.data)
-		return io.tag, nil, true
+		return io.tag, err, true
 	}
 	s.stats.Reads++
 	if s.chance(s.faults.ReadErrorPerMillion, io.offset) {
@@ -159,6 +170,26 @@ func (s *MemoryStorage) Complete(id uint64) (tag uint64, err error, ok bool) {
 	}
 	s.get(io.offset, io.data)
 	return io.tag, nil, true
+}
+
+// landOrFail applies a write, or, if WriteError fails it, the sectors it
+// says landed first.
+func (s *MemoryStorage) landOrFail(offset uint64, data []byte) error {
+	if s.faults.WriteError == nil {
+		s.land(offset, data)
+		return nil
+	}
+	sectors := uint64(len(data)) / SectorSize
+	assert(sectors > 0, "memory storage: a write has sectors to land")
+	landed, failed := s.faults.WriteError(offset, uint64(len(data)))
+	if !failed {
+		s.land(offset, data)
+		return nil
+	}
+	assert(landed < sectors, "memory storage: a failed write lands fewer sectors than it has")
+	s.stats.WriteErrors++
+	s.put(offset, data[:landed*SectorSize])
+	return ErrWriteFault
 }
 
 // land applies a write, with the faults that may strike it.

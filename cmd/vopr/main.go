@@ -353,6 +353,7 @@ func printOptions(w io.Writer, o *vopr.Options) {
 		{"faulty disks", fmt.Sprintf("%v: read error %s, bit flip %s, misdirect %s per I/O", o.Storage.Faulty,
 			pct(o.Storage.ReadError), pct(o.Storage.Corrupt), pct(o.Storage.Misdirect))},
 		{"storage atlas", o.DescribeStorageAtlas()},
+		{"write error per write", pct(o.Storage.WriteError)},
 		{"clock drift max (ppm)", o.Process.ClockDriftPpmMax},
 		{"disk write latency (ms)", fmt.Sprintf("%.2f + exp(%.2f)", ms(o.Storage.WriteLatencyMinNs), ms(o.Storage.WriteLatencyMeanNs))},
 		{"workload", fmt.Sprintf("%d keys, skew %d, read %d%% write %d%% cas %d%%, think exp(%.1f ms)",
