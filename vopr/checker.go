@@ -104,6 +104,8 @@ func (c *checker) onEvent(replica int, e *vsr.Event) {
 			c.v.logf(logFull, "replica %d: mark %s view=%d op=%d commit=%d", replica, e.Mark, e.View, e.Op, e.Commit)
 		}
 	case vsr.EventStatus:
+		c.promises.starts.settle(c.promises.sim.events, c.promises.v)
+		c.promises.starts.onStatus(replica, e)
 		if e.Status == vsr.StatusViewChange {
 			c.stats.ViewChanges++
 		}

@@ -45,8 +45,9 @@ type promisesChecker struct {
 	// acked[i] holds every prepare replica i acknowledged, with the view
 	// of the acknowledgement (forgotten when its disk is replaced).
 	acked  [vsr.ReplicasMax]map[ackKey]struct{}
-	slot   []byte // one prepare slot, reused
-	sector []byte // one sector, reused
+	starts logStarts // where each log_view's log began (checker_log_start.go)
+	slot   []byte    // one prepare slot, reused
+	sector []byte    // one sector, reused
 }
 
 // diskViews is the view and log_view a superblock copy holds.
@@ -69,6 +70,7 @@ func newPromisesChecker(s *Simulator, v verdicts) promisesChecker {
 
 // onSend checks a message replica from sends to a peer.
 func (c *promisesChecker) onSend(from int, message []byte) {
+	c.starts.settle(c.sim.events, c.v)
 	command := vsr.Command(message[headerCommandOffset])
 	switch command {
 	case vsr.CommandPrepareOk, vsr.CommandStartView, vsr.CommandDoViewChange, vsr.CommandPrepare:
@@ -193,8 +195,11 @@ const (
 // overwrites (its op minus the journal's slots); a checkpoint, only to the
 // area the durable checkpoint is not in.
 func (c *promisesChecker) onWrite(i int, offset uint64, data []byte) {
+	c.starts.settle(c.sim.events, c.v)
 	l := &c.sim.replicas[i].storage.layout
 	switch zone, index := l.ZoneOf(offset); zone {
+	case vsr.ZoneSuperblock:
+		c.starts.onSuperblockWrite(i, c.sim.events, data)
 	case vsr.ZonePrepares:
 		h, err := vsr.DecodeHeader(data[:vsr.HeaderSize])
 		if err != nil {
@@ -327,6 +332,7 @@ func (c *promisesChecker) onMark(i int, m vsr.Mark) {
 func (c *promisesChecker) forget(i int) {
 	c.confirmed[i], c.checkpointOp[i] = diskViews{}, 0
 	clear(c.acked[i])
+	c.starts.forget(i)
 }
 
 // mayDamage reports whether storage faults may strike the sector at offset
