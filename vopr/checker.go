@@ -106,6 +106,7 @@ func (c *checker) onEvent(replica int, e *vsr.Event) {
 	case vsr.EventStatus:
 		c.promises.starts.settle(c.promises.sim.events, c.promises.v)
 		c.promises.starts.onStatus(replica, e)
+		c.durability.recovery.onStatus(replica, e, c.durability.v)
 		if e.Status == vsr.StatusViewChange {
 			c.stats.ViewChanges++
 		}

@@ -12,6 +12,8 @@ type durabilityChecker struct {
 	v verdicts
 	// durable[i] is replica i's latest superblock update known durable.
 	durable [vsr.ReplicasMax]struct{ view, logView uint32 }
+	// recovery checks the view a recovery ends in (checker_recovery.go).
+	recovery recoveryViews
 }
 
 func (c *durabilityChecker) onDurable(replica int, e *vsr.Event) {

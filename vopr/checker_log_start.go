@@ -55,10 +55,16 @@ func (l *logStarts) onSuperblockWrite(i int, event uint64, data []byte) {
 	l.waiting = true
 }
 
-// onStatus learns where replica i's log of a view began.
+// onStatus learns where replica i's log of a view began. A restart
+// forgets it: the open takes log_op from the superblock, and the latest
+// log start may not have been durable at the crash (the replica then
+// works from an earlier one until it next goes normal).
 func (l *logStarts) onStatus(i int, e *vsr.Event) {
-	if e.Status == vsr.StatusNormal {
+	switch e.Status {
+	case vsr.StatusNormal:
 		l.start[i] = logStart{known: true, view: e.LogView, op: e.Op}
+	case vsr.StatusRecovering:
+		l.start[i] = logStart{}
 	}
 }
 
