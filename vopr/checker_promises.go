@@ -88,6 +88,7 @@ func (c *promisesChecker) onSend(from int, message []byte) {
 		c.acked[from][ackKey{view: h.View, op: h.Op, checksum: h.Context}] = struct{}{}
 	case vsr.CommandStartView:
 		c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
+		c.sim.check.canonical.onStartView(from, &h, message[vsr.HeaderSize:h.Size])
 	case vsr.CommandDoViewChange:
 		c.needViews(from, &h, diskViews{view: h.View, logView: h.LogView})
 		c.checkNacks(from, &h, message[vsr.HeaderSize:h.Size])
