@@ -48,21 +48,27 @@ func TestCheckerPromisesCatchLogOpPastItsStart(t *testing.T) {
 	}
 }
 
+// runPassing runs o cut to requestsMax replies and fails the test unless
+// the run passes; it returns the simulator, for what its checkers saw.
+func runPassing(t *testing.T, o Options, requestsMax int) *Simulator {
+	t.Helper()
+	o.RequestsMax = requestsMax
+	s, err := New(o, nil, logNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := s.Run(); res.Class != Pass {
+		t.Fatalf("seed %d: %s: %s", o.Seed, res.Class, firstLine(res.Message))
+	}
+	return s
+}
+
 // Whole runs of the correct protocol check superblock writes (the check
 // is not vacuous) and pass them.
 func TestCheckerPromisesLogStartChecksRuns(t *testing.T) {
 	var checked uint64
 	for seed := uint64(1); seed <= 3; seed++ {
-		o := Draw(seed, nil)
-		o.RequestsMax = 300
-		s, err := New(o, nil, logNone)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res := s.Run(); res.Class != Pass {
-			t.Fatalf("seed %d: %s: %s", seed, res.Class, firstLine(res.Message))
-		}
-		checked += s.check.promises.starts.checked
+		checked += runPassing(t, Draw(seed, nil), 300).check.promises.starts.checked
 	}
 	if checked == 0 {
 		t.Fatal("no superblock write was checked against the start of its log_view")

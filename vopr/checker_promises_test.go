@@ -58,15 +58,7 @@ func TestCheckerPromisesCatchUndurableAck(t *testing.T) {
 func TestPromisesSuperblockLayout(t *testing.T) {
 	past := 0
 	for seed := uint64(1); seed <= 6; seed++ {
-		o := Draw(seed, Force{"storage": false, "superblock": false})
-		o.RequestsMax = 300
-		s, err := New(o, nil, logNone)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res := s.Run(); res.Class != Pass {
-			t.Fatalf("seed %d: %s: %s", seed, res.Class, firstLine(res.Message))
-		}
+		s := runPassing(t, Draw(seed, Force{"storage": false, "superblock": false}), 300)
 		for i, r := range s.replicas {
 			rr := r.replica
 			if r.down || rr.Opening() || rr.Status() != vsr.StatusNormal {
