@@ -26,8 +26,8 @@ func (c *canonicalChecker) onStartView(from int, h *vsr.Header, body []byte) {
 		}
 		if want, ok := c.checksum(named.Op); ok && want != named.Checksum {
 			c.v.fail(Correctness, fmt.Sprintf("replica %d's start_view of view %d (head op %d) names prepare %s at op %d, "+
-				"but op %d committed as %s: the new view's log lost a committed op", from, h.View, h.Op, named.Checksum,
-				named.Op, named.Op, want))
+				"not the canonical prepare %s that committed there: the new view's log lost a committed op", from, h.View,
+				h.Op, named.Checksum, named.Op, want))
 			return
 		}
 	}

@@ -45,7 +45,8 @@ func TestCheckerStartViewCatchesALostCommit(t *testing.T) {
 	}
 	stale := startViewBody(t, vsr.Header{Op: 2, Timestamp: 19})
 	c.onStartView(1, &vsr.Header{View: 5, Op: 2}, stale)
-	if len(got.messages) != 1 || !strings.Contains(got.messages[0], "start_view of view 5 (head op 2) names prepare") {
+	if len(got.messages) != 1 || !strings.Contains(got.messages[0], "start_view of view 5 (head op 2) names prepare") ||
+		!strings.Contains(got.messages[0], "not the canonical prepare") {
 		t.Fatalf("got failures %q, want one for the stale op 2", got.messages)
 	}
 }
