@@ -39,10 +39,11 @@ type chaos struct {
 	clientRegisteredNs []uint64                // per client: when its latest register was answered
 	clientRepliedNs    []uint64                // per client: when its latest request was answered
 
-	churn   churnState
-	backlog backlogState
-	meter   divergenceMeter
-	stats   ChaosStats
+	partitionPR *faults.PRNG // partition restarts (chaos_partition.go)
+	churn       churnState
+	backlog     backlogState
+	meter       divergenceMeter
+	stats       ChaosStats
 }
 
 // ChaosStats counts what the chaos kinds did, and what the divergence
@@ -69,8 +70,9 @@ type ChaosStats struct {
 	CrashGroups          uint64 // correlated crashes (two replicas or more)
 	CrashWholeCluster    uint64 // ... of every replica
 
-	ChurnEpisodes   uint64
-	ChurnIsolations uint64
+	ChurnEpisodes     uint64
+	ChurnIsolations   uint64
+	PartitionRestarts uint64 // replicas rebooted beside a primary cut off by a partition
 
 	CheckpointChunks   uint64 // state-transfer chunks sent
 	CheckpointBytesMax uint64 // largest checkpoint a chunk belonged to
@@ -90,8 +92,8 @@ func newChaos(s *Simulator) *chaos {
 		links: s.root.Stream("chaos/client-links"), delay: s.root.Stream("chaos/long-delay"),
 		aim: s.root.Stream("chaos/target"), window: s.root.Stream("chaos/crash-window"),
 		group: s.root.Stream("chaos/crash-group"), churnPR: s.root.Stream("chaos/churn"),
-		restart: s.root.Stream("chaos/restart"),
-		held:    make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
+		restart: s.root.Stream("chaos/restart"), partitionPR: s.root.Stream("chaos/partition-restart"),
+		held: make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
 		clientRegisteredNs: make([]uint64, s.opts.Clients), clientRepliedNs: make([]uint64, s.opts.Clients),
 	}
 	for _, k := range []string{"target", "crash-window", "churn"} {
@@ -105,8 +107,9 @@ func newChaos(s *Simulator) *chaos {
 
 // Aimed actions, scheduled as eventChaos (a: replica, b: action).
 const (
-	actionCrash   = iota + 1 // tag: the reason (a crash* constant) and incarnation
-	actionIsolate            // tag: how long, ns
+	actionCrash            = iota + 1 // tag: the reason (a crash* constant) and incarnation
+	actionIsolate                     // tag: how long, ns
+	actionPartitionRestart            // tag: the old primary (chaos_partition.go)
 )
 
 // Why chaos crashed a replica: the stats counter it feeds.
@@ -136,6 +139,8 @@ func (c *chaos) handle(e *event) {
 		c.crash(e.a, int(e.tag&0xff), int(e.tag>>8))
 	case actionIsolate:
 		c.isolate(e.a, e.tag)
+	case actionPartitionRestart:
+		c.partitionRestart(e.a, int(e.tag))
 	default:
 		panic("vopr: unknown chaos action")
 	}

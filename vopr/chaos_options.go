@@ -76,6 +76,11 @@ type ChaosOptions struct {
 	Churn              faults.Ratio `json:"churn"`
 	ChurnViews         int          `json:"churn_views"`
 	ChurnIsolateNsMean uint64       `json:"churn_isolate_ns_mean"`
+	// Partition restart ("partition-restart", vopr/chaos_partition.go):
+	// per partition leaving the primary beside a replica, away from a
+	// view-change quorum, the chance that replica reboots at once.
+	PartitionRestart       faults.Ratio `json:"partition_restart"`
+	PartitionRestartNsMean uint64       `json:"partition_restart_ns_mean"`
 
 	// Small messages ("small-messages"): Options.MessageSizeMax is drawn
 	// below 4 KiB, down to vsr.MessageSizeMin, and need not be a multiple
@@ -109,7 +114,7 @@ type ChaosOptions struct {
 
 // chaosKinds are the fault kinds of ChaosOptions, appended to FaultKinds.
 var chaosKinds = []string{"client-links", "long-delay", "target", "crash-window", "crash-group", "churn",
-	"small-messages", "big-state", "load", "backlog"}
+	"small-messages", "big-state", "load", "backlog", partitionRestartKind}
 
 // chaosOnPercent is how often the swarm turns each chaos kind on. Below
 // the older kinds' 60%: nine more kinds all at 60% would leave few seeds
@@ -299,6 +304,7 @@ func (c *ChaosOptions) ratios() []namedRatio {
 		{"crash prepare_ok", &c.CrashPrepareOk}, {"crash view change sent", &c.CrashViewChangeSent},
 		{"crash group", &c.CrashGroup}, {"crash group all", &c.CrashGroupAll},
 		{"crash group aimed", &c.CrashGroupAimed}, {"churn", &c.Churn},
+		{"partition restart", &c.PartitionRestart},
 	}
 }
 
@@ -336,6 +342,8 @@ func (c *ChaosOptions) kindOn(k string) (on, ok bool) {
 		return live(c.CrashGroup), true
 	case "churn":
 		return live(c.Churn) && c.ChurnViews > 0, true
+	case partitionRestartKind:
+		return live(c.PartitionRestart), true
 	case "small-messages":
 		return c.SmallMessages, true
 	case "big-state":
@@ -374,6 +382,7 @@ func (c *ChaosOptions) Rows() [][2]string {
 			c.KeySizeMax, c.ValueSizeMax)},
 		{"load / backlog", fmt.Sprintf("%v / %v: pause at %s until %d ops behind, crash %s after, restart by %s; quiet network %v",
 			c.Load, c.Backlog, sec(c.BacklogAtNs), c.BacklogOps, sec(c.BacklogCrashNs), sec(c.BacklogRestartNs), c.BacklogQuiet)},
+		c.partitionRestartRow(pct, sec),
 	}
 	return rows
 }

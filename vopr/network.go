@@ -183,6 +183,7 @@ func (n *network) startPartition(mode uint64, asymmetric bool) {
 		}
 	}
 	n.sim.chaos.partitionClients(side, asymmetric)
+	n.sim.chaos.onPartition(side)
 	n.partitioned = true
 	n.sim.stats.Network.Partitions++
 	n.sim.logf(logShort, "partition: side %v asymmetric=%v", side, asymmetric)

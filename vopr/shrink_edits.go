@@ -92,6 +92,8 @@ func withoutChaosKind(o *Options, kind string) {
 		setNever(&c.CrashGroup, &c.CrashGroupAll, &c.CrashGroupAimed)
 	case "churn":
 		setNever(&c.Churn)
+	case partitionRestartKind:
+		setNever(&c.PartitionRestart)
 	case "small-messages":
 		c.SmallMessages = false
 		o.MessageSizeMax = max(o.MessageSizeMax, messageSizeNoSmallMessages)
