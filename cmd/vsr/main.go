@@ -4,9 +4,11 @@
 //	vsr format    --cluster N --replica I --addresses A,B,C --data FILE
 //	vsr start     --cluster N --replica I --addresses A,B,C --data FILE
 //	vsr benchmark --cluster N --addresses A,B,C [--clients 8] [--requests 10000]
+//	vsr kv        --cluster N --addresses A,B,C read K | write K V | cas K FROM TO
 //
 // Every replica of a cluster is formatted and started with the same
-// --cluster, --addresses and limits. Exit codes: 0 done, 1 failure, 2 bad usage.
+// --cluster, --addresses and limits. Exit codes: 0 done, 1 failure, 2 bad
+// usage (vsr kv has its own, in its --help).
 // This package is flags and wiring only: the replica's loop is in
 // vsr/server and the load generator in vsr/benchmark.
 package main
@@ -18,10 +20,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/govsr/govsr/vsr"
 	"github.com/govsr/govsr/vsr/benchmark"
 	"github.com/govsr/govsr/vsr/server"
 	"github.com/olekukonko/tablewriter"
@@ -34,6 +36,10 @@ const (
 	exitUsage   = 2
 )
 
+// clientsMaxDefault is the client sessions a cluster holds unless
+// formatted with --clients-max.
+var clientsMaxDefault = vsr.DefaultOptions(vsr.U128{Lo: 1}, 0, 1).ClientsMax
+
 func main() {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
@@ -44,7 +50,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "vsr: usage: vsr format|start|benchmark [flags] (vsr COMMAND -h for flags)")
+		fmt.Fprintln(stderr, "vsr: usage: vsr format|start|benchmark|kv [flags] (vsr COMMAND -h for flags and an example)")
 		return exitUsage
 	}
 	switch args[0] {
@@ -54,42 +60,11 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		return start(args[1:], stdout, stderr, stop)
 	case "benchmark":
 		return bench(args[1:], stdout, stderr, stop)
+	case "kv":
+		return kvCommand(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "vsr: unknown command %q (want format, start or benchmark)\n", args[0])
+	fmt.Fprintf(stderr, "vsr: unknown command %q (want format, start, benchmark or kv)\n", args[0])
 	return exitUsage
-}
-
-// parseFlags parses the flags every command shares, which fix the options
-// the data files are formatted with, and the command's own (extra).
-func parseFlags(name string, args []string, stderr io.Writer, needReplica bool, extra func(fs *flag.FlagSet)) (*server.Config, error) {
-	c := &server.Config{}
-	var messageKiB int
-	fs := flag.NewFlagSet("vsr "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Uint64Var(&c.Cluster, "cluster", 0, "cluster id (non-zero; the same on every replica and client)")
-	fs.IntVar(&c.Replica, "replica", -1, "this replica's index in --addresses")
-	addresses := fs.String("addresses", "", "every replica's IPv4 host:port, comma-separated, in replica order")
-	fs.StringVar(&c.Data, "data", "", "the replica's data file")
-	fs.IntVar(&c.KeysMax, "keys-max", 1<<16, "key-value store capacity, in keys")
-	fs.IntVar(&messageKiB, "message-size-max-kib", 64, "largest message, KiB")
-	fs.IntVar(&c.JournalSlots, "journal-slots", 256, "journal slots")
-	if extra != nil {
-		extra(fs)
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if *addresses != "" {
-		c.Addresses = strings.Split(*addresses, ",")
-	}
-	if messageKiB < 1 || messageKiB > 64<<10 {
-		return nil, fmt.Errorf("--message-size-max-kib %d outside [1, %d]", messageKiB, 64<<10)
-	}
-	c.MessageSizeMax = uint32(messageKiB) << 10
-	return c, c.Check(needReplica)
 }
 
 // fail reports err and returns its exit code: bad usage for a flag or
@@ -113,13 +88,16 @@ func usageError(stderr io.Writer, err error) int {
 }
 
 func format(args []string, stdout, stderr io.Writer) int {
+	cmd := newCommand("format", "Creates a replica's data file (sparse, sized by the limits).",
+		"vsr format --cluster 7 --replica 0 --addresses 127.0.0.1:3001,127.0.0.1:3002,127.0.0.1:3003 --data 0.vsr", stderr)
+	cmd.replicaFlags()
+	cmd.limitFlags()
 	var rejoin bool
-	c, err := parseFlags("format", args, stderr, true, func(fs *flag.FlagSet) {
-		fs.BoolVar(&rejoin, "rejoin", false, "format a replacement for a replica that lost its data file")
-	})
-	if err != nil {
+	cmd.fs.BoolVar(&rejoin, "rejoin", false, "format a replacement for a replica that lost its data file")
+	if err := cmd.parse(args, true, false); err != nil {
 		return usageError(stderr, err)
 	}
+	c := &cmd.config
 	size, err := server.Format(*c, rejoin)
 	if err != nil {
 		return fail(stderr, err)
@@ -129,10 +107,14 @@ func format(args []string, stdout, stderr io.Writer) int {
 }
 
 func start(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
-	c, err := parseFlags("start", args, stderr, true, nil)
-	if err != nil {
+	cmd := newCommand("start", "Runs a replica on its data file until SIGINT or SIGTERM. The limits must be those it was formatted with.",
+		"vsr start --cluster 7 --replica 0 --addresses 127.0.0.1:3001,127.0.0.1:3002,127.0.0.1:3003 --data 0.vsr", stderr)
+	cmd.replicaFlags()
+	cmd.limitFlags()
+	if err := cmd.parse(args, true, false); err != nil {
 		return usageError(stderr, err)
 	}
+	c := &cmd.config
 	s, err := server.Open(*c, stdout)
 	if err != nil {
 		return fail(stderr, err)
@@ -146,18 +128,24 @@ func start(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 }
 
 func bench(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
+	cmd := newCommand("benchmark", "Closed-loop writes (16-byte keys, 64-byte values), each client one request in flight.",
+		"vsr benchmark --cluster 7 --addresses 127.0.0.1:3001,127.0.0.1:3002,127.0.0.1:3003 --clients 8 --requests 10000", stderr)
+	cmd.messageFlag()
 	b := benchmark.Config{}
-	c, err := parseFlags("benchmark", args, stderr, false, func(fs *flag.FlagSet) {
-		fs.IntVar(&b.Clients, "clients", 8, "concurrent clients, one request in flight each")
-		fs.IntVar(&b.Requests, "requests", 10_000, "requests in all (writes of 16-byte keys, 64-byte values)")
-		fs.DurationVar(&b.Timeout, "timeout", time.Minute, "give up after this long")
-	})
-	if err != nil {
+	var clientsMax int
+	cmd.fs.IntVar(&b.Clients, "clients", 8, "concurrent clients, one request in flight each")
+	cmd.fs.IntVar(&clientsMax, "clients-max", clientsMaxDefault, "client sessions the cluster holds (as formatted)")
+	cmd.fs.IntVar(&b.Requests, "requests", 10_000, "requests in all")
+	cmd.fs.DurationVar(&b.Timeout, "timeout", time.Minute, "give up after this long")
+	if err := cmd.parse(args, false, false); err != nil {
 		return usageError(stderr, err)
 	}
-	if _, _, err := c.Build(); err != nil {
-		return fail(stderr, err)
+	if b.Clients > clientsMax {
+		return usageError(stderr, fmt.Errorf("--clients %d is more than the %d sessions the cluster holds (--clients-max): "+
+			"each client would evict another; format the cluster with a larger --clients-max and pass it here too",
+			b.Clients, clientsMax))
 	}
+	c := &cmd.config
 	b.Cluster, b.Addresses, b.MessageSizeMax = c.Cluster, c.Addresses, c.MessageSizeMax
 	result, err := benchmark.Run(b, stop)
 	if err != nil {

@@ -54,12 +54,20 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var small = []string{"--cluster", "9", "--keys-max", "2048", "--journal-slots", "64", "--message-size-max-kib", "16"}
+// small are the limits of the test clusters; clients pass only the
+// message size.
+var (
+	small       = []string{"--keys-max", "2048", "--journal-slots", "64", "--message-size-max-kib", "16"}
+	smallClient = []string{"--message-size-max-kib", "16"}
+)
 
 func (c *cluster) args(cmd string, replica int, more ...string) []string {
-	args := append([]string{cmd, "--addresses", c.addresses}, small...)
+	args := []string{cmd, "--cluster", "9", "--addresses", c.addresses}
 	if replica >= 0 {
+		args = append(args, small...)
 		args = append(args, "--replica", fmt.Sprint(replica), "--data", filepath.Join(c.dir, fmt.Sprintf("%d.vsr", replica)))
+	} else {
+		args = append(args, smallClient...)
 	}
 	return append(args, more...)
 }
