@@ -48,6 +48,9 @@ func Open(c Config, log io.Writer) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkFormat(c.Data, o); err != nil {
+		return nil, err
+	}
 	file, err := storage.Open(c.Data, o)
 	if err != nil {
 		return nil, err
