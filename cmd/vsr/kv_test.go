@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 
@@ -74,5 +75,36 @@ func TestKVErrorCodes(t *testing.T) {
 		if code := kvError(&bytes.Buffer{}, c.err); code != c.code {
 			t.Errorf("%v: exit %d, want %d", c.err, code, c.code)
 		}
+	}
+}
+
+// Replicas and clients take hostnames and IPv6 literals in --addresses.
+func TestHostnamesAndIPv6Addresses(t *testing.T) {
+	l6, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	v6 := l6.Addr().String()
+	l6.Close()
+	ports := strings.Split(freeAddresses(t, 2), ",")
+	host := "localhost:" + ports[0][strings.LastIndex(ports[0], ":")+1:]
+	if _, err := net.ResolveTCPAddr("tcp", host); err != nil {
+		t.Skipf("localhost does not resolve: %v", err)
+	}
+	c := &cluster{t: t, addresses: strings.Join([]string{host, v6, ports[1]}, ","), dir: t.TempDir()}
+	for i := range 3 {
+		var errOut bytes.Buffer
+		if code := run(c.args("format", i), &bytes.Buffer{}, &errOut, nil); code != exitOK {
+			t.Fatalf("format %d: exit %d: %s", i, code, errOut.String())
+		}
+		c.stops, c.logs = append(c.stops, nil), append(c.logs, &syncBuffer{})
+		c.start(i)
+	}
+	t.Cleanup(c.stopAll)
+	if out, code := c.kv("write", "k", "v"); code != exitOK {
+		t.Fatalf("write over %s: %q, exit %d", c.addresses, out, code)
+	}
+	if out, code := c.kv("read", "k"); code != exitOK || out != "v\n" {
+		t.Fatalf("read over %s: %q, exit %d", c.addresses, out, code)
 	}
 }
