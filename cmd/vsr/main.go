@@ -111,6 +111,8 @@ func start(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		"vsr start --cluster 7 --replica 0 --addresses 127.0.0.1:3001,127.0.0.1:3002,127.0.0.1:3003 --data 0.vsr", stderr)
 	cmd.replicaFlags()
 	cmd.limitFlags()
+	cmd.fs.StringVar(&cmd.config.MetricsAddress, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (host:port)")
+	cmd.fs.StringVar(&cmd.config.PprofAddress, "pprof", "", "serve Go profiles at http://ADDR/debug/pprof/ (host:port)")
 	if err := cmd.parse(args, true, false); err != nil {
 		return usageError(stderr, err)
 	}
@@ -121,6 +123,12 @@ func start(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	}
 	defer s.Close()
 	fmt.Fprintf(stdout, "replica %d of cluster %d listening on %s\n", c.Replica, c.Cluster, c.Addresses[c.Replica])
+	if a := s.MetricsAddress(); a != "" {
+		fmt.Fprintf(stdout, "metrics at http://%s/metrics\n", a)
+	}
+	if a := s.PprofAddress(); a != "" {
+		fmt.Fprintf(stdout, "profiles at http://%s/debug/pprof/\n", a)
+	}
 	if err := s.Run(stop); err != nil {
 		return fail(stderr, err)
 	}

@@ -30,6 +30,10 @@ type Config struct {
 	MessageSizeMax uint32 // largest message in bytes, header included (0: the vsr default)
 	JournalSlots   int    // 0: the vsr default
 	ClientsMax     int    // client sessions the cluster holds (0: the vsr default)
+
+	// Served by Open beside the replica when set (host:port; port 0 picks one).
+	MetricsAddress string // Prometheus metrics at /metrics
+	PprofAddress   string // Go profiles at /debug/pprof/
 }
 
 // ErrConfig wraps every error that a wrong Config causes (as opposed to

@@ -28,6 +28,11 @@ type Server struct {
 	file    *storage.File
 	loop    *bus.Loop
 	log     io.Writer
+
+	storageDone     func(tag uint64, err error) // the replica's, timed when metrics are on
+	metrics         *metrics                    // nil without MetricsAddress
+	metricsEndpoint *endpoint
+	pprofEndpoint   *endpoint
 }
 
 // SeededRandom is a ChaCha8 stream seeded from the OS: real processes need
@@ -62,16 +67,56 @@ func Open(c Config, log io.Writer) (*Server, error) {
 		file.Close()
 		return nil, err
 	}
-	s.replica, err = vsr.OpenReplica(o, vsr.Env{Bus: s.loop, Storage: file, StateMachine: store, Random: SeededRandom()})
+	env := vsr.Env{Bus: s.loop, Storage: file, StateMachine: store, Random: SeededRandom()}
+	if err := s.serveEndpoints(c, &env, vsr.NewLayout(o)); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.replica, err = vsr.OpenReplica(o, env)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
+	s.storageDone = s.replica.StorageDone
+	if s.metrics != nil {
+		s.storageDone = func(tag uint64, err error) {
+			s.metrics.storageDone(tag)
+			s.replica.StorageDone(tag, err)
+		}
+	}
 	return s, nil
 }
 
-// Close closes the bus and the data file.
+// serveEndpoints starts the metrics and profile endpoints the config asks
+// for; metrics hook the replica's events and time its storage.
+func (s *Server) serveEndpoints(c Config, env *vsr.Env, layout vsr.Layout) error {
+	if c.MetricsAddress != "" {
+		s.metrics = newMetrics(uint8(c.Replica))
+		env.Hook = s.metrics.hook
+		env.Storage = &timedStorage{file: s.file, m: s.metrics, layout: layout}
+		s.file.OnSync = func(d time.Duration) { s.metrics.fsync.Observe(d.Seconds()) }
+		var err error
+		if s.metricsEndpoint, err = serveHTTP("metrics", c.MetricsAddress, s.metrics.handler()); err != nil {
+			return err
+		}
+	}
+	if c.PprofAddress != "" {
+		var err error
+		if s.pprofEndpoint, err = serveHTTP("pprof", c.PprofAddress, pprofHandler()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MetricsAddress and PprofAddress are where the endpoints listen, or "".
+func (s *Server) MetricsAddress() string { return s.metricsEndpoint.address() }
+func (s *Server) PprofAddress() string   { return s.pprofEndpoint.address() }
+
+// Close closes the endpoints, the bus and the data file.
 func (s *Server) Close() error {
+	s.metricsEndpoint.close()
+	s.pprofEndpoint.close()
 	err := s.loop.Close()
 	if ferr := s.file.Close(); err == nil {
 		err = ferr
@@ -91,11 +136,7 @@ func (s *Server) Run(stop <-chan struct{}) error {
 			return nil
 		default:
 		}
-		for range drainRoundsMax {
-			if s.file.Drain(r.StorageDone) == 0 {
-				break
-			}
-		}
+		s.drain()
 		if err := r.OpenError(); err != nil {
 			return err
 		}
@@ -114,9 +155,22 @@ func (s *Server) Run(stop <-chan struct{}) error {
 			r.Tick()
 			next = next.Add(Tick)
 		}
+		if s.metrics != nil {
+			s.metrics.update(r)
+		}
 		if now.After(report) {
 			report = now.Add(reportInterval)
 			s.status("")
+		}
+	}
+}
+
+// drain hands storage completions to the replica, a bounded number of
+// rounds (completions may cause more).
+func (s *Server) drain() {
+	for range drainRoundsMax {
+		if s.file.Drain(s.storageDone) == 0 {
+			break
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -20,6 +21,8 @@ type File struct {
 	file *os.File
 	size uint64
 	done []completion // completions not yet handed to the replica, oldest first
+	// OnSync, if set, is told how long each fdatasync took (metrics).
+	OnSync func(time.Duration)
 }
 
 type completion struct {
@@ -100,9 +103,20 @@ func (f *File) Write(offset uint64, data []byte, tag uint64) {
 	f.check(offset, len(data))
 	_, err := f.file.WriteAt(data, int64(offset))
 	if err == nil {
-		err = fdatasync(f.file)
+		err = f.sync()
 	}
 	f.done = append(f.done, completion{tag: tag, err: err})
+}
+
+// sync makes the file's writes durable, timed for OnSync if it is set.
+func (f *File) sync() error {
+	if f.OnSync == nil {
+		return fdatasync(f.file)
+	}
+	started := time.Now()
+	err := fdatasync(f.file)
+	f.OnSync(time.Since(started))
+	return err
 }
 
 func fdatasync(f *os.File) error {

@@ -19,11 +19,12 @@ type Cluster struct {
 	Config server.Config // every replica's, Replica and Data aside
 	dir    string
 
-	mu    sync.Mutex
-	stops []chan struct{} // nil for a stopped replica
-	done  []chan struct{}
-	logs  []*Log
-	errs  []error // of replicas whose loop failed
+	mu      sync.Mutex
+	stops   []chan struct{} // nil for a stopped replica
+	done    []chan struct{}
+	logs    []*Log
+	errs    []error          // of replicas whose loop failed
+	servers []*server.Server // the latest of each replica
 }
 
 // FreeAddresses returns n loopback addresses whose ports were free a
@@ -82,7 +83,7 @@ func StartSmall(t testing.TB, n int, configure func(*server.Config)) *Cluster {
 func New(config server.Config, dir string) (*Cluster, error) {
 	c := &Cluster{Config: config, dir: dir}
 	n := len(config.Addresses)
-	c.stops, c.done = make([]chan struct{}, n), make([]chan struct{}, n)
+	c.stops, c.done, c.servers = make([]chan struct{}, n), make([]chan struct{}, n), make([]*server.Server, n)
 	for i := range n {
 		c.logs = append(c.logs, &Log{})
 		if _, err := server.Format(c.ReplicaConfig(i), false); err != nil {
@@ -113,7 +114,7 @@ func (c *Cluster) StartReplica(i int) error {
 	}
 	stop, done := make(chan struct{}), make(chan struct{})
 	c.mu.Lock()
-	c.stops[i], c.done[i] = stop, done
+	c.stops[i], c.done[i], c.servers[i] = stop, done, s
 	c.mu.Unlock()
 	go func() {
 		defer close(done)
@@ -125,6 +126,14 @@ func (c *Cluster) StartReplica(i int) error {
 		}
 	}()
 	return nil
+}
+
+// Server returns replica i's server (the latest started), for its
+// addresses; its replica belongs to its loop's goroutine.
+func (c *Cluster) Server(i int) *server.Server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.servers[i]
 }
 
 // StopReplica stops replica i and waits for it to close its file.
