@@ -155,7 +155,13 @@ func bench(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	}
 	c := &cmd.config
 	b.Cluster, b.Addresses, b.MessageSizeMax = c.Cluster, c.Addresses, c.MessageSizeMax
+	if err := b.Check(); err != nil {
+		return fail(stderr, err)
+	}
+	progress := newBenchProgress(stderr, b.Requests/b.Clients*b.Clients)
+	b.Progress = progress.update
 	result, err := benchmark.Run(b, stop)
+	progress.finish()
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -170,7 +176,11 @@ func printBenchmark(w io.Writer, r *benchmark.Result) {
 	_ = t.Append("requests replied", len(r.Latencies))
 	_ = t.Append("elapsed", r.Elapsed.Round(time.Millisecond))
 	_ = t.Append("throughput", fmt.Sprintf("%.0f requests/s", r.Throughput()))
-	_ = t.Append("latency p50 / p99 / max", fmt.Sprintf("%s / %s / %s", r.Percentile(0.50).Round(time.Microsecond),
-		r.Percentile(0.99).Round(time.Microsecond), r.Percentile(1).Round(time.Microsecond)))
+	for _, p := range []struct {
+		name     string
+		fraction float64
+	}{{"latency p50", 0.50}, {"latency p90", 0.90}, {"latency p99", 0.99}, {"latency p999", 0.999}, {"latency max", 1}} {
+		_ = t.Append(p.name, r.Percentile(p.fraction).Round(time.Microsecond))
+	}
 	_ = t.Render()
 }

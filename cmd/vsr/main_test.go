@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -125,8 +126,11 @@ func (c *cluster) benchmark(requests int) string {
 func TestClusterOverTCPAndFiles(t *testing.T) {
 	c := newCluster(t, 3)
 	out := c.benchmark(400)
-	if !strings.Contains(out, "requests replied        │ 400") {
-		t.Fatalf("benchmark output:\n%s", out)
+	for _, want := range []string{`requests replied\s+│ 400 `, `latency p50\s+│ \d`, `latency p90\s+│ \d`,
+		`latency p99\s+│ \d`, `latency p999\s+│ \d`, `latency max\s+│ \d`} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Fatalf("benchmark output lacks %s:\n%s", want, out)
+		}
 	}
 	// Stop a backup or the primary, keep working, restart it from its file.
 	c.stop(1)

@@ -118,3 +118,19 @@ func TestStartStopsOnSignals(t *testing.T) {
 		}
 	}
 }
+
+// Off a terminal, progress is a plain line at most every plainEvery.
+func TestBenchProgressPlainLines(t *testing.T) {
+	var out bytes.Buffer
+	p := newBenchProgress(&out, 1000)
+	p.update(10)
+	if out.Len() != 0 {
+		t.Fatalf("a line before plainEvery passed: %q", out.String())
+	}
+	p.lastLine = p.lastLine.Add(-plainEvery)
+	p.update(500)
+	p.update(501)
+	if got := out.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "500 of 1000 requests replied") {
+		t.Fatalf("progress lines %q, want one saying 500 of 1000", got)
+	}
+}
