@@ -223,7 +223,7 @@ func (s *session) onResult(r *vsr.ClientResult) {
 	if r.Err != nil {
 		// Evicted: the request may have executed before the eviction.
 		// The next call registers the session again.
-		cl.done <- result{err: indefinite(operationName(cl.operation), fmt.Errorf("%w: %w", ErrEvicted, r.Err))}
+		cl.done <- result{err: indefinite(operationName(cl.operation), ErrEvicted)}
 	} else {
 		cl.done <- result{body: append([]byte(nil), r.Body...)}
 	}

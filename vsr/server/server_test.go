@@ -15,19 +15,27 @@ import (
 	"github.com/govsr/govsr/vsr/server/servertest"
 )
 
-// A freshly formatted cluster elects its first primary at once rather
-// than after the recovery timeout (3 s): nothing is there to recover.
-func TestFreshClusterServesAtOnce(t *testing.T) {
-	started := time.Now()
-	cluster := servertest.StartSmall(t, 3, nil)
+// dial connects a client to the cluster for the rest of the test, and
+// returns it with a context that bounds the test.
+func dial(t *testing.T, cluster *servertest.Cluster) (*client.Client, context.Context) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	c, err := client.Dial(ctx, cluster.Config.Cluster, cluster.Config.Addresses,
 		client.Options{MessageSizeMax: cluster.Config.MessageSizeMax})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return c, ctx
+}
+
+// A freshly formatted cluster elects its first primary at once rather
+// than after the recovery timeout (3 s): nothing is there to recover.
+func TestFreshClusterServesAtOnce(t *testing.T) {
+	started := time.Now()
+	cluster := servertest.StartSmall(t, 3, nil)
+	c, ctx := dial(t, cluster)
 	if err := c.Write(ctx, []byte("k"), []byte("v")); err != nil {
 		t.Fatal(err)
 	}
@@ -73,14 +81,7 @@ func TestMetricsAndProfiles(t *testing.T) {
 	cluster := servertest.StartSmall(t, 3, func(c *server.Config) {
 		c.MetricsAddress, c.PprofAddress = "127.0.0.1:0", "127.0.0.1:0"
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, cluster.Config.Cluster, cluster.Config.Addresses,
-		client.Options{MessageSizeMax: cluster.Config.MessageSizeMax})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, ctx := dial(t, cluster)
 	const writes = 20
 	for i := range writes {
 		if err := c.Write(ctx, []byte("k"), []byte(strconv.Itoa(i))); err != nil {
