@@ -91,10 +91,12 @@ func newCluster(t *testing.T, n int) *cluster {
 func (c *cluster) start(i int) {
 	c.stops[i] = make(chan struct{})
 	c.wg.Add(1)
+	// The goroutine gets its own copies: the test appends to c.logs while it runs.
+	args, log := c.args("start", i), c.logs[i]
 	go func(stop chan struct{}) {
 		defer c.wg.Done()
-		if code := run(c.args("start", i), c.logs[i], c.logs[i], stop); code != exitOK {
-			c.t.Errorf("replica %d exited %d:\n%s", i, code, c.logs[i].String())
+		if code := run(args, log, log, stop); code != exitOK {
+			c.t.Errorf("replica %d exited %d:\n%s", i, code, log.String())
 		}
 	}(c.stops[i])
 }
