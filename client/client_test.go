@@ -233,3 +233,44 @@ func TestEvictedWhileIdle(t *testing.T) {
 		t.Fatalf("read %q, %v; want a2", got, err)
 	}
 }
+
+// Each replica in turn, the primary among them, stops while callers keep
+// writing, then starts again: no caller sees an error, and every write is
+// read back.
+func TestViewChangesAreHidden(t *testing.T) {
+	cluster := servertest.StartSmall(t, 3, nil)
+	c := dial(t, cluster, Options{SessionsMax: 4})
+	ctx := timeout(t, 90*time.Second)
+	const goroutines = 4
+	for round := range 3 {
+		cluster.StopReplica(round)
+		var wg sync.WaitGroup
+		errs := make(chan error, goroutines)
+		for g := range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 10 {
+					key, value := []byte(fmt.Sprintf("k%d", g)), []byte(fmt.Sprintf("%d-%d", round, i))
+					if err := c.Write(ctx, key, value); err != nil {
+						errs <- fmt.Errorf("round %d: write %s=%s: %w", round, key, value, err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if err := cluster.StartReplica(round); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for g := range goroutines {
+		if got, err := c.Read(ctx, []byte(fmt.Sprintf("k%d", g))); err != nil || string(got) != "2-9" {
+			t.Fatalf("k%d = %q, %v; want 2-9", g, got, err)
+		}
+	}
+}
