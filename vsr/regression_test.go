@@ -933,3 +933,42 @@ func TestUnreadSlotNamedByAPrimaryIsNeverNacked(t *testing.T) {
 		t.Fatal("a slot that held a prepare it read back cannot nack another entry of its op it never held")
 	}
 }
+
+// Seed 1005364: a view change needed committed prepares that only a
+// recovering replica still held, and that replica could not recover until
+// the view formed: the cluster changed views for 200 views. A recovering
+// replica serves repair from its journal (the asker checks what it gets).
+func TestRecoveringReplicaServesRepair(t *testing.T) {
+	net := newTestNet(t, 3, quietTimeouts)
+	clients := net.registerClients(1)
+	net.submit(clients[0], "a")
+	op := net.replicas[2].Op()
+	checksum := net.replicas[2].journal.header(op).Checksum
+	// r2's recovery gets no answer: it stays recovering.
+	net.drop = func(p *packet) bool { return p.header.Command == CommandRecoveryResponse }
+	net.crash(2)
+	net.restart(2)
+	if net.replicas[2].Status() != StatusRecovering {
+		t.Fatalf("set-up: r2 %v after a restart, want recovering", net.replicas[2].Status())
+	}
+	sent := len(net.sentPackets)
+	view := net.replicas[0].View()
+	net.replicas[0].send(2, &Header{Command: CommandRequestPrepare, View: view, Op: op, Context: checksum}, nil)
+	net.replicas[0].send(2, &Header{Command: CommandRequestHeaders, View: view, Commit: 1, Op: op}, nil)
+	net.deliver()
+	answered := map[Command]bool{}
+	for _, p := range net.sentPackets[sent:] {
+		if p.from.replica == 2 && p.to.replica == 0 {
+			answered[p.header.Command] = true
+			if p.header.Command == CommandPrepare && p.header.Checksum != checksum {
+				t.Fatalf("r2 answered op %d with another prepare", op)
+			}
+		}
+	}
+	if !answered[CommandPrepare] || !answered[CommandHeaders] {
+		t.Fatalf("recovering r2 answered %v to a request_prepare and a request_headers, want a prepare and headers", answered)
+	}
+	if net.replicas[2].Status() != StatusRecovering {
+		t.Fatal("serving repair changed r2's status")
+	}
+}
