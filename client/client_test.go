@@ -42,21 +42,8 @@ func TestConcurrentCallersShareBoundedSessions(t *testing.T) {
 	if err := c.Write(ctx, []byte("counter"), []byte("0")); err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, goroutines)
-	for g := range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- caller(ctx, c, g, rounds)
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := inParallel(goroutines, func(g int) error { return caller(ctx, c, g, rounds) }); err != nil {
+		t.Fatal(err)
 	}
 	got, err := c.Read(ctx, []byte("counter"))
 	if err != nil || string(got) != fmt.Sprint(goroutines*rounds) {
@@ -68,6 +55,28 @@ func TestConcurrentCallersShareBoundedSessions(t *testing.T) {
 	if sessions < 2 || sessions > 4 {
 		t.Fatalf("%d sessions opened, want 2 to SessionsMax 4", sessions)
 	}
+}
+
+// inParallel runs f(0) to f(n-1) on goroutines of their own and returns
+// the first error.
+func inParallel(n int, f func(g int) error) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for g := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- f(g)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // caller writes and reads back its own key, and increments the counter
@@ -244,24 +253,16 @@ func TestViewChangesAreHidden(t *testing.T) {
 	const goroutines = 4
 	for round := range 3 {
 		cluster.StopReplica(round)
-		var wg sync.WaitGroup
-		errs := make(chan error, goroutines)
-		for g := range goroutines {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range 10 {
-					key, value := []byte(fmt.Sprintf("k%d", g)), []byte(fmt.Sprintf("%d-%d", round, i))
-					if err := c.Write(ctx, key, value); err != nil {
-						errs <- fmt.Errorf("round %d: write %s=%s: %w", round, key, value, err)
-						return
-					}
+		err := inParallel(goroutines, func(g int) error {
+			for i := range 10 {
+				key, value := []byte(fmt.Sprintf("k%d", g)), []byte(fmt.Sprintf("%d-%d", round, i))
+				if err := c.Write(ctx, key, value); err != nil {
+					return fmt.Errorf("round %d: write %s=%s: %w", round, key, value, err)
 				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
+			}
+			return nil
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if err := cluster.StartReplica(round); err != nil {
