@@ -65,6 +65,9 @@ func (n *network) send(from, to int, message []byte) {
 	loss := n.rng.Chance(n.opts.Loss)
 	duplicate := n.rng.Chance(n.opts.Duplicate)
 	switch {
+	case n.sim.script != nil && n.sim.script.drop(from, to, message):
+		st.Dropped++
+		return
 	case n.cut(from, to):
 		st.Dropped++
 		st.DroppedPartition++

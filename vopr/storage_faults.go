@@ -272,6 +272,14 @@ func (s *Simulator) replaceDisk(i int) {
 	if !a.replace.Chance(s.opts.Storage.Atlas.Replace) || s.phase != phaseSafety || !a.canReplace(i) {
 		return
 	}
+	s.formatRejoin(i)
+}
+
+// formatRejoin replaces replica i's disk, while it is down, with one
+// formatted --rejoin.
+func (s *Simulator) formatRejoin(i int) {
+	r := s.replicas[i]
+	a := r.storage.atlas
 	sectors, err := vsr.FormatDataFileForRejoin(r.opts)
 	if err != nil {
 		panic("vopr: FormatDataFileForRejoin: " + err.Error())

@@ -53,6 +53,9 @@ type workloadClient struct {
 	waiting bool // a think-time eventClientGo is scheduled
 	ticking bool // an eventClientTick is scheduled
 	stopped bool // liveness phase: issue nothing new
+	// scripted: a scenario script (scenario.go) says what the client
+	// sends and when; it issues nothing by itself.
+	scripted bool
 	writes  int
 	// lastRequest is the checksum of the latest request this client sent,
 	// so a reply can be checked against the canonical history.
@@ -97,7 +100,7 @@ func (w *workloadClient) startTicking() {
 // next is the end of the think time: register or issue the next op.
 func (w *workloadClient) next() {
 	w.waiting = false
-	if w.stopped || w.client.Busy() {
+	if w.stopped || w.scripted || w.client.Busy() {
 		return
 	}
 	if !w.client.Registered() {
@@ -107,13 +110,19 @@ func (w *workloadClient) next() {
 		w.startTicking()
 		return
 	}
-	op := w.draw()
+	w.issue(w.draw())
+}
+
+// issue submits op and enters it in the history; it returns the request
+// number the client gave it.
+func (w *workloadClient) issue(op historyOp) uint32 {
 	input, err := w.encode(&op)
 	if err != nil {
 		panic("vopr: workload built an invalid request: " + err.Error())
 	}
 	operation := opOperations[op.kind]
-	if _, err := w.client.Submit(operation, input); err != nil {
+	request, err := w.client.Submit(operation, input)
+	if err != nil {
 		panic("vopr: submit: " + err.Error())
 	}
 	w.startTicking()
@@ -122,6 +131,7 @@ func (w *workloadClient) next() {
 	w.pending = len(w.sim.check.history)
 	w.sim.check.history = append(w.sim.check.history, op)
 	w.sim.stats.Requests++
+	return request
 }
 
 // draw picks the next operation: kind by the workload's percentages, key
@@ -166,6 +176,9 @@ func (w *workloadClient) onResult(r *vsr.ClientResult) {
 	if r.Err == nil {
 		s.check.onReply(w, r)
 		s.chaos.clientResult(w.index, r.Operation == vsr.OperationRegister)
+	}
+	if s.script != nil {
+		s.script.clientResult(w, r)
 	}
 	if r.Operation != vsr.OperationRegister && w.pending >= 0 {
 		op := &s.check.history[w.pending]
