@@ -56,7 +56,7 @@ type workloadClient struct {
 	// scripted: a scenario script (scenario.go) says what the client
 	// sends and when; it issues nothing by itself.
 	scripted bool
-	writes  int
+	writes   int
 	// lastRequest is the checksum of the latest request this client sent,
 	// so a reply can be checked against the canonical history.
 	lastRequest vsr.U128
