@@ -30,19 +30,21 @@ import (
 //	read ID [key=K]               read K, running until the reply
 //	wait ID [limit=TICKS]         run until the client has no request in flight
 //	partition rI...               cut replicas off from everyone; heal [rI...] (all if none)
-//	drop COMMAND [from=N] [to=N] [op=N] [client=ID]   drop matching messages; undrop clears
+//	drop COMMAND|any [from=N] [to=N] [op=N] [client=ID]   drop matching messages; undrop clears
 //	hold-io rI / release-io rI    hold back a replica's storage completions, or release them
 //	crash rI / restart rI         power loss (writes in flight tear) / reopen from its disk
 //	rejoin rI                     replace its disk with one formatted --rejoin, and restart it
 //	pause rI / resume rI          the process stops / goes on with what arrived meanwhile
 //	corrupt rI op=N prepare|header   flip a bit of op's journal copy on replica I's disk
-//	capture NAME COMMAND client=ID [register]   keep the latest such message a client sent
-//	inject NAME                   send a copy of it to every replica now (a late duplicate)
+//	capture NAME COMMAND from=N [register]   keep the latest such message N sent
+//	inject NAME [to=N]            send a copy of it again now (a late duplicate), to N or every replica
+//	load ID... rounds=N           N rounds: each client writes once, then all replies are awaited
 //	tick N                        run N ticks (10 ms each) of simulated time
 //	deliver                       run until no message or storage I/O is in flight
 //	until rI FIELD=VALUE... [limit=TICKS]   run until the replica matches
 //	expect rI FIELD=VALUE...      status, view, log_view, op, commit_min, commit_max, primary,
-//	                              down, paused, journal_faulty, checkpoint, has_prepare:OP, nackable:OP
+//	                              down, paused, opening, journal_faulty, checkpoint, durable_view,
+//	                              has_prepare:OP, nackable:OP
 //	expect-applied rI VALUE...    the values of the requests replica I executed, in op order
 //	expect-sent COMMAND [from=N] count=N|min=N   messages sent so far
 //	check                         end: heal everything, run the liveness phase to convergence,
@@ -87,7 +89,8 @@ type script struct {
 	drops    []dropRule
 	sent     map[sentKey]int
 	latest   map[sentKey][]byte // (client node, register or request): its latest message
-	captured map[string][]byte
+	captured map[string]capturedMessage
+	durable  []uint32 // per replica: the view its superblock made durable last
 	labels   map[scriptRequest]string
 	applied  [][]appliedOp // per replica, in op order
 	trace    traceWriter

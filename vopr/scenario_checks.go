@@ -109,6 +109,10 @@ func (sc *script) field(i int, key string) string {
 		return strconv.FormatBool(sr.down)
 	case "paused":
 		return strconv.FormatBool(sr.paused)
+	case "opening":
+		return strconv.FormatBool(r.Opening())
+	case "durable_view":
+		return fmt.Sprint(sc.durable[i])
 	case "journal_faulty":
 		return strconv.FormatBool(r.JournalFaulty())
 	case "checkpoint":
@@ -206,9 +210,13 @@ func (sc *script) onEvent(i int, e *vsr.Event) {
 	case vsr.EventStatus:
 		text = fmt.Sprintf("r%d %s view=%d log_view=%d op=%d commit=%d", i, e.Status, e.View, e.LogView, e.Op, e.Commit)
 	case vsr.EventOpened:
+		sc.durable[i] = e.View
 		text = fmt.Sprintf("r%d opened view=%d log_view=%d op=%d commit=%d", i, e.View, e.LogView, e.Op, e.Commit)
 	case vsr.EventApplied:
 		text = fmt.Sprintf("r%d applied op=%d %s", i, e.Op, sc.noteApplied(i, e))
+	case vsr.EventDurable:
+		sc.durable[i] = e.View
+		return
 	case vsr.EventCheckpoint, vsr.EventStateTransfer:
 		text = fmt.Sprintf("r%d %s op=%d", i, e.Kind, e.Op)
 	case vsr.EventEvicted:

@@ -69,7 +69,8 @@ func (sc *script) build() {
 	}
 	n := sc.replicas
 	sc.parted, sc.holding, sc.heldIO, sc.applied = make([]bool, n), make([]bool, n), make([][]event, n), make([][]appliedOp, n)
-	sc.sent, sc.latest, sc.captured = map[sentKey]int{}, map[sentKey][]byte{}, map[string][]byte{}
+	sc.sent, sc.latest, sc.captured = map[sentKey]int{}, map[sentKey][]byte{}, map[string]capturedMessage{}
+	sc.durable = make([]uint32, n)
 	sc.labels = map[scriptRequest]string{}
 }
 
@@ -180,6 +181,8 @@ func (sc *script) execClients(cmd string, args []string) bool {
 		sc.submit(opWrite, args, cmd == "submit")
 	case "read":
 		sc.submit(opRead, append(args[:1:1], append([]string{""}, args[1:]...)...), true)
+	case "load":
+		sc.load(args)
 	case "wait":
 		w := sc.client(args[:1], 1)
 		sc.runUntil(sc.limit(args[1:], 3000), "client idle", w.idle)
@@ -230,6 +233,27 @@ func (sc *script) submit(kind opKind, args []string, wait bool) {
 	sc.labels[scriptRequest{client: w.index, request: request}] = label
 	if wait {
 		sc.runUntil(3000, "the reply", w.idle)
+	}
+}
+
+// load runs rounds in which each named client writes once (the value
+// ID.ROUND under key k) and every reply is awaited: load ID... rounds=N.
+func (sc *script) load(args []string) {
+	if len(args) < 2 {
+		sc.fail("load ID... rounds=N")
+	}
+	a := sc.args(args[len(args)-1:])
+	if a[0].key != "rounds" {
+		sc.fail("load ends with rounds=N")
+	}
+	ids := args[:len(args)-1]
+	for round := range sc.num(a[0].value) {
+		for _, id := range ids {
+			sc.submit(opWrite, []string{id, fmt.Sprintf("%s.%d", id, round+1)}, false)
+		}
+		for _, id := range ids {
+			sc.runUntil(3000, "the replies of a load round", sc.client([]string{id}, 1).idle)
+		}
 	}
 }
 

@@ -79,7 +79,10 @@ func (sc *script) dropRule(args []string) dropRule {
 	if len(args) == 0 {
 		sc.fail("drop names a message command")
 	}
-	d := dropRule{command: sc.command(args[0]), from: -1, to: -1, op: -1, client: -1}
+	d := dropRule{command: commandAny, from: -1, to: -1, op: -1, client: -1}
+	if args[0] != "any" {
+		d.command = sc.command(args[0])
+	}
 	for _, a := range sc.args(args[1:]) {
 		switch a.key {
 		case "from":
@@ -98,20 +101,24 @@ func (sc *script) dropRule(args []string) dropRule {
 }
 
 func (d *dropRule) matches(from, to, client int, h *vsr.Header) bool {
-	return h.Command == d.command && (d.from < 0 || d.from == from) && (d.to < 0 || d.to == to) &&
+	return (d.command == commandAny || h.Command == d.command) && (d.from < 0 || d.from == from) && (d.to < 0 || d.to == to) &&
 		(d.op < 0 || uint64(d.op) == h.Op) && (d.client < 0 || d.client == client)
 }
 
-// sentKey counts messages by command and sender; for a client's requests
-// it also keeps the latest (register marks a register).
+// sentKey counts messages by command and sender, and names the latest
+// one sent (register tells a client's registers from its other requests).
 type sentKey struct {
 	command  vsr.Command
 	node     int
 	register bool
 }
 
+// commandAny, in a drop rule, matches every command.
+const commandAny vsr.Command = 0
+
 // drop is the network's hook for every message sent: it counts it, keeps
-// a client's latest request, and reports whether a drop rule takes it.
+// a copy of the latest of its kind (for capture), and reports whether a
+// drop rule takes it.
 func (sc *script) drop(from, to int, message []byte) bool {
 	h, err := vsr.DecodeHeader(message)
 	if err != nil {
@@ -122,10 +129,8 @@ func (sc *script) drop(from, to int, message []byte) bool {
 	if k, ok := sc.sim.clientOf[h.Client]; ok {
 		client = k
 	}
-	if from >= sc.replicas && h.Command == vsr.CommandRequest {
-		key := sentKey{command: h.Command, node: from, register: h.Operation == vsr.OperationRegister}
-		sc.latest[key] = append(sc.latest[key][:0], message...)
-	}
+	key := sentKey{command: h.Command, node: from, register: h.Command == vsr.CommandRequest && h.Operation == vsr.OperationRegister}
+	sc.latest[key] = append(sc.latest[key][:0], message...)
 	for k := range sc.drops {
 		if sc.drops[k].matches(from, to, client, &h) {
 			return true
@@ -206,37 +211,52 @@ func (sc *script) corrupt(args []string) {
 	st.FlipBit(l.HeadersOffset, 8*(slot*vsr.HeaderSize+100))
 }
 
-// capture keeps a copy of the latest register or request a client sent:
-// capture NAME register|request ID.
+// capture keeps a copy of the latest message of a command a node sent:
+// capture NAME COMMAND from=N [register] (register: a client's latest
+// register, not its latest other request).
 func (sc *script) capture(args []string) {
-	if len(args) != 3 || (args[1] != "register" && args[1] != "request") {
-		sc.fail("capture NAME register|request ID")
+	if len(args) < 3 || len(args) > 4 || len(args) == 4 && args[3] != "register" {
+		sc.fail("capture NAME COMMAND from=N [register]")
 	}
-	w := sc.client(args[2:], 1)
-	key := sentKey{command: vsr.CommandRequest, node: sc.replicas + w.index, register: args[1] == "register"}
+	a := sc.args(args[2:3])
+	if a[0].key != "from" {
+		sc.fail("capture names the sender: from=N")
+	}
+	key := sentKey{command: sc.command(args[1]), node: sc.node(a[0].value), register: len(args) == 4}
 	m, ok := sc.latest[key]
 	if !ok {
-		sc.fail("client %s sent no %s yet", args[2], args[1])
+		sc.fail("%s sent no such %s yet", a[0].value, args[1])
 	}
-	sc.captured[args[0]] = append([]byte(nil), m...)
+	sc.captured[args[0]] = capturedMessage{from: key.node, message: append([]byte(nil), m...)}
 }
 
-// inject sends a copy of a captured message from its client to every
-// replica, as a copy held up in the network would arrive late.
+// capturedMessage is a message kept to be sent again later.
+type capturedMessage struct {
+	from    int
+	message []byte
+}
+
+// inject sends a copy of a captured message from its sender again, now
+// (as a copy held up in the network would arrive late): to one node, or
+// to every replica but the sender. inject NAME [to=N].
 func (sc *script) inject(args []string) {
-	if len(args) != 1 {
-		sc.fail("inject NAME")
+	if len(args) < 1 || len(args) > 2 {
+		sc.fail("inject NAME [to=N]")
 	}
 	m, ok := sc.captured[args[0]]
 	if !ok {
 		sc.fail("nothing captured as %s", args[0])
 	}
-	h, err := vsr.DecodeHeader(m)
-	if err != nil {
-		sc.fail("%v", err)
+	for _, a := range sc.args(args[1:]) {
+		if a.key != "to" {
+			sc.fail("unknown argument %q", a.key)
+		}
+		sc.sim.net.send(m.from, sc.node(a.value), m.message)
+		return
 	}
-	from := sc.replicas + sc.sim.clientOf[h.Client]
 	for to := range sc.replicas {
-		sc.sim.net.send(from, to, m)
+		if to != m.from {
+			sc.sim.net.send(m.from, to, m.message)
+		}
 	}
 }
