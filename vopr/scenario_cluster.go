@@ -121,17 +121,16 @@ func (sc *script) runTicks(n int) {
 	}
 }
 
-// runUntil runs, a tick at a time, until done holds; it fails after limit
-// ticks.
+// runUntil runs until done holds, checking after every event; it fails
+// after limit ticks.
 func (sc *script) runUntil(limit int, what string, done func() bool) {
-	for range limit {
-		if done() {
-			return
+	deadline := sc.sim.now + uint64(limit)*tickNs
+	for !done() {
+		if sc.sim.queue.nextAt() > deadline {
+			sc.fail("%s: not reached within %d ticks", what, limit)
 		}
-		sc.runTicks(1)
-	}
-	if !done() {
-		sc.fail("%s: not reached within %d ticks", what, limit)
+		sc.sim.runEvent()
+		sc.checkFailure()
 	}
 }
 
