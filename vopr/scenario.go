@@ -30,7 +30,8 @@ import (
 //	read ID [key=K]               read K, running until the reply
 //	wait ID [limit=TICKS]         run until the client has no request in flight
 //	partition rI...               cut replicas off from everyone; heal [rI...] (all if none)
-//	drop COMMAND|any [from=N] [to=N] [op=N] [client=ID]   drop matching messages; undrop clears
+//	drop COMMAND|any [from=N] [to=N] [op=N] [client=ID] [count=N]   drop matching messages
+//	                              (the first N only, with count); undrop clears
 //	hold-io rI / release-io rI    hold back a replica's storage completions, or release them
 //	crash rI / restart rI         power loss (writes in flight tear) / reopen from its disk
 //	rejoin rI                     replace its disk with one formatted --rejoin, and restart it
@@ -74,6 +75,9 @@ type script struct {
 	bug  string
 	line string // "name:N: command", for messages
 	done bool   // check ran: the run is over
+	// loading: a load runs; its executions and replies are not traced one
+	// by one.
+	loading bool
 
 	// Gathered from the cluster and client lines, before the build.
 	replicas    int

@@ -213,7 +213,12 @@ func (sc *script) onEvent(i int, e *vsr.Event) {
 		sc.durable[i] = e.View
 		text = fmt.Sprintf("r%d opened view=%d log_view=%d op=%d commit=%d", i, e.View, e.LogView, e.Op, e.Commit)
 	case vsr.EventApplied:
-		text = fmt.Sprintf("r%d applied op=%d %s", i, e.Op, sc.noteApplied(i, e))
+		label := sc.noteApplied(i, e)
+		if sc.loading {
+			return // a load's executions are summed up when it ends
+		}
+		sc.trace.applied(sc.sim.now, i, e.Op, label)
+		return
 	case vsr.EventDurable:
 		sc.durable[i] = e.View
 		return

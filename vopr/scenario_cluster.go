@@ -246,7 +246,9 @@ func (sc *script) load(args []string) {
 		sc.fail("load ends with rounds=N")
 	}
 	ids := args[:len(args)-1]
-	for round := range sc.num(a[0].value) {
+	rounds := sc.num(a[0].value)
+	sc.loading = true
+	for round := range rounds {
 		for _, id := range ids {
 			sc.submit(opWrite, []string{id, fmt.Sprintf("%s.%d", id, round+1)}, false)
 		}
@@ -254,6 +256,12 @@ func (sc *script) load(args []string) {
 			sc.runUntil(3000, "the replies of a load round", sc.client([]string{id}, 1).idle)
 		}
 	}
+	sc.loading = false
+	text := fmt.Sprintf("load: %d writes answered; commit_min", rounds*len(ids))
+	for i, r := range sc.sim.replicas {
+		text += fmt.Sprintf(" r%d=%d", i, r.replica.CommitMin())
+	}
+	sc.trace.add(sc.sim.now, text)
 }
 
 // clientResult traces what a scripted client heard.
@@ -264,6 +272,8 @@ func (sc *script) clientResult(w *workloadClient, r *vsr.ClientResult) {
 		sc.trace.add(sc.sim.now, fmt.Sprintf("%s: %v", name, r.Err))
 	case r.Operation == vsr.OperationRegister:
 		sc.trace.add(sc.sim.now, fmt.Sprintf("%s registered", name))
+	case sc.loading:
+		// A load's replies are summed up when it ends.
 	default:
 		label := sc.labels[scriptRequest{client: w.index, request: r.Request}]
 		sc.trace.add(sc.sim.now, fmt.Sprintf("%s reply op=%d %s: %s", name, r.Op, label, replyText(r.Body)))

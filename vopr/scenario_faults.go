@@ -73,13 +73,14 @@ type dropRule struct {
 	from, to int // nodes, -1 for any
 	op       int64
 	client   int // client index, -1 for any
+	left     int // how many more it drops, -1 for no end
 }
 
 func (sc *script) dropRule(args []string) dropRule {
 	if len(args) == 0 {
 		sc.fail("drop names a message command")
 	}
-	d := dropRule{command: commandAny, from: -1, to: -1, op: -1, client: -1}
+	d := dropRule{command: commandAny, from: -1, to: -1, op: -1, client: -1, left: -1}
 	if args[0] != "any" {
 		d.command = sc.command(args[0])
 	}
@@ -93,6 +94,8 @@ func (sc *script) dropRule(args []string) dropRule {
 			d.op = int64(sc.num(a.value))
 		case "client":
 			d.client = sc.clientIndex(a.value, true)
+		case "count":
+			d.left = sc.num(a.value)
 		default:
 			sc.fail("unknown drop filter %q", a.key)
 		}
@@ -132,7 +135,8 @@ func (sc *script) drop(from, to int, message []byte) bool {
 	key := sentKey{command: h.Command, node: from, register: h.Command == vsr.CommandRequest && h.Operation == vsr.OperationRegister}
 	sc.latest[key] = append(sc.latest[key][:0], message...)
 	for k := range sc.drops {
-		if sc.drops[k].matches(from, to, client, &h) {
+		if d := &sc.drops[k]; d.left != 0 && d.matches(from, to, client, &h) {
+			d.left--
 			return true
 		}
 	}
