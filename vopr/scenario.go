@@ -45,6 +45,7 @@ import (
 //	until rI FIELD=VALUE... [limit=TICKS]   run until the replica matches
 //	expect rI FIELD=VALUE...      status, view, log_view, op, commit_min, commit_max, primary,
 //	                              down, paused, opening, journal_faulty, checkpoint, durable_view,
+//	                              state_transfers,
 //	                              has_prepare:OP, nackable:OP
 //	expect-applied rI VALUE...    the values of the requests replica I executed, in op order
 //	expect-sent COMMAND [from=N] count=N|min=N   messages sent so far

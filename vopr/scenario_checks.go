@@ -113,6 +113,8 @@ func (sc *script) field(i int, key string) string {
 		return strconv.FormatBool(r.Opening())
 	case "durable_view":
 		return fmt.Sprint(sc.durable[i])
+	case "state_transfers":
+		return fmt.Sprint(r.Stats().StateTransfers)
 	case "journal_faulty":
 		return strconv.FormatBool(r.JournalFaulty())
 	case "checkpoint":
