@@ -197,11 +197,12 @@ func (sc *script) cluster(args []string) {
 	}
 	for _, a := range args[1:] {
 		k, v := sc.pair(a)
-		switch k {
-		case "pipeline", "journal", "clients_max", "queue", "message_size", "seed", "liveness":
+		_, simulator := scenarioOptionsSim[k]
+		_, replica := scenarioOptionsReplica[k]
+		switch {
+		case simulator:
 			sc.simTune = append(sc.simTune, option{k, sc.num(v)})
-		case "abdicate", "primary_timeout", "view_change_timeout", "recovery_timeout", "heartbeat", "jitter",
-			"checkpoint":
+		case replica:
 			sc.replicaTune = append(sc.replicaTune, option{k, sc.num(v)})
 		default:
 			sc.fail("unknown cluster option %q", k)

@@ -31,6 +31,29 @@ func scenarioOptions(seed uint64, replicas, clients int) Options {
 	return o
 }
 
+// scenarioOptionsSim are the simulator options a cluster line may set
+// (seed is read before the rest: it draws them).
+var scenarioOptionsSim = map[string]func(o *Options, v int){
+	"seed":         func(*Options, int) {},
+	"pipeline":     func(o *Options, v int) { o.PipelineMax = v },
+	"journal":      func(o *Options, v int) { o.JournalSlots = v },
+	"clients_max":  func(o *Options, v int) { o.ClientsMax = v },
+	"queue":        func(o *Options, v int) { o.RequestQueueMax = v },
+	"message_size": func(o *Options, v int) { o.MessageSizeMax = uint32(v) },
+	"liveness":     func(o *Options, v int) { o.LivenessTicksMax = v },
+}
+
+// scenarioOptionsReplica are the replica options a cluster line may set.
+var scenarioOptionsReplica = map[string]func(o *vsr.Options, v int){
+	"abdicate":            func(o *vsr.Options, v int) { o.PrimaryAbdicateTicks = v },
+	"primary_timeout":     func(o *vsr.Options, v int) { o.PrimaryTimeoutTicks = v },
+	"view_change_timeout": func(o *vsr.Options, v int) { o.ViewChangeTimeoutTicks = v },
+	"recovery_timeout":    func(o *vsr.Options, v int) { o.RecoveryTimeoutTicks = v },
+	"heartbeat":           func(o *vsr.Options, v int) { o.HeartbeatTicks = v },
+	"jitter":              func(o *vsr.Options, v int) { o.JitterTicks = v },
+	"checkpoint":          func(o *vsr.Options, v int) { o.CheckpointInterval = v },
+}
+
 // build makes the cluster the cluster and client lines describe.
 func (sc *script) build() {
 	for _, t := range sc.simTune {
@@ -40,20 +63,7 @@ func (sc *script) build() {
 	}
 	o := scenarioOptions(sc.seed, sc.replicas, max(1, len(sc.clientNames)))
 	for _, t := range sc.simTune {
-		switch t.key {
-		case "pipeline":
-			o.PipelineMax = t.value
-		case "journal":
-			o.JournalSlots = t.value
-		case "clients_max":
-			o.ClientsMax = t.value
-		case "queue":
-			o.RequestQueueMax = t.value
-		case "message_size":
-			o.MessageSizeMax = uint32(t.value)
-		case "liveness":
-			o.LivenessTicksMax = t.value
-		}
+		scenarioOptionsSim[t.key](&o, t.value)
 	}
 	o.Bug = sc.bug
 	if on := o.Enabled(); len(on) > 0 {
@@ -77,22 +87,7 @@ func (sc *script) build() {
 // tuneReplica applies the script's replica options.
 func (sc *script) tuneReplica(o *vsr.Options) {
 	for _, t := range sc.replicaTune {
-		switch t.key {
-		case "abdicate":
-			o.PrimaryAbdicateTicks = t.value
-		case "primary_timeout":
-			o.PrimaryTimeoutTicks = t.value
-		case "view_change_timeout":
-			o.ViewChangeTimeoutTicks = t.value
-		case "recovery_timeout":
-			o.RecoveryTimeoutTicks = t.value
-		case "heartbeat":
-			o.HeartbeatTicks = t.value
-		case "jitter":
-			o.JitterTicks = t.value
-		case "checkpoint":
-			o.CheckpointInterval = t.value
-		}
+		scenarioOptionsReplica[t.key](o, t.value)
 	}
 }
 
