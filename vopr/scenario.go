@@ -87,18 +87,19 @@ type script struct {
 	simTune     []option // simulator options
 	replicaTune []option // vsr options
 
-	sim      *Simulator
-	parted   []bool    // per replica: cut off from everyone
-	holding  []bool    // per replica: storage completions held back
-	heldIO   [][]event // per replica: the completions held back, in order
-	drops    []dropRule
-	sent     map[sentKey]int
-	latest   map[sentKey][]byte // (client node, register or request): its latest message
-	captured map[string]capturedMessage
-	durable  []uint32 // per replica: the view its superblock made durable last
-	labels   map[scriptRequest]string
-	applied  [][]appliedOp // per replica, in op order
-	trace    traceWriter
+	sim        *Simulator
+	parted     []bool    // per replica: cut off from everyone
+	holding    []bool    // per replica: storage completions held back
+	heldIO     [][]event // per replica: the completions held back, in order
+	drops      []dropRule
+	sent       map[sentKey]int
+	latest     map[sentKey][]byte // (client node, register or request): its latest message
+	captured   map[string]capturedMessage
+	durable    []uint32 // per replica: the view its superblock made durable last
+	checkpoint []uint64 // per replica: the op of its latest durable checkpoint
+	labels     map[scriptRequest]string
+	applied    [][]appliedOp // per replica, in op order
+	trace      traceWriter
 }
 
 type option struct {

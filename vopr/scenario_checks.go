@@ -224,7 +224,13 @@ func (sc *script) onEvent(i int, e *vsr.Event) {
 	case vsr.EventDurable:
 		sc.durable[i] = e.View
 		return
-	case vsr.EventCheckpoint, vsr.EventStateTransfer:
+	case vsr.EventCheckpoint:
+		if e.Op == sc.checkpoint[i] {
+			return // the same checkpoint, recorded again with a new view
+		}
+		sc.checkpoint[i] = e.Op
+		text = fmt.Sprintf("r%d %s op=%d", i, e.Kind, e.Op)
+	case vsr.EventStateTransfer:
 		text = fmt.Sprintf("r%d %s op=%d", i, e.Kind, e.Op)
 	case vsr.EventEvicted:
 		text = fmt.Sprintf("r%d evicted %s", i, sc.clientName(e.Client))

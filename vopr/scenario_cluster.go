@@ -80,7 +80,7 @@ func (sc *script) build() {
 	n := sc.replicas
 	sc.parted, sc.holding, sc.heldIO, sc.applied = make([]bool, n), make([]bool, n), make([][]event, n), make([][]appliedOp, n)
 	sc.sent, sc.latest, sc.captured = map[sentKey]int{}, map[sentKey][]byte{}, map[string]capturedMessage{}
-	sc.durable = make([]uint32, n)
+	sc.durable, sc.checkpoint = make([]uint32, n), make([]uint64, n)
 	sc.labels = map[scriptRequest]string{}
 }
 
