@@ -45,8 +45,7 @@ import (
 //	until rI FIELD=VALUE... [limit=TICKS]   run until the replica matches
 //	expect rI FIELD=VALUE...      status, view, log_view, op, commit_min, commit_max, primary,
 //	                              down, paused, opening, journal_faulty, checkpoint, durable_view,
-//	                              state_transfers,
-//	                              has_prepare:OP, nackable:OP
+//	                              state_transfers, has_prepare:OP, nackable:OP
 //	expect-applied rI VALUE...    the values of the requests replica I executed, in op order
 //	expect-sent COMMAND [from=N] count=N|min=N   messages sent so far
 //	check                         end: heal everything, run the liveness phase to convergence,
@@ -56,6 +55,13 @@ import (
 // seed, liveness (ticks) of the simulator; abdicate, primary_timeout,
 // view_change_timeout, recovery_timeout, heartbeat, jitter, checkpoint
 // (interval) of the replicas.
+//
+// The trace writes each command as "> command", then what followed it at
+// its simulated time: a replica's status changes, opens, executions
+// (by the value the script wrote), checkpoints, state transfers,
+// evictions, violations and coverage marks, and what each client heard.
+// Messages and disk I/O are not traced: they are many, and what they did
+// shows in those lines. A failing checker fails the script at once.
 
 // RunScenario runs the script text (named name in messages) with the
 // deliberate bug (Options.Bug; "" for none) and returns its trace. The
