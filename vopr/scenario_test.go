@@ -99,6 +99,7 @@ func TestScenariosCatchBrokenReplicas(t *testing.T) {
 		{"par_restarted_backup_recovers_and_catches_up", "stamp-backwards", "committed prepare timestamp not above"},
 		{"finding8_primary_that_cannot_prepare_abdicates", "panic-at-op-50", "crash: panic: vsr: deliberate bug"},
 		{"finding6_recovering_replica_ahead_of_the_cluster_recovers", "ignore-start-view", "liveness: the healed cluster did not converge"},
+		{"reads_see_the_last_write_across_a_view_change", "stale-read", "correctness: linearizability"},
 	} {
 		t.Run(c.script+"/"+c.bug, func(t *testing.T) {
 			text, err := os.ReadFile(filepath.Join(scenarioDir, c.script+".txt"))
