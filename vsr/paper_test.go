@@ -20,21 +20,6 @@ func dropCommand(c Command, from int) func(p *packet) bool {
 	return func(p *packet) bool { return p.header.Command == c && (from < 0 || p.from.replica == from) }
 }
 
-// sentCount counts packets of command c sent from replica from (any if < 0).
-func (net *testNet) sentCount(c Command, from int) int {
-	prefix := ""
-	if from >= 0 {
-		prefix = fmt.Sprintf("r%d→", from)
-	}
-	n := 0
-	for _, s := range net.sent {
-		if strings.HasPrefix(s, prefix) && strings.Contains(s, " "+c.String()+" ") {
-			n++
-		}
-	}
-	return n
-}
-
 // registerClients adds and registers n clients.
 func (net *testNet) registerClients(n int) []*Client {
 	var clients []*Client
@@ -229,43 +214,6 @@ func TestPaperOlderViewMessagesIgnored(t *testing.T) {
 	if _, err := Encode(buf, &hsvc, nil); err == nil {
 		t.Fatal("encoding a start_view_change of view 0 should fail its field rule")
 	}
-}
-
-// §4 with one replica: the replication and view-change quorums are 1.
-func TestPaperOneReplicaCluster(t *testing.T) {
-	net := newTestNet(t, 1, nil)
-	c := net.addClient(1)
-	net.register(c)
-	for i := range 10 {
-		net.submit(c, fmt.Sprintf("solo%d", i))
-	}
-	if r := net.replicas[0]; r.commitMin != 11 || r.view != 0 {
-		t.Fatalf("commit %d view %d", r.commitMin, r.view)
-	}
-	if net.sentCount(CommandPrepare, 0) != 0 {
-		t.Fatal("a one-replica cluster sent prepares")
-	}
-}
-
-// §4 with two replicas: both must hold a prepare before it commits, and no
-// view change completes without both.
-func TestPaperTwoReplicaCluster(t *testing.T) {
-	net := newTestNet(t, 2, func(o *Options) { o.PrimaryAbdicateTicks = 10_000 })
-	c := net.addClient(1)
-	net.register(c)
-	net.submit(c, "both")
-	net.partitioned[1] = true
-	commit := net.replicas[0].commitMax
-	if _, err := c.Submit(OperationUserMin, []byte("alone")); err != nil {
-		t.Fatal(err)
-	}
-	net.tick(300)
-	if net.replicas[0].commitMax != commit {
-		t.Fatal("a two-replica cluster committed with one replica")
-	}
-	net.partitioned[1] = false
-	net.run(1000, "commit", func() bool { return !c.Busy() })
-	net.checkAgreement()
 }
 
 // §4.1: the primary pipelines: several prepares are in flight at once, up
