@@ -184,6 +184,9 @@ func (sc *script) exec(f []string) {
 	case sc.sim == nil:
 		sc.build()
 	}
+	if len(args) < argumentsMin[cmd] {
+		sc.fail("too few arguments for %s (at least %d)", cmd, argumentsMin[cmd])
+	}
 	sc.trace.command(sc.sim.now, strings.Join(f, " "))
 	if !sc.execClients(cmd, args) && !sc.execFaults(cmd, args) && !sc.execChecks(cmd, args) {
 		sc.fail("unknown command %q", cmd)
@@ -192,6 +195,15 @@ func (sc *script) exec(f []string) {
 	if sc.sim.failure != nil {
 		sc.fail("%s: %s", sc.sim.failure.Class, sc.sim.failure.Message)
 	}
+}
+
+// argumentsMin is how many arguments a command takes at least (none if
+// not listed).
+var argumentsMin = map[string]int{
+	"register": 1, "submit": 2, "send": 2, "read": 1, "load": 2, "wait": 1, "partition": 1, "drop": 1,
+	"hold-io": 1, "release-io": 1, "crash": 1, "restart": 1, "rejoin": 1, "pause": 1, "resume": 1,
+	"corrupt": 3, "capture": 3, "inject": 1, "tick": 1, "until": 2, "expect": 2, "expect-applied": 1,
+	"expect-sent": 2,
 }
 
 func (sc *script) cluster(args []string) {

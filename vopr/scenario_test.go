@@ -149,6 +149,9 @@ func TestScenarioScriptErrors(t *testing.T) {
 		{"cluster 3\nclient 1\nregister 1\nexpect-applied r0 a\n", "r0 applied [], want [a]"},
 		{"cluster 3\nclient 1\nregister 1\nrestart r0\n", "r0 is down=false"},
 		{"cluster 3\nclient 1\nregister 1\ncheck\ntick 1\n", "nothing may follow check"},
+		{"cluster 3\nclient 1\nwait\n", "too few arguments for wait"},
+		{"cluster 3\nclient 1\nread\n", "too few arguments for read"},
+		{"cluster 3\nclient 1\nexpect-applied\n", "too few arguments for expect-applied"},
 		{"cluster 3\nclient 1\nregister 1\npartition r0 r1 r2\nuntil r0 view=1 limit=50\n", "until: not reached within 50 ticks"},
 	} {
 		_, err := RunScenario("x", []byte(c.script), "")
