@@ -107,8 +107,14 @@ func (sc *script) checkFailure() {
 	}
 }
 
+// scriptTicksMax bounds one command's run: a script is a short story.
+const scriptTicksMax = 100_000
+
 // runTicks runs n ticks of simulated time.
 func (sc *script) runTicks(n int) {
+	if n > scriptTicksMax {
+		sc.fail("%d ticks: at most %d at once", n, scriptTicksMax)
+	}
 	target := sc.sim.now + uint64(n)*tickNs
 	for sc.sim.queue.nextAt() <= target {
 		sc.sim.runEvent()
@@ -119,6 +125,9 @@ func (sc *script) runTicks(n int) {
 // runUntil runs until done holds, checking after every event; it fails
 // after limit ticks.
 func (sc *script) runUntil(limit int, what string, done func() bool) {
+	if limit > scriptTicksMax {
+		sc.fail("limit=%d: at most %d ticks", limit, scriptTicksMax)
+	}
 	deadline := sc.sim.now + uint64(limit)*tickNs
 	for !done() {
 		if sc.sim.queue.nextAt() > deadline {
