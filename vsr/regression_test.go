@@ -55,6 +55,32 @@ func (net *testNet) falseEviction(c *Client) {
 	}
 }
 
+// quietTimeouts makes every timeout that starts or advances a view change
+// too long to fire on its own: the test fires them (fireTimeout) where it
+// wants a view change, as a timeout may fire at any moment.
+func quietTimeouts(o *Options) {
+	o.PrimaryTimeoutTicks, o.ViewChangeTimeoutTicks, o.PrimaryAbdicateTicks = 1<<20, 1<<20, 1<<20
+}
+
+// fireTimeout fires replica i's view-change timeout now: it starts the
+// view change to the next view, as its primary or view-change timeout would.
+func (net *testNet) fireTimeout(i int) {
+	r := net.replicas[i]
+	r.startViewChange(r.view+1, "test: timeout fired")
+	net.deliver()
+}
+
+// submitTo sends a request of client c straight to the primary of view
+// (as a client that learned the view from a reply would), without waiting.
+func (net *testNet) submitTo(c *Client, view uint32, input string) {
+	net.t.Helper()
+	c.view = view
+	if _, err := c.Submit(OperationUserMin, []byte(input)); err != nil {
+		net.t.Fatal(err)
+	}
+	net.deliver()
+}
+
 // Finding 4: a late copy of a client's earlier register must not replace
 // the reply its session cached for its latest request: the client, retrying
 // that request, would be refused forever as reusing its number.
@@ -125,4 +151,161 @@ func TestCorruptSlotIsNotForgottenAtTheNextRingWrite(t *testing.T) {
 		return r.Status() == StatusNormal && r.journal.hasPrepare(target)
 	})
 	net.checkAgreement()
+}
+
+// blankSlot makes op's slot in replica i's data file read as never written
+// (ring entry and prepare all zero): the writes of op never landed.
+func (net *testNet) blankSlot(i int, op uint64) {
+	l := NewLayout(net.options[i])
+	slot := op % l.JournalSlots
+	s := net.storages[i]
+	zero := make([]byte, SectorSize)
+	for off := l.prepareOffset(slot); off < l.prepareOffset(slot)+uint64(net.options[i].MessageSizeMax); off += SectorSize {
+		s.put(off, zero)
+	}
+	sector := make([]byte, SectorSize)
+	offset := l.headerSectorOffset(slot / headersPerSector)
+	s.Peek(offset, sector)
+	clear(sector[slot%headersPerSector*HeaderSize:][:HeaderSize])
+	s.put(offset, sector)
+}
+
+// Seed 301 (two replicas, --on crash-group): both replicas are in log_view
+// 2, led by r0, whose head prepare landed on both disks while the three ops
+// below it never landed anywhere. The committed op just above r0's executed
+// prefix was prepared in view 1, so the hash chain from the head never
+// reaches it and it is not of the adopted view: the view change cannot tell
+// whether r0 holds the canonical entry, cannot truncate the unheld ops
+// above it, and waits for a repair that can never come. r0 led log_view 2
+// from a complete log, so the entries it holds up to that log's first head
+// are the view's: it vouches for them.
+func TestLogViewPrimaryVouchesForItsLogAcrossAGap(t *testing.T) {
+	net := newTestNet(t, 2, quietTimeouts)
+	clients := net.registerClients(5)
+	net.submit(clients[0], "a")
+	// View 1 (r1): r1 prepares s and r0 holds it, but r1 hears no ack.
+	net.fireTimeout(1)
+	net.drop = func(p *packet) bool { return p.header.Command == CommandPrepareOk }
+	net.submitTo(clients[0], 1, "s")
+	committed := net.replicas[1].Op()
+	if r := net.replicas[0]; r.Op() != committed || r.CommitMin() >= committed || net.replicas[1].CommitMin() >= committed {
+		t.Fatalf("set-up: r0 holds %d, executed %d; r1 executed %d; want s at %d held by both, executed by neither",
+			r.Op(), r.CommitMin(), net.replicas[1].CommitMin(), committed)
+	}
+	// View 2 (r0): s commits with r0's log; three ops after it reach no
+	// disk but r0's, and the fourth both. Neither superblock records s
+	// executed: each was written when the view began.
+	net.drop = nil
+	net.fireTimeout(0)
+	net.run(200, "s committed in view 2", func() bool { return net.replicas[0].CommitMin() == committed })
+	net.run(200, "s committed in view 2", func() bool { return net.replicas[0].CommitMin() == committed })
+	net.drop = func(p *packet) bool {
+		return p.header.Command == CommandPrepare && p.from.replica == 0 && p.header.Op > committed && p.header.Op < committed+4 ||
+			p.header.Command == CommandRequest && p.header.Client == clients[0].ID()
+	}
+	for k := range 4 {
+		net.submitTo(clients[k+1], 2, fmt.Sprintf("x%d", k))
+	}
+	if net.replicas[0].Op() != committed+4 || net.replicas[1].Op() != committed+4 {
+		t.Fatalf("set-up: r0 at op %d, r1 at op %d, want both at %d", net.replicas[0].Op(), net.replicas[1].Op(), committed+4)
+	}
+	net.crash(0)
+	net.crash(1)
+	for op := committed + 1; op < committed+4; op++ {
+		net.blankSlot(0, op)
+	}
+	net.drop = nil
+	net.restart(0)
+	net.restart(1)
+	if r := net.replicas[0]; r.CommitMin() >= committed || r.logView != 2 || r.Op() != committed+4 {
+		t.Fatalf("set-up: r0 reopened executed %d, log_view %d, head %d", r.CommitMin(), r.logView, r.Op())
+	}
+	for attempt := range 6 {
+		if net.replicas[0].Status() == StatusNormal && net.replicas[1].Status() == StatusNormal {
+			break
+		}
+		net.fireTimeout(attempt % 2)
+		net.tick(50)
+	}
+	net.run(2000, "both normal in one view", func() bool {
+		a, b := net.replicas[0], net.replicas[1]
+		return a.Status() == StatusNormal && b.Status() == StatusNormal && a.View() == b.View() && a.CommitMin() >= committed
+	})
+	net.waitIdle(clients, 3000)
+	net.tick(30)
+	for i := range net.replicas {
+		net.checkReplied(i)
+	}
+	net.checkAgreement()
+}
+
+// A slot the open could not read may have held, durably and acknowledged,
+// the op a primary later names there. Once its header arrives the op is
+// known (the slot no longer makes the whole journal faulty), but this
+// replica still cannot swear it never held the prepare: it must not nack
+// it until the prepare itself is put there (corpus/open's suspicion).
+func TestUnreadSlotNamedByAPrimaryIsNeverNacked(t *testing.T) {
+	const slots = 8
+	j := newJournal(slots, 4096, nil)
+	j.markFaulty(3, make([]byte, HeaderSize))
+	if j.nackable(3) || j.nackable(3+slots) {
+		t.Fatal("an unreadable slot nacks its op")
+	}
+	h := Header{Command: CommandPrepare, Op: 3 + slots, Size: HeaderSize, Checksum: U128{Lo: 7}}
+	j.putHeader(&h)
+	if j.faultyCount != 0 {
+		t.Fatalf("faulty slots %d after the primary named the op", j.faultyCount)
+	}
+	if j.nackable(h.Op) {
+		t.Fatal("a slot the open could not read nacks the op a primary named there; it may have held its prepare")
+	}
+	var message [HeaderSize]byte
+	h.put(message[:])
+	if !j.putPrepare(&h, message[:]) || j.nackable(h.Op) {
+		t.Fatal("a held prepare is nacked")
+	}
+	other := Header{Command: CommandPrepare, Op: h.Op, Checksum: U128{Lo: 8}}
+	j.putHeader(&other)
+	if !j.nackable(h.Op) {
+		t.Fatal("a slot that held a prepare it read back cannot nack another entry of its op it never held")
+	}
+}
+
+// Seed 1005364: a view change needed committed prepares that only a
+// recovering replica still held, and that replica could not recover until
+// the view formed: the cluster changed views for 200 views. A recovering
+// replica serves repair from its journal (the asker checks what it gets).
+func TestRecoveringReplicaServesRepair(t *testing.T) {
+	net := newTestNet(t, 3, quietTimeouts)
+	clients := net.registerClients(1)
+	net.submit(clients[0], "a")
+	op := net.replicas[2].Op()
+	checksum := net.replicas[2].journal.header(op).Checksum
+	// r2's recovery gets no answer: it stays recovering.
+	net.drop = func(p *packet) bool { return p.header.Command == CommandRecoveryResponse }
+	net.crash(2)
+	net.restart(2)
+	if net.replicas[2].Status() != StatusRecovering {
+		t.Fatalf("set-up: r2 %v after a restart, want recovering", net.replicas[2].Status())
+	}
+	sent := len(net.sentPackets)
+	view := net.replicas[0].View()
+	net.replicas[0].send(2, &Header{Command: CommandRequestPrepare, View: view, Op: op, Context: checksum}, nil)
+	net.replicas[0].send(2, &Header{Command: CommandRequestHeaders, View: view, Commit: 1, Op: op}, nil)
+	net.deliver()
+	answered := map[Command]bool{}
+	for _, p := range net.sentPackets[sent:] {
+		if p.from.replica == 2 && p.to.replica == 0 {
+			answered[p.header.Command] = true
+			if p.header.Command == CommandPrepare && p.header.Checksum != checksum {
+				t.Fatalf("r2 answered op %d with another prepare", op)
+			}
+		}
+	}
+	if !answered[CommandPrepare] || !answered[CommandHeaders] {
+		t.Fatalf("recovering r2 answered %v to a request_prepare and a request_headers, want a prepare and headers", answered)
+	}
+	if net.replicas[2].Status() != StatusRecovering {
+		t.Fatal("serving repair changed r2's status")
+	}
 }
