@@ -10,8 +10,9 @@ import (
 
 // Tests named TestPaper... each check one claim of "Viewstamped Replication
 // Revisited" (Liskov & Cowling, 2012) as this implementation makes it, in
-// the manner of etcd raft's raft_paper_test.go. Section numbers refer to
-// the paper.
+// the manner of etcd raft's paper tests
+// (https://github.com/etcd-io/raft/blob/main/raft_paper_test.go). Section
+// numbers refer to the paper.
 
 // dropCommand drops every packet of command c (from replica from, or any if
 // from < 0).
