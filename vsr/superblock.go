@@ -271,9 +271,7 @@ func (s *superblock) submit() {
 	assert(s.writing.sequence > s.durable.sequence, "the superblock sequence grows")
 	assert(s.writing.checkpoint.op >= s.durable.checkpoint.op, "the durable checkpoint never goes back")
 	onDisk := s.writing
-	if s.opts.TestingBug == BugStaleSuperblock {
-		onDisk.view, onDisk.logView = s.durable.view, s.durable.logView
-	}
+	s.bugStaleSuperblock(&onDisk)
 	s.lastChecksum = encodeSuperblock(s.buf, s.opts, &onDisk)
 	s.last = s.writing
 	s.copiesLeft, s.failed = SuperblockCopies, false
