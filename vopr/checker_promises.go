@@ -332,7 +332,7 @@ func (c *promisesChecker) forget(i int) {
 // mayDamage reports whether storage faults may strike the sector at offset
 // of this disk (the fault atlas, or the whole-disk atlas of storage.go).
 func (st *simStorage) mayDamage(offset uint64) bool {
-	if st.sim.opts.Storage.Atlas.any() {
+	if st.opts.Atlas.any() {
 		return st.atlas.faultable(st.replica, offset)
 	}
 	return st.faulty && st.faultable(offset)
