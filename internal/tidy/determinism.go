@@ -28,8 +28,13 @@ func CheckDeterminism(fset *token.FileSet, files []*ast.File, info *types.Info) 
 	}
 	for _, f := range files {
 		lines := commentLines(fset, f)
+		judged := judgedIterators(f, info)
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
+			case *ast.CallExpr:
+				if mapIterator(n, info) && !judged[n] {
+					report(n, RuleMapOrder, "maps.Keys, Values and All yield in random order: pass the iterator to slices.Sorted")
+				}
 			case *ast.GoStmt:
 				report(n, RuleDeterminism, "go statement: the simulation runs on one goroutine")
 			case *ast.SelectStmt:
@@ -78,7 +83,7 @@ func forbiddenUse(obj types.Object) string {
 func checkMapRanges(list []ast.Stmt, info *types.Info, lines map[int]string, fset *token.FileSet, report func(ast.Node, string, string)) {
 	for i, stmt := range list {
 		loop, ok := unlabel(stmt).(*ast.RangeStmt)
-		if !ok || !isMap(info.TypeOf(loop.X)) {
+		if !ok || !(isMap(info.TypeOf(loop.X)) || mapIterator(loop.X, info)) {
 			continue
 		}
 		line := fset.Position(loop.For).Line
@@ -103,6 +108,47 @@ func unlabel(s ast.Stmt) ast.Stmt {
 		}
 		s = l.Stmt
 	}
+}
+
+// mapIterator reports whether e calls maps.Keys, maps.Values or maps.All,
+// whose iterators yield in the map's random order.
+func mapIterator(e ast.Expr, info *types.Info) bool {
+	call, ok := e.(*ast.CallExpr)
+	return ok && calls(call, info, "maps", "Keys", "Values", "All")
+}
+
+// calls reports whether call calls one of the functions names of package
+// path.
+func calls(call *ast.CallExpr, info *types.Info, path string, names ...string) bool {
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	fn, ok := info.ObjectOf(sel.Sel).(*types.Func)
+	return ok && fn.Pkg() != nil && fn.Pkg().Path() == path && slices.Contains(names, fn.Name())
+}
+
+// judgedIterators returns the map iterators of f that another rule judges:
+// those a range statement ranges over (the map-range rule), and those
+// slices.Sorted and its kin put in order.
+func judgedIterators(f *ast.File, info *types.Info) map[*ast.CallExpr]bool {
+	judged := map[*ast.CallExpr]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.RangeStmt:
+			if call, ok := n.X.(*ast.CallExpr); ok {
+				judged[call] = true
+			}
+		case *ast.CallExpr:
+			if calls(n, info, "slices", "Sorted", "SortedFunc", "SortedStableFunc") && len(n.Args) > 0 {
+				if call, ok := n.Args[0].(*ast.CallExpr); ok {
+					judged[call] = true
+				}
+			}
+		}
+		return true
+	})
+	return judged
 }
 
 func isMap(t types.Type) bool {

@@ -97,7 +97,7 @@ func parseDir(t *testing.T, dir string) (*token.FileSet, []*ast.File) {
 
 func TestDeterminismRules(t *testing.T) {
 	fset, files := parseDir(t, "testdata/determinism")
-	imp, err := ExportImporter(fset, ".", "crypto/rand", "math/rand", "math/rand/v2", "slices", "sort", "time")
+	imp, err := ExportImporter(fset, ".", "crypto/rand", "maps", "math/rand", "math/rand/v2", "slices", "sort", "time")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ package determinism
 
 import (
 	crand "crypto/rand"
+	"maps"
 	"math/rand"
 	randv2 "math/rand/v2"
 	"slices"
@@ -150,4 +151,17 @@ func marked(m map[string]int, f func(string)) {
 	for k := range m { /* want:map-order */ // tidy:unordered
 		f(k)
 	}
+}
+
+func iterators(m map[string]int) []string {
+	sorted := slices.Sorted(maps.Keys(m))
+	unsorted := slices.Collect(maps.Keys(m)) // want:map-order
+	for k := range maps.Keys(m) {            // want:map-order
+		sorted = append(sorted, k)
+	}
+	total := 0
+	for _, v := range maps.All(m) {
+		total += v
+	}
+	return append(sorted, unsorted...)
 }
