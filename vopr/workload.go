@@ -62,26 +62,27 @@ type workloadClient struct {
 
 // workloadSim is all a client asks of the simulator: the time, the event
 // queue, the failure sink, and the history the checkers read (an op
-// issued, an op's outcome, a result to check).
+// recorded, an op's outcome, a result to check).
 type workloadSim interface {
 	clock
 	scheduler
 	verdicts
-	issue(op historyOp) int
-	historyOp(i int) *historyOp
+	recordOp(op historyOp) int
+	opAt(i int) *historyOp
 	countOutcome(evicted bool)
 	clientResult(w *workloadClient, r *vsr.ClientResult)
 }
 
-// issue records an op a client issued in the history and returns its index.
-func (s *Simulator) issue(op historyOp) int {
+// recordOp records an op a client issued in the history and returns its
+// index.
+func (s *Simulator) recordOp(op historyOp) int {
 	s.check.history = append(s.check.history, op)
 	s.stats.Requests++
 	return len(s.check.history) - 1
 }
 
-// historyOp returns the history's op i.
-func (s *Simulator) historyOp(i int) *historyOp { return &s.check.history[i] }
+// opAt returns the history's op i.
+func (s *Simulator) opAt(i int) *historyOp { return &s.check.history[i] }
 
 // countOutcome counts how an op ended: evicted, or replied.
 func (s *Simulator) countOutcome(evicted bool) {
@@ -160,7 +161,7 @@ func (w *workloadClient) next() {
 	w.startTicking()
 	op.callNs = w.sim.nowNs()
 	op.request = w.lastRequest
-	w.pending = w.sim.issue(op)
+	w.pending = w.sim.recordOp(op)
 }
 
 // draw picks the next operation: kind by the workload's percentages, key
@@ -206,7 +207,7 @@ func (w *workloadClient) onResult(r *vsr.ClientResult) {
 		s.clientResult(w, r)
 	}
 	if r.Operation != vsr.OperationRegister && w.pending >= 0 {
-		op := s.historyOp(w.pending)
+		op := s.opAt(w.pending)
 		op.retNs = s.nowNs()
 		switch {
 		case errors.Is(r.Err, vsr.ErrEvicted):
