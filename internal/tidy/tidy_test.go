@@ -2,6 +2,8 @@ package tidy
 
 import (
 	"go/ast"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -24,10 +26,12 @@ func loadModule(t *testing.T) *Module {
 	return m
 }
 
-func reportFindings(t *testing.T, findings []Finding) {
+// reportFindings fails t with each finding, its file named from the
+// module root.
+func reportFindings(t *testing.T, m *Module, findings []Finding) {
 	t.Helper()
 	for _, f := range findings {
-		t.Error(f)
+		t.Error(strings.TrimPrefix(f.String(), m.Root+string(filepath.Separator)))
 	}
 }
 
@@ -52,7 +56,7 @@ func TestDeterminism(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", dir, err)
 		}
-		reportFindings(t, CheckDeterminism(m.Fset, nonTestFiles(pkg), info))
+		reportFindings(t, m, CheckDeterminism(m.Fset, nonTestFiles(pkg), info))
 	}
 }
 
@@ -83,9 +87,9 @@ func allFiles(m *Module) ([]*File, []*ast.File) {
 func TestComments(t *testing.T) {
 	m := loadModule(t)
 	files, asts := allFiles(m)
-	reportFindings(t, CheckDocLinks(m))
-	reportFindings(t, CheckFileRefs(m, files, outsideDocs))
-	reportFindings(t, CheckTodos(m.Fset, asts))
+	reportFindings(t, m, CheckDocLinks(m))
+	reportFindings(t, m, CheckFileRefs(m, files, outsideDocs))
+	reportFindings(t, m, CheckTodos(m.Fset, asts))
 }
 
 // outsideDocs are the documents comments may name that live beside the
@@ -109,7 +113,7 @@ func TestLength(t *testing.T) {
 	}
 	if err := Ratchet(lengthRatchet, recorded, len(findings)); err != nil {
 		for _, f := range findings {
-			t.Log(f)
+			t.Log(strings.TrimPrefix(f.String(), m.Root+string(filepath.Separator)))
 		}
 		t.Error(err)
 	}
