@@ -191,7 +191,10 @@ func commentLines(fset *token.FileSet, f *ast.File) map[int]string {
 //
 //   - collect then sort: every statement of the body appends to a slice
 //     (optionally under an if whose condition calls nothing), and the
-//     statements right after the loop sort every slice it appended to;
+//     statements right after the loop sort every slice it appended to (a
+//     comparator given to sort.Slice or slices.SortFunc must tell every two
+//     elements apart, or ties keep the map's order: that, the rule cannot
+//     check);
 //   - commutative: every statement deletes from a map, stores into a map at
 //     the range key, or adds to an integer, under conditions that call
 //     nothing, so any order gives the same result.
