@@ -187,10 +187,12 @@ func newTuned(arena *Arena, opts Options, log io.Writer, level LogLevel, tune fu
 	}
 	s := &Simulator{opts: opts, root: faults.New(opts.Seed), log: log, logLevel: level,
 		clientOf: map[vsr.U128]int{}, arena: arena.take(), tune: tune}
-	s.net = newNetwork(s, s.root.Stream("network"), &s.opts.Network, opts.Replicas, opts.Clients)
+	s.net = newNetwork(s, &s.stats.Network, opts.MessageSizeMax, s.root.Stream("network"), &s.opts.Network,
+		opts.Replicas, opts.Clients)
 	s.process = s.root.Stream("process")
 	s.chaos = newChaos(s)
 	s.check = newChecker(s)
+	s.net.chaos, s.net.promises = s.chaos, &s.check.promises
 	if err := s.buildReplicas(); err != nil {
 		return nil, err
 	}

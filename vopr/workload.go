@@ -45,7 +45,8 @@ type historyOp struct {
 // writes and compare-and-sets over a small skewed key set, one at a time,
 // with a think time between them.
 type workloadClient struct {
-	sim     *Simulator
+	sim     workloadSim
+	opts    *Options
 	index   int
 	client  *vsr.Client
 	rng     *faults.PRNG
@@ -62,8 +63,57 @@ type workloadClient struct {
 	lastRequest vsr.U128
 }
 
+// workloadSim is all a client asks of the simulator: the time, the event
+// queue, the failure sink, and the history the checkers read (an op
+// recorded, an op's outcome, a result to check).
+type workloadSim interface {
+	clock
+	scheduler
+	verdicts
+	recordOp(op historyOp) int
+	opAt(i int) *historyOp
+	countOutcome(evicted bool)
+	clientResult(w *workloadClient, r *vsr.ClientResult)
+	scriptResult(w *workloadClient, r *vsr.ClientResult)
+}
+
+// recordOp records an op a client issued in the history and returns its
+// index.
+func (s *Simulator) recordOp(op historyOp) int {
+	s.check.history = append(s.check.history, op)
+	s.stats.Requests++
+	return len(s.check.history) - 1
+}
+
+// opAt returns the history's op i.
+func (s *Simulator) opAt(i int) *historyOp { return &s.check.history[i] }
+
+// countOutcome counts how an op ended: evicted, or replied.
+func (s *Simulator) countOutcome(evicted bool) {
+	if evicted {
+		s.stats.Evictions++
+		return
+	}
+	s.replies++
+	s.stats.Replies++
+}
+
+// clientResult hands a client's successful result to the checkers and the
+// chaos scenarios.
+func (s *Simulator) clientResult(w *workloadClient, r *vsr.ClientResult) {
+	s.check.onReply(w, r)
+	s.chaos.clientResult(w.index, r.Operation == vsr.OperationRegister)
+}
+
+// scriptResult tells a running scenario script of every result, errors too.
+func (s *Simulator) scriptResult(w *workloadClient, r *vsr.ClientResult) {
+	if s.script != nil {
+		s.script.clientResult(w, r)
+	}
+}
+
 func newWorkloadClient(s *Simulator, i int) (*workloadClient, error) {
-	w := &workloadClient{sim: s, index: i, rng: s.root.Stream(fmt.Sprintf("workload/client-%d", i)), pending: -1, waiting: true}
+	w := &workloadClient{sim: s, opts: &s.opts, index: i, rng: s.root.Stream(fmt.Sprintf("workload/client-%d", i)), pending: -1, waiting: true}
 	id := vsr.U128{Lo: uint64(i) + 1, Hi: s.opts.Seed}
 	c, err := vsr.NewClient(vsr.ClientOptions{Cluster: s.clusterID(), ID: id, ReplicaCount: uint8(s.opts.Replicas),
 		MessageSizeMax: s.opts.MessageSizeMax},
@@ -93,7 +143,7 @@ func (w *workloadClient) tick() {
 func (w *workloadClient) startTicking() {
 	if !w.ticking {
 		w.ticking = true
-		w.sim.queue.push(event{at: w.sim.now + tickNs, kind: eventClientTick, a: w.index})
+		w.sim.schedule(event{at: w.sim.nowNs() + tickNs, kind: eventClientTick, a: w.index})
 	}
 }
 
@@ -126,11 +176,9 @@ func (w *workloadClient) issue(op historyOp) uint32 {
 		panic("vopr: submit: " + err.Error())
 	}
 	w.startTicking()
-	op.callNs = w.sim.now
+	op.callNs = w.sim.nowNs()
 	op.request = w.lastRequest
-	w.pending = len(w.sim.check.history)
-	w.sim.check.history = append(w.sim.check.history, op)
-	w.sim.stats.Requests++
+	w.pending = w.sim.recordOp(op)
 	return request
 }
 
@@ -138,13 +186,13 @@ func (w *workloadClient) issue(op historyOp) uint32 {
 // skewed toward the first keys, values unique per write so that every read
 // tells which write it saw.
 func (w *workloadClient) draw() historyOp {
-	o := &w.sim.opts.Workload
+	o := &w.opts.Workload
 	op := historyOp{client: w.index}
 	roll := uint32(w.rng.Uint64N(100))
 	key := w.rng.Skewed(o.Keys, o.KeySkew)
-	op.key = w.sim.opts.keyName(key)
+	op.key = w.opts.keyName(key)
 	w.writes++
-	value := w.sim.opts.valueOf(w.index, w.writes)
+	value := w.opts.valueOf(w.index, w.writes)
 	switch {
 	case roll < o.ReadPercent:
 		op.kind = opRead
@@ -152,9 +200,9 @@ func (w *workloadClient) draw() historyOp {
 		op.kind, op.value = opWrite, value
 	default:
 		// Expect a value some client may have written to this key.
-		other := w.rng.IntN(w.sim.opts.Clients)
+		other := w.rng.IntN(w.opts.Clients)
 		n := 1 + w.rng.IntN(max(1, w.writes))
-		op.kind, op.from, op.value = opCAS, w.sim.opts.valueOf(other, n), value
+		op.kind, op.from, op.value = opCAS, w.opts.valueOf(other, n), value
 	}
 	return op
 }
@@ -174,25 +222,21 @@ func (w *workloadClient) encode(op *historyOp) ([]byte, error) {
 func (w *workloadClient) onResult(r *vsr.ClientResult) {
 	s := w.sim
 	if r.Err == nil {
-		s.check.onReply(w, r)
-		s.chaos.clientResult(w.index, r.Operation == vsr.OperationRegister)
+		s.clientResult(w, r)
 	}
-	if s.script != nil {
-		s.script.clientResult(w, r)
-	}
+	s.scriptResult(w, r)
 	if r.Operation != vsr.OperationRegister && w.pending >= 0 {
-		op := &s.check.history[w.pending]
-		op.retNs = s.now
+		op := s.opAt(w.pending)
+		op.retNs = s.nowNs()
 		switch {
 		case errors.Is(r.Err, vsr.ErrEvicted):
 			op.unknown = true
-			s.stats.Evictions++
+			s.countOutcome(true)
 		case r.Err != nil:
 			s.fail(Correctness, fmt.Sprintf("client %d: request failed: %v", w.index, r.Err))
 		default:
 			w.record(op, r.Body)
-			s.replies++
-			s.stats.Replies++
+			s.countOutcome(false)
 		}
 		w.pending = -1
 	}
@@ -216,8 +260,8 @@ func (w *workloadClient) think() {
 		return
 	}
 	w.waiting = true
-	at := w.sim.now + w.rng.Exponential(w.sim.opts.Workload.ThinkMeanNs)
-	w.sim.queue.push(event{at: at, kind: eventClientGo, a: w.index})
+	at := w.sim.nowNs() + w.rng.Exponential(w.opts.Workload.ThinkMeanNs)
+	w.sim.schedule(event{at: at, kind: eventClientGo, a: w.index})
 }
 
 // sentRequest is what recordRequest needs of a request a client sent.

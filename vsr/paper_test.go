@@ -10,9 +10,11 @@ import (
 
 // Tests named TestPaper... each check one claim of "Viewstamped Replication
 // Revisited" (Liskov & Cowling, 2012) as this implementation makes it, in
-// the manner of etcd raft's raft_paper_test.go. Section numbers refer to
-// the paper. Claims a scenario script states as well are scripts, run on
-// the simulator with every checker on (vopr/testdata/scenarios/paper_*.txt).
+// the manner of etcd raft's paper tests
+// (https://github.com/etcd-io/raft/blob/main/raft_paper_test.go). Section
+// numbers refer to the paper. Claims a scenario script states as well are
+// scripts, run on the simulator with every checker on
+// (vopr/testdata/scenarios/paper_*.txt).
 
 // dropCommand drops every packet of command c (from replica from, or any if
 // from < 0).
