@@ -2,7 +2,7 @@ package vsr
 
 // journal holds the log in memory: a ring of slots, op n in slot n mod
 // len(slots). Every prepare it holds is also written through to storage
-// (replica_io.go) and only counts as durable once that write completes.
+// (journal_io.go) and only counts as durable once that write completes.
 //
 // A slot may hold a header without its prepare: the replica knows which op
 // belongs there (from a start_view or a headers message) but still has to

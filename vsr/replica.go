@@ -158,7 +158,7 @@ func newReplica(opts Options, env Env) (*Replica, error) {
 			r.machine.SnapshotSizeMax(), opts.CheckpointSizeMax)
 	}
 	r.commitChecksum = rootChecksum(opts.Cluster)
-	r.super = newSuperblock(r)
+	r.super = newSuperblock(&r.opts, &r.layout, r.storage, r, r.commitChecksum)
 	r.vc = newViewChangeState(opts.ReplicaCount, opts.MessageSizeMax, env.Buffers)
 	r.timers = newTimers(&opts)
 	r.cp.written = r.super.durable.checkpoint
