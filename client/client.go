@@ -119,7 +119,7 @@ type Client struct {
 }
 
 // Dial connects to the cluster whose replicas listen on addresses (in
-// replica order, host:port; hostnames and [IPv6] literals are fine) and
+// replica order, host:port; hostnames and bracketed IPv6 literals are fine) and
 // opens one session. It fails with ErrUnreachable if no replica answers
 // before ctx ends or Options.DialTimeout passes.
 func Dial(ctx context.Context, cluster uint64, addresses []string, opts Options) (*Client, error) {

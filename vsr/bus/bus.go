@@ -98,7 +98,7 @@ func New(cfg Config, receive func(message []byte)) (*Loop, error) {
 	return l, nil
 }
 
-// sockaddr resolves a host:port: an IPv4 or [IPv6] literal, or a hostname,
+// sockaddr resolves a host:port: an IPv4 literal, a bracketed IPv6 literal, or a hostname,
 // looked up once, here (its first address wins).
 func sockaddr(address string) (unix.Sockaddr, error) {
 	ap, err := netip.ParseAddrPort(address)
