@@ -265,15 +265,15 @@ func (c *promisesChecker) needPrepare(i int, op uint64, checksum vsr.U128) {
 
 // checkNacks fails the run if replica i's do_view_change h (headers body)
 // nacks a prepare i acknowledged in the view its log is of. A nack (bit b
-// of the client field) says i never held the prepare its log names at op
+// of its nack mask, [vsr.Header.Nacks]) says i never held the prepare its log names at op
 // h.Op-b: the header of that op in the body, or the parent of the op
 // above. Ops at or below the sender's commit are left out: their slots may
 // be reused once a checkpoint covers them.
 func (c *promisesChecker) checkNacks(i int, h *vsr.Header, body []byte) {
 	for back := uint64(0); back < 128 && back < h.Op; back++ {
-		bits, shift := h.Client.Lo, back
+		bits, shift := h.Nacks().Lo, back
 		if back >= 64 {
-			bits, shift = h.Client.Hi, back-64
+			bits, shift = h.Nacks().Hi, back-64
 		}
 		op := h.Op - back
 		if bits&(1<<shift) == 0 || op <= h.Commit {

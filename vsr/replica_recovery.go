@@ -125,7 +125,8 @@ func (r *Replica) onRecovery(h *Header) {
 		body = r.appendLogHeaders(r.scratch[:0])
 	}
 	reply := Header{Command: CommandRecoveryResponse, View: r.view, LogView: r.logView, Op: r.op,
-		Commit: min(r.commitMax, r.op), Context: h.Context, Parent: r.headChecksum()}
+		Commit: min(r.commitMax, r.op), Context: h.Context}
+	reply.SetLogHead(r.headChecksum())
 	r.send(h.Replica, &reply, body)
 }
 
@@ -179,9 +180,7 @@ func (r *Replica) onRecoveryResponse(h *Header, body []byte) {
 	assert(p.Command == CommandRecoveryResponse, "the primary's answer is a recovery_response")
 	assert(p.Replica == r.primaryIndex(p.View), "the primary's answer is its view's primary's")
 	assert(p.View >= r.view, "the primary's answer is of this view or a newer one")
-	start := *p
-	start.Context = p.Parent // the head's checksum, as a start_view carries it
 	r.rec.retry.stop()
 	r.rec.fallback.stop()
-	r.installPrimaryLog(&start, r.rec.primaryBody)
+	r.installPrimaryLog(p, r.rec.primaryBody)
 }

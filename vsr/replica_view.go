@@ -147,11 +147,10 @@ func (r *Replica) sendDoViewChange() {
 	// A backup may know of commits beyond its own head (from a heartbeat);
 	// the do_view_change reports only those within its log.
 	h := Header{Command: CommandDoViewChange, View: r.view, LogView: r.logView, Op: r.op,
-		Commit: min(r.commitMax, r.op), Context: r.headChecksum()}
-	if r.journal.faultyCount > 0 {
-		h.Request = 1
-	}
-	h.Client = r.nackMask()
+		Commit: min(r.commitMax, r.op)}
+	h.SetLogHead(r.headChecksum())
+	h.SetJournalFaulty(r.journal.faultyCount > 0)
+	h.SetNacks(r.nackMask())
 	r.send(primary, &h, body)
 }
 
@@ -190,7 +189,7 @@ func (r *Replica) onDoViewChange(h *Header, body []byte) {
 		r.sendStartView(h.Replica)
 		return
 	}
-	if err := checkHeaderRun(body, h.Op, h.Context); err != "" {
+	if err := checkHeaderRun(body, h.Op, h.LogHead()); err != "" {
 		r.violation(h.Command, "do_view_change headers: "+err)
 		return
 	}
@@ -199,7 +198,7 @@ func (r *Replica) onDoViewChange(h *Header, body []byte) {
 	assert(r.IsPrimary(), "a do_view_change is counted by the view's primary")
 	assert(h.Replica != r.opts.Replica, "a do_view_change is counted from a peer")
 	r.vc.svcFrom |= 1 << h.Replica
-	r.recordDoViewChange(h.Replica, h.LogView, h.Op, h.Commit, h.Request == 1, h.Client, body)
+	r.recordDoViewChange(h.Replica, h.LogView, h.Op, h.Commit, h.JournalFaulty(), h.Nacks(), body)
 	r.checkStartViewChangeQuorum()
 	if r.vc.installed {
 		// A do_view_change after the log was adopted may bring the nack
@@ -567,7 +566,8 @@ func (r *Replica) sendStartView(to uint8) {
 	assert(r.logView == r.view, "start_view carries a log of the view")
 	body := r.appendLogHeaders(r.scratch[:0])
 	h := Header{Command: CommandStartView, View: r.view, LogView: r.logView, Op: r.op,
-		Commit: r.commitMax, Context: r.headChecksum()}
+		Commit: r.commitMax}
+	h.SetLogHead(r.headChecksum())
 	r.send(to, &h, body)
 }
 
@@ -617,7 +617,7 @@ func (r *Replica) onStartView(h *Header, body []byte) {
 // installPrimaryLog makes a primary's log (from a start_view, or a
 // recovery_response) this backup's log in h.View, and goes normal.
 func (r *Replica) installPrimaryLog(h *Header, body []byte) {
-	if err := checkHeaderRun(body, h.Op, h.Context); err != "" {
+	if err := checkHeaderRun(body, h.Op, h.LogHead()); err != "" {
 		r.violation(h.Command, h.Command.String()+" headers: "+err)
 		return
 	}
