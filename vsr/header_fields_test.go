@@ -7,6 +7,7 @@ func TestHeaderAccessorsRoundTripAndRefuseOtherCommands(t *testing.T) {
 	for _, c := range []Command{CommandDoViewChange, CommandStartView, CommandRecoveryResponse} {
 		h := Header{Command: c, Context: U128{Lo: 9}}
 		h.SetLogHead(head)
+		h.Seal(nil)
 		var b [HeaderSize]byte
 		h.put(b[:])
 		got, err := DecodeHeader(b[:])
