@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
+	_ "net/http/pprof" // served only with --pprof
 	mathrand "math/rand/v2"
 	"os"
 	"os/signal"
@@ -75,6 +77,7 @@ type clusterFlags struct {
 	keysMax   int
 	messageKB int
 	slots     int
+	clients   int
 }
 
 func parseFlags(name string, args []string, stderr io.Writer, needReplica bool, extra func(fs *flag.FlagSet)) (*clusterFlags, error) {
@@ -88,6 +91,7 @@ func parseFlags(name string, args []string, stderr io.Writer, needReplica bool, 
 	fs.IntVar(&f.keysMax, "keys-max", 1<<16, "key-value store capacity, in keys")
 	fs.IntVar(&f.messageKB, "message-size-max-kib", 64, "largest message, KiB")
 	fs.IntVar(&f.slots, "journal-slots", 256, "journal slots")
+	fs.IntVar(&f.clients, "clients-max", vsr.DefaultOptions(vsr.U128{Lo: 1}, 0, 1).ClientsMax, "client sessions the cluster holds")
 	if extra != nil {
 		extra(fs)
 	}
@@ -124,6 +128,7 @@ func (f *clusterFlags) build() (*kv.Store, vsr.Options, error) {
 	o := vsr.DefaultOptions(vsr.U128{Lo: f.cluster}, uint8(max(f.replica, 0)), uint8(len(f.addresses)))
 	o.MessageSizeMax = uint32(f.messageKB) << 10
 	o.JournalSlots = f.slots
+	o.ClientsMax = f.clients
 	o.CheckpointSizeMax = vsr.CheckpointSizeFor(o.ClientsMax, o.MessageSizeMax, store.SnapshotSizeMax())
 	return store, o, o.Validate()
 }
@@ -165,9 +170,15 @@ func seededRandom() *mathrand.Rand {
 }
 
 func start(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
-	f, err := parseFlags("start", args, stderr, true, nil)
+	var pprofAddress string
+	f, err := parseFlags("start", args, stderr, true, func(fs *flag.FlagSet) {
+		fs.StringVar(&pprofAddress, "pprof", "", "serve net/http/pprof on this host:port (profiling only)")
+	})
 	if err != nil {
 		return usageError(stderr, err)
+	}
+	if pprofAddress != "" {
+		go func() { _ = http.ListenAndServe(pprofAddress, nil) }()
 	}
 	store, o, err := f.build()
 	if err != nil {
@@ -189,6 +200,10 @@ func start(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	defer loop.Close()
 	replica, err = vsr.OpenReplica(o, vsr.Env{Bus: loop, Storage: file, StateMachine: store, Random: seededRandom()})
 	if err != nil {
+		fmt.Fprintf(stderr, "vsr: %v\n", err)
+		return exitFailure
+	}
+	if err := loop.Watch(file.WakeFd(), file.ClearWake); err != nil {
 		fmt.Fprintf(stderr, "vsr: %v\n", err)
 		return exitFailure
 	}

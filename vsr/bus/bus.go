@@ -47,6 +47,7 @@ type Loop struct {
 	clients  map[vsr.U128]*conn // replica side: which connection a client's requests came on
 	receive  func(message []byte)
 	events   []unix.EpollEvent
+	watched  map[int32]func() // extra fds Poll wakes for (Watch), by fd
 	stats    Stats
 }
 
@@ -126,6 +127,20 @@ func (l *Loop) listen(sa unix.Sockaddr) error {
 	return unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)})
 }
 
+// Watch makes Poll return when fd becomes readable (say, an eventfd the
+// storage signals when I/O completes), calling ready, which must make fd
+// not readable again. The loop does not own or close fd.
+func (l *Loop) Watch(fd int, ready func()) error {
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
+		return fmt.Errorf("bus: watch fd %d: %w", fd, err)
+	}
+	if l.watched == nil {
+		l.watched = map[int32]func(){}
+	}
+	l.watched[int32(fd)] = ready
+	return nil
+}
+
 // Close closes every connection and the loop.
 func (l *Loop) Close() error {
 	for fd := range l.conns { // closing all: the order does not matter
@@ -179,6 +194,10 @@ func (l *Loop) Poll(timeout time.Duration) error {
 	for _, ev := range l.events[:n] {
 		if int(ev.Fd) == l.listenFd {
 			l.accept()
+			continue
+		}
+		if ready, ok := l.watched[ev.Fd]; ok {
+			ready()
 			continue
 		}
 		c, ok := l.conns[ev.Fd]

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs a fresh 3-replica govsr cluster on loopback (data files on one disk),
+# drives it with `vsr benchmark`, and prints one summary line: throughput,
+# latency, CPU per request (utime+stime of the three replicas from
+# /proc/PID/stat, before and after the measured run) and each replica's RSS.
+#
+# Usage: scripts/cluster-bench.sh [-b VSR_BINARY] [-p PPROF_PORT] CLIENTS REQUESTS [RUNS]
+#   VSR env: FORMAT_FLAGS (extra flags for format and start, e.g. "--journal-slots 1024").
+# Example: scripts/cluster-bench.sh 64 200000 3
+# With -p, replica i serves net/http/pprof on 127.0.0.1:PPROF_PORT+i.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=""
+pprof=""
+while getopts "b:p:" opt; do
+  case $opt in
+    b) bin=$OPTARG ;;
+    p) pprof=$OPTARG ;;
+    *) echo "usage: $0 [-b VSR_BINARY] [-p PPROF_PORT] CLIENTS REQUESTS [RUNS]" >&2; exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+if [ $# -lt 2 ]; then
+  echo "usage: $0 [-b VSR_BINARY] [-p PPROF_PORT] CLIENTS REQUESTS [RUNS]" >&2
+  exit 2
+fi
+clients=$1 requests=$2 runs=${3:-1}
+work=$(mktemp -d "${TMPDIR:-/tmp}/govsr-bench.XXXXXX")
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+if [ -z "$bin" ]; then
+  bin=$work/vsr
+  go build -o "$bin" ./cmd/vsr
+fi
+clients_max=$(( clients > 32 ? clients : 32 ))
+flags="--cluster 7 --clients-max $clients_max ${FORMAT_FLAGS:-}"
+
+# cpu_ticks PID...: utime+stime of the processes, in clock ticks.
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$@"; do
+    total=$(( total + $(awk '{print $14 + $15}' "/proc/$pid/stat") ))
+  done
+  echo "$total"
+}
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+run_once() {
+  local base=$(( 20000 + RANDOM % 20000 )) i
+  local addresses="127.0.0.1:$base,127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2))"
+  pids=()
+  for i in 0 1 2; do
+    rm -f "$work/r$i.data"
+    "$bin" format $flags --replica $i --addresses "$addresses" --data "$work/r$i.data" >/dev/null
+  done
+  for i in 0 1 2; do
+    local extra=""
+    if [ -n "$pprof" ]; then extra="--pprof 127.0.0.1:$((pprof + i))"; fi
+    "$bin" start $flags $extra --replica $i --addresses "$addresses" --data "$work/r$i.data" >"$work/r$i.log" 2>&1 &
+    pids+=($!)
+  done
+  # Warm up: the first primary is elected and the connections made.
+  "$bin" benchmark $flags --addresses "$addresses" --clients 1 --requests 20 --timeout 30s >/dev/null
+  local before after hz out
+  hz=$(getconf CLK_TCK)
+  before=$(cpu_ticks "${pids[@]}")
+  out=$("$bin" benchmark $flags --addresses "$addresses" --clients "$clients" --requests "$requests" --timeout 10m)
+  after=$(cpu_ticks "${pids[@]}")
+  local throughput latency
+  throughput=$(echo "$out" | grep -i 'throughput' | grep -oE '[0-9]+ requests/s' | head -1 | grep -oE '[0-9]+')
+  latency=$(echo "$out" | grep -iE 'p50' | head -1 | grep -oE '[0-9.]+(µs|ms|s)( / [0-9.]+(µs|ms|s))+' | tr -d ' ')
+  printf 'clients=%s requests=%s throughput=%s/s latency(p50/p99/max)=%s cpu_us_per_request=%s rss_kib=%s,%s,%s\n' \
+    "$clients" "$requests" "$throughput" "$latency" \
+    $(( (after - before) * 1000000 / hz / requests )) \
+    "$(rss_kib "${pids[0]}")" "$(rss_kib "${pids[1]}")" "$(rss_kib "${pids[2]}")"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait "${pids[@]}" 2>/dev/null || true
+}
+
+for _ in $(seq "$runs"); do run_once; done
