@@ -17,9 +17,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	mathrand "math/rand/v2"
 	"net/http"
 	_ "net/http/pprof" // served only with --pprof
-	mathrand "math/rand/v2"
 	"os"
 	"os/signal"
 	"sort"
