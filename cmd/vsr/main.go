@@ -90,8 +90,9 @@ func parseFlags(name string, args []string, stderr io.Writer, needReplica bool, 
 	fs.StringVar(&f.data, "data", "", "the replica's data file")
 	fs.IntVar(&f.keysMax, "keys-max", 1<<16, "key-value store capacity, in keys")
 	fs.IntVar(&f.messageKB, "message-size-max-kib", 64, "largest message, KiB")
-	fs.IntVar(&f.slots, "journal-slots", 256, "journal slots")
-	fs.IntVar(&f.clients, "clients-max", vsr.DefaultOptions(vsr.U128{Lo: 1}, 0, 1).ClientsMax, "client sessions the cluster holds")
+	defaults := vsr.DefaultOptions(vsr.U128{Lo: 1}, 0, 1)
+	fs.IntVar(&f.slots, "journal-slots", defaults.JournalSlots, "journal slots")
+	fs.IntVar(&f.clients, "clients-max", defaults.ClientsMax, "client sessions the cluster holds")
 	if extra != nil {
 		extra(fs)
 	}

@@ -33,6 +33,7 @@ type File struct {
 	queue   []request    // submitted, not yet taken by the I/O goroutine, oldest first
 	done    []completion // completed, not yet handed to the replica, oldest first
 	free    [][]byte     // copy buffers of completed writes, for reuse
+	large   [2][]byte    // the same, for writes larger than freeSizeMax
 	closing bool
 	ready   *sync.Cond // signals the I/O goroutine: queue gained a request, or closing
 	stopped chan struct{}
@@ -182,6 +183,13 @@ func (f *File) Write(offset uint64, data []byte, tag uint64) {
 	if n := len(f.free); n > 0 && cap(f.free[n-1]) >= len(data) {
 		buf = f.free[n-1][:len(data)]
 		f.free = f.free[:n-1]
+	} else if len(data) > freeSizeMax {
+		for i, large := range f.large {
+			if cap(large) >= len(data) {
+				buf, f.large[i] = large[:len(data)], nil
+				break
+			}
+		}
 	}
 	f.mu.Unlock()
 	if buf == nil {
@@ -260,9 +268,7 @@ func (f *File) post(group []request, results []completion) {
 	for _, r := range group {
 		if r.write {
 			f.stats.Writes++
-			if len(f.free) < freeMax && cap(r.buf) <= freeSizeMax {
-				f.free = append(f.free, r.buf)
-			}
+			f.recycle(r.buf)
 		} else {
 			f.stats.Reads++
 		}
@@ -275,6 +281,19 @@ func (f *File) post(group []request, results []completion) {
 	var one [8]byte
 	one[0] = 1
 	_, _ = unix.Write(f.wakeFd, one[:])
+}
+
+// recycle keeps a completed write's buffer for reuse, within the bounds
+// of freeMax and freeSizeMax; the large buffers of the last two checkpoint
+// writes are kept apart, so that a checkpoint does not leave garbage of its
+// size behind every time.
+func (f *File) recycle(buf []byte) {
+	switch {
+	case cap(buf) > freeSizeMax:
+		f.large[1], f.large[0] = f.large[0], buf
+	case len(f.free) < freeMax:
+		f.free = append(f.free, buf)
+	}
 }
 
 func anyWrite(group []request) bool {
