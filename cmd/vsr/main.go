@@ -22,6 +22,7 @@ import (
 	_ "net/http/pprof" // served only with --pprof
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -215,6 +216,7 @@ func start(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 // serve is the replica's loop: storage completions, network, ticks.
 func serve(replica *vsr.Replica, file *storage.File, loop *bus.Loop, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	next, report := time.Now().Add(tick), time.Now().Add(5*time.Second)
+	opening := true
 	for {
 		select {
 		case <-stop:
@@ -231,6 +233,10 @@ func serve(replica *vsr.Replica, file *storage.File, loop *bus.Loop, stdout, std
 		if err := replica.OpenError(); err != nil {
 			fmt.Fprintf(stderr, "vsr: %v\n", err)
 			return exitFailure
+		}
+		if opening && !replica.Opening() {
+			opening = false
+			debug.FreeOSMemory() // the open read the whole journal into buffers it has dropped
 		}
 		timeout := time.Until(next)
 		if file.Pending() {
