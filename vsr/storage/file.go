@@ -227,7 +227,9 @@ func (f *File) run() {
 		}
 		n := min(len(f.queue), groupMax)
 		group = append(group[:0], f.queue[:n]...)
-		f.queue = append(f.queue[:0], f.queue[n:]...)
+		rest := copy(f.queue, f.queue[n:])
+		clear(f.queue[rest:]) // the backing array must not keep the taken requests' buffers alive
+		f.queue = f.queue[:rest]
 		f.mu.Unlock()
 		results = f.runGroup(group, results[:0])
 		f.post(group, results)
