@@ -215,7 +215,8 @@ func (l *Loop) flushDirty() {
 func (l *Loop) Poll(timeout time.Duration) error {
 	l.dialMissing()
 	l.flushDirty()
-	n, err := unix.EpollWait(l.epfd, l.events, int(timeout.Milliseconds()))
+	// Round up: a wait truncated to 0 ms would spin until the deadline.
+	n, err := unix.EpollWait(l.epfd, l.events, int((timeout+time.Millisecond-1)/time.Millisecond))
 	defer l.flushDirty()
 	if err != nil {
 		if errors.Is(err, unix.EINTR) {
