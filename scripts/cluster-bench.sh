@@ -4,24 +4,28 @@
 # latency, CPU per request (utime+stime of the three replicas from
 # /proc/PID/stat, before and after the measured run) and each replica's RSS.
 #
-# Usage: scripts/cluster-bench.sh [-b VSR_BINARY] [-p PPROF_PORT] CLIENTS REQUESTS [RUNS]
+# Usage: scripts/cluster-bench.sh [-b VSR_BINARY] [-p PPROF_PORT] [-s RSS_CSV] CLIENTS REQUESTS [RUNS]
 #   VSR env: FORMAT_FLAGS (extra flags for format and start, e.g. "--journal-slots 1024").
 # Example: scripts/cluster-bench.sh 64 200000 3
 # With -p, replica i serves net/http/pprof on 127.0.0.1:PPROF_PORT+i.
+# With -s, the replicas' RSS is sampled every second of the measured run into
+# RSS_CSV (seconds,rss_kib_0,rss_kib_1,rss_kib_2), appended to across runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=""
 pprof=""
-while getopts "b:p:" opt; do
+rss_csv=""
+while getopts "b:p:s:" opt; do
   case $opt in
     b) bin=$OPTARG ;;
     p) pprof=$OPTARG ;;
-    *) echo "usage: $0 [-b VSR_BINARY] [-p PPROF_PORT] CLIENTS REQUESTS [RUNS]" >&2; exit 2 ;;
+    s) rss_csv=$OPTARG ;;
+    *) echo "usage: $0 [-b VSR_BINARY] [-p PPROF_PORT] [-s RSS_CSV] CLIENTS REQUESTS [RUNS]" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
 if [ $# -lt 2 ]; then
-  echo "usage: $0 [-b VSR_BINARY] [-p PPROF_PORT] CLIENTS REQUESTS [RUNS]" >&2
+  echo "usage: $0 [-b VSR_BINARY] [-p PPROF_PORT] [-s RSS_CSV] CLIENTS REQUESTS [RUNS]" >&2
   exit 2
 fi
 clients=$1 requests=$2 runs=${3:-1}
@@ -51,6 +55,17 @@ cpu_ticks() {
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
+# sample_rss PID...: one CSV line a second until killed.
+sample_rss() {
+  local t=0 pid line
+  while sleep 1; do
+    t=$((t + 1))
+    line=$t
+    for pid in "$@"; do line+=",$(rss_kib "$pid")"; done
+    echo "$line" >>"$rss_csv"
+  done
+}
+
 run_once() {
   local base=$(( 20000 + RANDOM % 20000 )) i
   local addresses="127.0.0.1:$base,127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2))"
@@ -70,8 +85,14 @@ run_once() {
   local before after hz out
   hz=$(getconf CLK_TCK)
   before=$(cpu_ticks "${pids[@]}")
-  out=$("$bin" benchmark $flags --addresses "$addresses" --clients "$clients" --requests "$requests" --timeout 10m)
+  local sampler=""
+  if [ -n "$rss_csv" ]; then
+    sample_rss "${pids[@]}" &
+    sampler=$!
+  fi
+  out=$("$bin" benchmark $flags --addresses "$addresses" --clients "$clients" --requests "$requests" --timeout 30m)
   after=$(cpu_ticks "${pids[@]}")
+  if [ -n "$sampler" ]; then kill "$sampler"; wait "$sampler" 2>/dev/null || true; fi
   local throughput latency
   throughput=$(echo "$out" | grep -i 'throughput' | grep -oE '[0-9]+ requests/s' | head -1 | grep -oE '[0-9]+')
   latency=$(echo "$out" | grep -iE 'p50' | head -1 | grep -oE '[0-9.]+(µs|ms|s)( / [0-9.]+(µs|ms|s))+' | tr -d ' ')
