@@ -53,6 +53,16 @@ cpu_ticks() {
   echo "$total"
 }
 
+# syscalls PID...: read and write system calls of the processes (/proc/PID/io:
+# sockets, eventfd and the data file; not epoll_wait or fdatasync).
+syscalls() {
+  local total=0 pid
+  for pid in "$@"; do
+    total=$(( total + $(awk '/^syscr:|^syscw:/ {n += $2} END {print n}' "/proc/$pid/io") ))
+  done
+  echo "$total"
+}
+
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # sample_rss PID...: one CSV line a second until killed.
@@ -85,6 +95,8 @@ run_once() {
   local before after hz out
   hz=$(getconf CLK_TCK)
   before=$(cpu_ticks "${pids[@]}")
+  local calls_before
+  calls_before=$(syscalls "${pids[@]}")
   local sampler=""
   if [ -n "$rss_csv" ]; then
     sample_rss "${pids[@]}" &
@@ -92,13 +104,14 @@ run_once() {
   fi
   out=$("$bin" benchmark $flags --addresses "$addresses" --clients "$clients" --requests "$requests" --timeout 30m)
   after=$(cpu_ticks "${pids[@]}")
+  local calls=$(( $(syscalls "${pids[@]}") - calls_before ))
   if [ -n "$sampler" ]; then kill "$sampler"; wait "$sampler" 2>/dev/null || true; fi
   local throughput latency
   throughput=$(echo "$out" | grep -i 'throughput' | grep -oE '[0-9]+ requests/s' | head -1 | grep -oE '[0-9]+')
   latency=$(echo "$out" | grep -iE 'p50' | head -1 | grep -oE '[0-9.]+(µs|ms|s)( / [0-9.]+(µs|ms|s))+' | tr -d ' ')
-  printf 'clients=%s requests=%s throughput=%s/s latency(p50/p99/max)=%s cpu_us_per_request=%s rss_kib=%s,%s,%s\n' \
+  printf 'clients=%s requests=%s throughput=%s/s latency(p50/p99/max)=%s cpu_us_per_request=%s rw_syscalls_per_request=%s rss_kib=%s,%s,%s\n' \
     "$clients" "$requests" "$throughput" "$latency" \
-    $(( (after - before) * 1000000 / hz / requests )) \
+    $(( (after - before) * 1000000 / hz / requests )) "$(awk -v c="$calls" -v r="$requests" 'BEGIN {printf "%.1f", c / r}')" \
     "$(rss_kib "${pids[0]}")" "$(rss_kib "${pids[1]}")" "$(rss_kib "${pids[2]}")"
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait "${pids[@]}" 2>/dev/null || true
