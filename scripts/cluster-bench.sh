@@ -44,24 +44,21 @@ fi
 clients_max=$(( clients > 32 ? clients : 32 ))
 flags="--cluster 7 --clients-max $clients_max ${FORMAT_FLAGS:-}"
 
-# cpu_ticks PID...: utime+stime of the processes, in clock ticks.
-cpu_ticks() {
-  local total=0 pid
-  for pid in "$@"; do
-    total=$(( total + $(awk '{print $14 + $15}' "/proc/$pid/stat") ))
-  done
+# proc_sum FILE AWK PID...: the sum over the processes of what the awk
+# program prints from /proc/PID/FILE.
+proc_sum() {
+  local file=$1 prog=$2 total=0 pid
+  shift 2
+  for pid in "$@"; do total=$(( total + $(awk "$prog" "/proc/$pid/$file") )); done
   echo "$total"
 }
 
-# syscalls PID...: read and write system calls of the processes (/proc/PID/io:
-# sockets, eventfd and the data file; not epoll_wait or fdatasync).
-syscalls() {
-  local total=0 pid
-  for pid in "$@"; do
-    total=$(( total + $(awk '/^syscr:|^syscw:/ {n += $2} END {print n}' "/proc/$pid/io") ))
-  done
-  echo "$total"
-}
+# cpu_ticks PID...: utime+stime of the processes, in clock ticks.
+cpu_ticks() { proc_sum stat '{print $14 + $15}' "$@"; }
+
+# syscalls PID...: read and write system calls of the processes (sockets,
+# eventfd and the data file; not epoll_wait or fdatasync).
+syscalls() { proc_sum io '/^syscr:|^syscw:/ {n += $2} END {print n}' "$@"; }
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 

@@ -49,6 +49,23 @@ func TestFormatOpenWriteRead(t *testing.T) {
 	}
 }
 
+// openFormatted formats a data file for testOptions in a temporary
+// directory and opens it; the test's cleanup closes it.
+func openFormatted(t *testing.T) (*File, vsr.Options) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "0.vsr")
+	o := testOptions()
+	if err := Format(path, o, false); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, o
+}
+
 // drainAll drains f until it has handed over n completions (or fails the
 // test after a few seconds), and returns their tags in order.
 func drainAll(t *testing.T, f *File, n int) []uint64 {
@@ -74,16 +91,7 @@ func drainAll(t *testing.T, f *File, n int) []uint64 {
 // complete, in order, with their bytes in the file, under fewer fdatasyncs
 // than writes.
 func TestGroupCommit(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "0.vsr")
-	o := testOptions()
-	if err := Format(path, o, false); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(path, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f, o := openFormatted(t)
 	offset := vsr.NewLayout(o).PreparesOffset
 	const writes = 64
 	data := make([]byte, vsr.SectorSize)
@@ -128,16 +136,7 @@ func TestOpenRefusesOtherGeometry(t *testing.T) {
 }
 
 func TestUnalignedIOPanics(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "0.vsr")
-	o := testOptions()
-	if err := Format(path, o, false); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(path, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f, _ := openFormatted(t)
 	defer func() {
 		if recover() == nil {
 			t.Fatal("an I/O off the sector grid was accepted")
