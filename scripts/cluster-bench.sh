@@ -88,7 +88,13 @@ run_once() {
     pids+=($!)
   done
   # Warm up: the first primary is elected and the connections made.
-  "$bin" benchmark $flags --addresses "$addresses" --clients 1 --requests 20 --timeout 30s >/dev/null
+  "$bin" benchmark $flags --addresses "$addresses" --clients 1 --requests 20 --timeout 30s >/dev/null || true
+  for i in 0 1 2; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      echo "replica $i exited (a port taken by another process?): $(tail -c 300 "$work/r$i.log")" >&2
+      return 1
+    fi
+  done
   local before after hz out
   hz=$(getconf CLK_TCK)
   before=$(cpu_ticks "${pids[@]}")
@@ -99,7 +105,10 @@ run_once() {
     sample_rss "${pids[@]}" &
     sampler=$!
   fi
-  out=$("$bin" benchmark $flags --addresses "$addresses" --clients "$clients" --requests "$requests" --timeout 30m)
+  out=$("$bin" benchmark $flags --addresses "$addresses" --clients "$clients" --requests "$requests" --timeout 30m) || {
+    echo "benchmark failed; replica logs in $work are removed on exit" >&2
+    exit 1
+  }
   after=$(cpu_ticks "${pids[@]}")
   local calls=$(( $(syscalls "${pids[@]}") - calls_before ))
   if [ -n "$sampler" ]; then kill "$sampler"; wait "$sampler" 2>/dev/null || true; fi
@@ -112,6 +121,15 @@ run_once() {
     "$(rss_kib "${pids[0]}")" "$(rss_kib "${pids[1]}")" "$(rss_kib "${pids[2]}")"
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait "${pids[@]}" 2>/dev/null || true
+  # The view each replica ended in (above 1, the first primary's, is a view change).
+  echo "  views: $(for i in 0 1 2; do grep -o 'view=[0-9]*' "$work/r$i.log" | tail -1; done | tr '\n' ' ')" >&2
 }
 
-for _ in $(seq "$runs"); do run_once; done
+for _ in $(seq "$runs"); do
+  for try in 1 2 3 4 5; do # on ports another process took, again on others
+    if run_once; then break; fi
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if [ "$try" = 5 ]; then echo "no cluster in 5 tries" >&2; exit 1; fi
+  done
+done

@@ -34,9 +34,12 @@ trap 'stop_etcd; rm -rf "$work"' EXIT
 go build -o "$work/vsr" ./cmd/vsr
 (cd scripts/etcd-bench && go build -o "$work/etcd-bench" .)
 
-# etcd_run CLIENTS REQUESTS: a fresh 3-member cluster, one load, one summary line.
-etcd_run() {
-  local base=$(( 30000 + RANDOM % 20000 )) i cluster="" endpoints=""
+# etcd_start: a fresh 3-member cluster on random loopback ports; sets
+# endpoints. Fails if a member exits (a port taken by another process) or the
+# cluster is not healthy within 20 s.
+etcd_start() {
+  local base=$(( 30000 + RANDOM % 20000 )) i cluster=""
+  endpoints=""
   for i in 0 1 2; do
     cluster+="${cluster:+,}m$i=http://127.0.0.1:$((base + 10 + i))"
     endpoints+="${endpoints:+,}127.0.0.1:$((base + i))"
@@ -50,12 +53,34 @@ etcd_run() {
       --logger zap --log-level error >"$work/etcd$i.log" 2>&1 &
     etcd_pids+=($!)
   done
-  for _ in $(seq 100); do
-    if ETCDCTL_API=3 etcdctl --endpoints "$endpoints" endpoint health >/dev/null 2>&1; then break; fi
-    sleep 0.2
+  for _ in $(seq 40); do
+    for i in 0 1 2; do
+      if ! kill -0 "${etcd_pids[$i]}" 2>/dev/null; then
+        echo "etcd member $i exited: $(tail -c 300 "$work/etcd$i.log")" >&2
+        return 1
+      fi
+    done
+    if ETCDCTL_API=3 etcdctl --dial-timeout 1s --command-timeout 1s --endpoints "$endpoints" endpoint health >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.5
   done
-  "$work/etcd-bench" --endpoints "$endpoints" --clients "$1" --requests "$2"
-  stop_etcd
+  return 1
+}
+
+# etcd_run CLIENTS REQUESTS: one load on a fresh cluster, one summary line.
+etcd_run() {
+  local try
+  for try in 1 2 3 4 5; do
+    if etcd_start; then
+      "$work/etcd-bench" --endpoints "$endpoints" --clients "$1" --requests "$2"
+      stop_etcd
+      return
+    fi
+    stop_etcd
+  done
+  echo "etcd: no healthy cluster in 5 tries" >&2
+  return 1
 }
 
 results=$work/results
