@@ -233,7 +233,6 @@ func (f *File) run() {
 		f.mu.Unlock()
 		results = f.runGroup(group, results[:0])
 		f.post(group, results)
-		clear(group) // drop references to the replica's buffers
 	}
 }
 
@@ -280,6 +279,10 @@ func (f *File) post(group []request, results []completion) {
 	}
 	f.done = append(f.done, results...)
 	f.mu.Unlock()
+	// Drop the group's references to the replica's buffers before the loop
+	// hears of the completions: once it has, it may drop them too (the
+	// open's read buffers, the whole journal) and expect them collected.
+	clear(group)
 	var one [8]byte
 	one[0] = 1
 	_, _ = unix.Write(f.wakeFd, one[:])
