@@ -5,7 +5,7 @@
 # /proc/PID/stat, before and after the measured run) and each replica's RSS.
 #
 # Usage: scripts/cluster-bench.sh [-b VSR_BINARY] [-p PPROF_PORT] [-s RSS_CSV] CLIENTS REQUESTS [RUNS]
-#   VSR env: FORMAT_FLAGS (extra flags for format and start, e.g. "--journal-slots 1024").
+#   env FORMAT_FLAGS: extra flags for format and start, e.g. "--journal-slots 1024".
 # Example: scripts/cluster-bench.sh 64 200000 3
 # With -p, replica i serves net/http/pprof on 127.0.0.1:PPROF_PORT+i.
 # With -s, the replicas' RSS is sampled every second of the measured run into
@@ -42,7 +42,7 @@ if [ -z "$bin" ]; then
   go build -o "$bin" ./cmd/vsr
 fi
 clients_max=$(( clients > 32 ? clients : 32 ))
-flags="--cluster 7 --clients-max $clients_max ${FORMAT_FLAGS:-}"
+flags="--cluster 7 --clients-max $clients_max"
 
 # proc_sum FILE AWK PID...: the sum over the processes of what the awk
 # program prints from /proc/PID/FILE.
@@ -79,12 +79,12 @@ run_once() {
   pids=()
   for i in 0 1 2; do
     rm -f "$work/r$i.data"
-    "$bin" format $flags --replica $i --addresses "$addresses" --data "$work/r$i.data" >/dev/null
+    "$bin" format $flags ${FORMAT_FLAGS:-} --replica $i --addresses "$addresses" --data "$work/r$i.data" >/dev/null
   done
   for i in 0 1 2; do
     local extra=""
     if [ -n "$pprof" ]; then extra="--pprof 127.0.0.1:$((pprof + i))"; fi
-    "$bin" start $flags $extra --replica $i --addresses "$addresses" --data "$work/r$i.data" >"$work/r$i.log" 2>&1 &
+    "$bin" start $flags ${FORMAT_FLAGS:-} $extra --replica $i --addresses "$addresses" --data "$work/r$i.data" >"$work/r$i.log" 2>&1 &
     pids+=($!)
   done
   # Warm up: the first primary is elected and the connections made.
@@ -114,7 +114,12 @@ run_once() {
   if [ -n "$sampler" ]; then kill "$sampler"; wait "$sampler" 2>/dev/null || true; fi
   local throughput latency
   throughput=$(echo "$out" | grep -i 'throughput' | grep -oE '[0-9]+ requests/s' | head -1 | grep -oE '[0-9]+')
-  latency=$(echo "$out" | grep -iE 'p50' | head -1 | grep -oE '[0-9.]+(µs|ms|s)( / [0-9.]+(µs|ms|s))+' | tr -d ' ')
+  if echo "$out" | grep -q 'latency p99 '; then # one row per percentile
+    dur() { echo "$out" | grep "latency $1 " | head -1 | grep -oE '[0-9.]+(µs|ms|s)' | head -1; }
+    latency="$(dur p50)/$(dur p99)/$(dur max)"
+  else # one row "latency p50 / p99 / max"
+    latency=$(echo "$out" | grep -iE 'p50' | head -1 | grep -oE '[0-9.]+(µs|ms|s)( / [0-9.]+(µs|ms|s))+' | tr -d ' ')
+  fi
   printf 'clients=%s requests=%s throughput=%s/s latency(p50/p99/max)=%s cpu_us_per_request=%s rw_syscalls_per_request=%s rss_kib=%s,%s,%s\n' \
     "$clients" "$requests" "$throughput" "$latency" \
     $(( (after - before) * 1000000 / hz / requests )) "$(awk -v c="$calls" -v r="$requests" 'BEGIN {printf "%.1f", c / r}')" \

@@ -15,6 +15,7 @@ package bus
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"time"
 
@@ -104,16 +105,41 @@ func New(cfg Config, receive func(message []byte)) (*Loop, error) {
 	return l, nil
 }
 
+// sockaddr resolves a host:port: an IPv4 literal, a bracketed IPv6 literal, or a hostname,
+// looked up once, here (its first address wins).
 func sockaddr(address string) (unix.Sockaddr, error) {
 	ap, err := netip.ParseAddrPort(address)
-	if err != nil || !ap.Addr().Is4() {
-		return nil, fmt.Errorf("bus: address %q is not an IPv4 host:port", address)
+	if err != nil {
+		tcp, rerr := net.ResolveTCPAddr("tcp", address)
+		if rerr != nil {
+			return nil, fmt.Errorf("bus: address %q is not a host:port: %w", address, rerr)
+		}
+		ap = tcp.AddrPort()
 	}
-	return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}, nil
+	if a := ap.Addr().Unmap(); a.Is4() {
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}, nil
+	}
+	sa := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	if zone := ap.Addr().Zone(); zone != "" {
+		ifi, err := net.InterfaceByName(zone)
+		if err != nil {
+			return nil, fmt.Errorf("bus: address %q: zone: %w", address, err)
+		}
+		sa.ZoneId = uint32(ifi.Index)
+	}
+	return sa, nil
+}
+
+// family is the address family of a socket for sa.
+func family(sa unix.Sockaddr) int {
+	if _, ok := sa.(*unix.SockaddrInet6); ok {
+		return unix.AF_INET6
+	}
+	return unix.AF_INET
 }
 
 func (l *Loop) listen(sa unix.Sockaddr) error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(family(sa), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
@@ -284,7 +310,7 @@ func (l *Loop) connected() bool {
 }
 
 func (l *Loop) dial(replica int) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(family(l.addrs[replica]), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return
 	}

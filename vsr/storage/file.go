@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -40,6 +41,10 @@ type File struct {
 
 	drained []completion // Drain's scratch, reused
 	stats   Stats
+
+	// OnSync, if set, is told how long each fdatasync took (metrics). It
+	// runs on the I/O goroutine; set it before the first Write.
+	OnSync func(time.Duration)
 }
 
 // Stats counts what the I/O goroutine did: Syncs below Writes is group
@@ -250,7 +255,7 @@ func (f *File) runGroup(group []request, results []completion) []completion {
 		results = append(results, completion{tag: r.tag, err: err})
 	}
 	if wrote {
-		if err := fdatasync(f.file); err != nil {
+		if err := f.sync(); err != nil {
 			for i, r := range group { // no write of the group is known durable
 				if r.write && results[i].err == nil {
 					results[i].err = err
@@ -308,6 +313,17 @@ func anyWrite(group []request) bool {
 		}
 	}
 	return false
+}
+
+// sync makes the file's writes durable, timed for OnSync if it is set.
+func (f *File) sync() error {
+	if f.OnSync == nil {
+		return fdatasync(f.file)
+	}
+	started := time.Now()
+	err := fdatasync(f.file)
+	f.OnSync(time.Since(started))
+	return err
 }
 
 func fdatasync(f *os.File) error {
