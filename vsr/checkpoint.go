@@ -101,7 +101,11 @@ func (r *Replica) writeCheckpoint(area uint8, b []byte, ref checkpointRef) {
 	size := int(sectorCeil(ref.size))
 	buf := r.cp.areas[area]
 	if cap(buf) < size {
-		buf = r.buffers.make(max(size, int(sectorCeil(uint64(r.checkpointSizeMax())))))[:size]
+		// The area's buffer grows with the state, a quarter ahead, up to
+		// the largest checkpoint: a replica holds memory in proportion to
+		// its state, not to what its options would allow.
+		largest := int(sectorCeil(uint64(r.checkpointSizeMax())))
+		buf = r.buffers.make(max(size, min(largest, int(sectorCeil(uint64(size+size/4))))))[:size]
 	}
 	buf = buf[:size]
 	copy(buf, b)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/govsr/govsr/vsr"
 	"github.com/govsr/govsr/vsr/server"
 )
 
@@ -43,7 +44,7 @@ func (c *command) replicaFlags() {
 // given the same.
 func (c *command) limitFlags() {
 	c.fs.IntVar(&c.config.KeysMax, "keys-max", 1<<16, "key-value store capacity, in keys")
-	c.fs.IntVar(&c.config.JournalSlots, "journal-slots", 256, "journal slots")
+	c.fs.IntVar(&c.config.JournalSlots, "journal-slots", vsr.DefaultOptions(vsr.U128{Lo: 1}, 0, 1).JournalSlots, "journal slots")
 	c.fs.IntVar(&c.config.ClientsMax, "clients-max", clientsMaxDefault, "client sessions the cluster holds")
 	c.messageFlag()
 }

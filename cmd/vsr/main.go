@@ -113,6 +113,7 @@ func start(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	cmd.limitFlags()
 	cmd.fs.StringVar(&cmd.config.MetricsAddress, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (host:port)")
 	cmd.fs.StringVar(&cmd.config.PprofAddress, "pprof", "", "serve Go profiles at http://ADDR/debug/pprof/ (host:port)")
+	cmd.fs.IntVar(&cmd.config.PipelineMax, "pipeline-max", server.PipelineMaxDefault, "prepares in flight at the primary")
 	if err := cmd.parse(args, true, false); err != nil {
 		return usageError(stderr, err)
 	}

@@ -163,7 +163,7 @@ func TestBadUsage(t *testing.T) {
 		{"format", "--addresses", "127.0.0.1:1", "--replica", "0", "--data", filepath.Join(dir, "x")},
 		{"format", "--cluster", "1", "--replica", "0", "--data", filepath.Join(dir, "x")},
 		{"format", "--cluster", "1", "--addresses", "127.0.0.1:1", "--replica", "3", "--data", filepath.Join(dir, "x")},
-		{"format", "--cluster", "1", "--addresses", "localhost:1", "--replica", "0", "--data", filepath.Join(dir, "x"), "--journal-slots", "7"},
+		{"format", "--cluster", "1", "--addresses", "localhost:1", "--replica", "0", "--data", filepath.Join(dir, "x"), "--journal-slots", "3"},
 		{"start", "--cluster", "1", "--addresses", "127.0.0.1:1", "--replica", "0"},
 		{"benchmark", "--cluster", "1", "--addresses", "127.0.0.1:1", "--clients", "0"},
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	mathrand "math/rand/v2"
+	"runtime/debug"
 	"time"
 
 	"github.com/govsr/govsr/vsr"
@@ -77,6 +78,10 @@ func Open(c Config, log io.Writer) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.loop.Watch(file.WakeFd(), file.ClearWake); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.storageDone = s.replica.StorageDone
 	if s.metrics != nil {
 		s.storageDone = func(tag uint64, err error) {
@@ -129,6 +134,7 @@ func (s *Server) Close() error {
 func (s *Server) Run(stop <-chan struct{}) error {
 	r := s.replica
 	next, report := time.Now().Add(Tick), time.Now().Add(reportInterval)
+	opening := true
 	for {
 		select {
 		case <-stop:
@@ -139,6 +145,10 @@ func (s *Server) Run(stop <-chan struct{}) error {
 		s.drain()
 		if err := r.OpenError(); err != nil {
 			return err
+		}
+		if opening && !r.Opening() {
+			opening = false
+			debug.FreeOSMemory() // the open read the whole journal into buffers it has dropped
 		}
 		timeout := time.Until(next)
 		if s.file.Pending() {
