@@ -104,7 +104,7 @@ func (c *checker) onEvent(replica int, e *vsr.Event) {
 			c.v.logf(logFull, "replica %d: mark %s view=%d op=%d commit=%d", replica, e.Mark, e.View, e.Op, e.Commit)
 		}
 	case vsr.EventStatus:
-		c.promises.starts.settle(c.promises.sim.events, c.promises.v)
+		c.promises.starts.settle(c.promises.cluster.eventIndex(), c.promises.v)
 		c.promises.starts.onStatus(replica, e)
 		c.durability.recovery.onStatus(replica, e, c.durability.v)
 		if e.Status == vsr.StatusViewChange {

@@ -30,7 +30,7 @@ import (
 // reads it (the newest valid copy).
 type promisesChecker struct {
 	v       verdicts
-	sim     *Simulator // its replicas' disks
+	cluster promisesCluster
 	sizeMax uint32
 	// confirmed[i]: the view and log_view last found on replica i's disk;
 	// they only grow there (a replaced disk starts again from zero), so a
@@ -60,8 +60,39 @@ type ackKey struct {
 	checksum vsr.U128
 }
 
+// promisesCluster is what the promises checker reads of the cluster:
+// replica i's disk, and what its current incarnation says of itself; the
+// index of the simulator event running (checker_log_start.go); and where
+// to hand each start_view (the canonical chain's check of it).
+type promisesCluster interface {
+	disk(i int) *simStorage
+	replicaView(i int) uint32
+	durableCheckpointOp(i int) uint64
+	eventIndex() uint64
+	startViewSent(from int, h *vsr.Header, body []byte)
+}
+
+func (s *Simulator) eventIndex() uint64 { return s.events }
+
+// startViewSent checks a start_view against the canonical chain, unless a
+// newer view has started: a stale primary (paused, or cut off while a
+// newer view formed) may still answer with its old view's log (seed 223,
+// small messages), and nobody installs it.
+func (s *Simulator) startViewSent(from int, h *vsr.Header, body []byte) {
+	if h.View >= s.check.durability.recovery.started {
+		s.check.canonical.onStartView(from, h, body)
+	}
+}
+
+func (s *Simulator) disk(i int) *simStorage   { return s.replicas[i].storage }
+func (s *Simulator) replicaView(i int) uint32 { return s.replicas[i].replica.View() }
+func (s *Simulator) durableCheckpointOp(i int) uint64 {
+	op, _ := s.replicas[i].replica.DurableCheckpoint()
+	return op
+}
+
 func newPromisesChecker(s *Simulator, v verdicts) promisesChecker {
-	c := promisesChecker{v: v, sim: s, sizeMax: s.opts.MessageSizeMax, sector: make([]byte, vsr.SectorSize)}
+	c := promisesChecker{v: v, cluster: s, sizeMax: s.opts.MessageSizeMax, sector: make([]byte, vsr.SectorSize)}
 	for i := range c.acked {
 		c.acked[i] = map[ackKey]struct{}{}
 	}
@@ -70,7 +101,7 @@ func newPromisesChecker(s *Simulator, v verdicts) promisesChecker {
 
 // onSend checks a message replica from sends to a peer.
 func (c *promisesChecker) onSend(from int, message []byte) {
-	c.starts.settle(c.sim.events, c.v)
+	c.starts.settle(c.cluster.eventIndex(), c.v)
 	command := vsr.Command(message[headerCommandOffset])
 	switch command {
 	case vsr.CommandPrepareOk, vsr.CommandStartView, vsr.CommandDoViewChange, vsr.CommandPrepare:
@@ -88,9 +119,7 @@ func (c *promisesChecker) onSend(from int, message []byte) {
 		c.acked[from][ackKey{view: h.View, op: h.Op, checksum: h.Context}] = struct{}{}
 	case vsr.CommandStartView:
 		c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
-		if h.View >= c.sim.check.durability.recovery.started { // not a stale primary's (seed 223, small messages)
-			c.sim.check.canonical.onStartView(from, &h, message[vsr.HeaderSize:h.Size])
-		}
+		c.cluster.startViewSent(from, &h, message[vsr.HeaderSize:h.Size])
 	case vsr.CommandDoViewChange:
 		c.needViews(from, &h, diskViews{view: h.View, logView: h.LogView})
 		c.checkNacks(from, &h, message[vsr.HeaderSize:h.Size])
@@ -98,7 +127,7 @@ func (c *promisesChecker) onSend(from int, message []byte) {
 		// Only a prepare it makes in its current view promises that view:
 		// repair forwards prepares of other views, its own among them (made
 		// before a crash, perhaps on a disk since replaced).
-		if h.Replica == uint8(from) && h.View == c.sim.replicas[from].replica.View() {
+		if h.Replica == uint8(from) && h.View == c.cluster.replicaView(from) {
 			c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
 		}
 	}
@@ -125,7 +154,7 @@ func (c *promisesChecker) needViews(i int, h *vsr.Header, want diskViews) {
 // replica i's superblock: the newest valid copy, by sequence. ok is false
 // if no copy is valid (the atlas always leaves two).
 func (c *promisesChecker) diskSuperblock(i int) (sb diskState, ok bool) {
-	st := c.sim.replicas[i].storage
+	st := c.cluster.disk(i)
 	le := binary.LittleEndian
 	var newest uint64
 	for index := range uint64(vsr.SuperblockCopies) {
@@ -164,7 +193,7 @@ type diskState struct {
 // i's disk, whole: one the open found damaged (it starts from the empty
 // state then) may be written over.
 func (c *promisesChecker) checkpointIntact(i int, sb *diskState) bool {
-	st := c.sim.replicas[i].storage
+	st := c.cluster.disk(i)
 	l := &st.layout
 	if sb.size < 16 || sb.size > l.CheckpointAreaSize {
 		return false
@@ -198,11 +227,11 @@ const (
 // overwrites (its op minus the journal's slots); a checkpoint, only to the
 // area the durable checkpoint is not in.
 func (c *promisesChecker) onWrite(i int, offset uint64, data []byte) {
-	c.starts.settle(c.sim.events, c.v)
-	l := &c.sim.replicas[i].storage.layout
+	c.starts.settle(c.cluster.eventIndex(), c.v)
+	l := &c.cluster.disk(i).layout
 	switch zone, index := l.ZoneOf(offset); zone {
 	case vsr.ZoneSuperblock:
-		c.starts.onSuperblockWrite(i, c.sim.events, data)
+		c.starts.onSuperblockWrite(i, c.cluster.eventIndex(), data)
 	case vsr.ZonePrepares:
 		h, err := vsr.DecodeHeader(data[:vsr.HeaderSize])
 		if err != nil {
@@ -232,7 +261,7 @@ func (c *promisesChecker) onWrite(i int, offset uint64, data []byte) {
 // needPrepare fails the run unless replica i's disk holds op's prepare with
 // checksum in its slot, and the headers ring names it.
 func (c *promisesChecker) needPrepare(i int, op uint64, checksum vsr.U128) {
-	st := c.sim.replicas[i].storage
+	st := c.cluster.disk(i)
 	l := &st.layout
 	slot := op % l.JournalSlots
 	slotOffset := l.PreparesOffset + slot*l.PrepareSlotSize
@@ -258,15 +287,15 @@ func (c *promisesChecker) needPrepare(i int, op uint64, checksum vsr.U128) {
 
 // checkNacks fails the run if replica i's do_view_change h (headers body)
 // nacks a prepare i acknowledged in the view its log is of. A nack (bit b
-// of the client field) says i never held the prepare its log names at op
+// of its nack mask, [vsr.Header.Nacks]) says i never held the prepare its log names at op
 // h.Op-b: the header of that op in the body, or the parent of the op
 // above. Ops at or below the sender's commit are left out: their slots may
 // be reused once a checkpoint covers them.
 func (c *promisesChecker) checkNacks(i int, h *vsr.Header, body []byte) {
 	for back := uint64(0); back < 128 && back < h.Op; back++ {
-		bits, shift := h.Client.Lo, back
+		bits, shift := h.Nacks().Lo, back
 		if back >= 64 {
-			bits, shift = h.Client.Hi, back-64
+			bits, shift = h.Nacks().Hi, back-64
 		}
 		op := h.Op - back
 		if bits&(1<<shift) == 0 || op <= h.Commit {
@@ -322,7 +351,7 @@ func (c *promisesChecker) onMark(i int, m vsr.Mark) {
 		// The open could not read some superblock copy; if that copy was
 		// the newest, the replica knows only an older checkpoint, and the
 		// area the newest names is, to it, free (seed 4002629).
-		held, _ := c.sim.replicas[i].replica.DurableCheckpoint()
+		held := c.cluster.durableCheckpointOp(i)
 		if sb, ok := c.diskSuperblock(i); ok && sb.checkpointOp != held {
 			c.disowned[i] = sb.checksum
 		}
@@ -341,7 +370,7 @@ func (c *promisesChecker) forget(i int) {
 // mayDamage reports whether storage faults may strike the sector at offset
 // of this disk (the fault atlas, or the whole-disk atlas of storage.go).
 func (st *simStorage) mayDamage(offset uint64) bool {
-	if st.sim.opts.Storage.Atlas.any() {
+	if st.opts.Atlas.any() {
 		return st.atlas.faultable(st.replica, offset)
 	}
 	return st.faulty && st.faultable(offset)

@@ -15,9 +15,7 @@ import (
 // by a view change's truncation shows here first, the moment the view
 // starts, where the commit checks see it only once the stale chain is
 // committed again and executed. Only a start_view of the newest view that
-// started counts: a stale primary (paused, or cut off while a newer view
-// formed) may still answer with its old view's log, uncommitted ops that
-// the newer view replaced included, and nobody installs it.
+// started is handed to it (Simulator.startViewSent).
 func (c *canonicalChecker) onStartView(from int, h *vsr.Header, body []byte) {
 	for at := 0; at+vsr.HeaderSize <= len(body); at += vsr.HeaderSize {
 		named, err := vsr.DecodeHeader(body[at : at+vsr.HeaderSize])

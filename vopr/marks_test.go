@@ -13,12 +13,20 @@ import (
 // markSeeds between them hit every reachable mark at least twice (a greedy
 // cover of the marks seeds 1-300 hit, weighted by run time), so that one
 // seed drifting onto another path as the code moves does not by itself
-// lose a mark. They run in a few seconds.
-var markSeeds = []uint64{12, 54, 66, 69, 85, 98, 154, 223, 275, 279, 293, 295}
+// lose a mark. They run in a few seconds. (83 and 102 were added when write
+// errors moved the seeds that had hit open_head_lost off its path.)
+var markSeeds = []uint64{12, 54, 66, 69, 83, 85, 98, 102, 154, 223, 275, 279, 293, 295}
 
 // marksUnreachable are the marks the simulator cannot hit today, each with
 // the reason. Keep it short: each entry is a protocol path no seed tests.
-var marksUnreachable = map[string]string{}
+var marksUnreachable = map[string]string{
+	// Seed 301's path (a two-replica crash group whose head landed above
+	// ops no disk kept, over committed ops of older views). The swarm found
+	// it once, before its run moved; 900 seeds searched since (1-400, and
+	// 10000-10490 with --on crash-group) never hit it.
+	// TestLogViewPrimaryVouchesForItsLogAcrossAGap scripts it.
+	"log_vouched": "rare: no seed of the last searches reaches it; scripted in vsr",
+}
 
 // TestMarksAllHit runs markSeeds and fails naming every mark none of them
 // hit: a rare path that became unreachable, or a mark that moved off the

@@ -1,8 +1,6 @@
 package vopr
 
 import (
-	"fmt"
-
 	"github.com/govsr/govsr/faults"
 	"github.com/govsr/govsr/vsr"
 )
@@ -38,15 +36,15 @@ func drawWriteError(seed uint64, force Force) faults.Ratio {
 	return r
 }
 
-// writeErrorFault returns the disk's vsr.MemoryFaults.WriteError hook, or
-// nil when the seed has no write errors (its disks then draw nothing).
-func (st *simStorage) writeErrorFault() func(offset, size uint64) (uint64, bool) {
-	if st.sim.opts.Storage.WriteError.Num == 0 {
+// writeErrorFault returns the disk's vsr.MemoryFaults.WriteError hook,
+// drawing from p (the disk's own stream), or nil when the seed has no
+// write errors (its disks then draw nothing).
+func (st *simStorage) writeErrorFault(p *faults.PRNG) func(offset, size uint64) (uint64, bool) {
+	if st.opts.WriteError.Num == 0 {
 		return nil
 	}
-	p := st.sim.root.Stream(fmt.Sprintf("storage/replica-%d/write-error", st.replica))
 	return func(offset, size uint64) (uint64, bool) {
-		failed := p.Chance(st.sim.opts.Storage.WriteError)
+		failed := p.Chance(st.opts.WriteError)
 		landed := p.Uint64N(size / vsr.SectorSize)
 		if !failed {
 			return 0, false
