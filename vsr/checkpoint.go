@@ -35,6 +35,9 @@ type checkpointState struct {
 	written   checkpointRef // latest checkpoint whose area write completed
 	writing   checkpointRef
 	inFlight  bool
+	// deferred: a checkpoint came due while the superblock copies were
+	// behind (superblock.copiesBehind); it is taken once they are not.
+	deferred bool
 	// areas[i] holds the bytes of the checkpoint in area i: the durable
 	// one is served to peers for state transfer.
 	areas    [2][]byte
@@ -68,6 +71,10 @@ func (r *Replica) maybeCheckpoint(op uint64, prepare *Header) {
 	if op < durable.op+uint64(r.opts.CheckpointInterval) || r.cp.inFlight || r.cp.written != durable {
 		return
 	}
+	if r.super.copiesBehind {
+		r.deferCheckpoint()
+		return
+	}
 	assert(op == r.commitMin, "a checkpoint captures the state after the last executed op")
 	assert(prepare.Op == op, "a checkpoint names its op's prepare")
 	assert(prepare.Checksum == r.commitChecksum, "a checkpoint's prepare is the last executed")
@@ -80,6 +87,18 @@ func (r *Replica) maybeCheckpoint(op uint64, prepare *Header) {
 	b := r.encodeCheckpoint(r.cp.areas[area][:0], op, prepare)
 	r.writeCheckpoint(area, b, checkpointRef{op: op, checksum: getU128(b[0:]), prepare: prepare.Checksum,
 		size: uint64(len(b)), area: area})
+}
+
+// deferCheckpoint: a checkpoint came due while superblock copies name
+// another checkpoint (superblock.copiesBehind). Every copy is made the
+// newest first; onDurable then takes the checkpoint.
+func (r *Replica) deferCheckpoint() {
+	assert(r.super.copiesBehind, "a checkpoint waits only for copies behind")
+	if !r.cp.deferred {
+		r.cp.deferred = true
+		r.super.persist()
+	}
+	assert(r.cp.deferred, "a deferred checkpoint is remembered")
 }
 
 // checkpointDue takes a checkpoint that came due while the previous one was
@@ -364,6 +383,10 @@ func (r *Replica) finishTransfer() {
 func (r *Replica) writeTransferredCheckpoint(b []byte) {
 	if r.cp.inFlight || r.cp.written != r.durableCheckpoint() {
 		return // a checkpoint of its own is on its way; the next interval writes this state
+	}
+	if r.super.copiesBehind {
+		r.deferCheckpoint()
+		return
 	}
 	assert(r.commitMin > r.durableCheckpoint().op, "a transferred checkpoint is newer than the durable one")
 	area := 1 - r.durableCheckpoint().area

@@ -61,6 +61,7 @@ const (
 	MarkOpenSlotAmbiguous      // the open found a slot whose two valid copies disagree (ClassifySlot: SlotAmbiguous)
 	MarkOpenHeadLost           // the open found the journal no longer names the head the superblock recorded
 	MarkSuperblockCopyFaulty   // the open found a superblock copy unreadable or invalid
+	MarkSuperblockCopiesBehind // the open found copies naming another checkpoint than the newest: it rewrites them first
 	MarkSuperblockCopyRepaired // after such an open, a superblock update rewrote every copy
 	MarkWriteErrorRetried      // a write failed and was submitted again
 
@@ -94,6 +95,7 @@ var markNames = [markEnd]string{
 	MarkRejoinRecovery: "rejoin_recovery", MarkDiskReplaced: "disk_replaced",
 	MarkOpenSlotCorrupt: "open_slot_corrupt", MarkOpenSlotAmbiguous: "open_slot_ambiguous",
 	MarkOpenHeadLost: "open_head_lost", MarkSuperblockCopyFaulty: "superblock_copy_faulty",
+	MarkSuperblockCopiesBehind: "superblock_copies_behind",
 	MarkSuperblockCopyRepaired: "superblock_copy_repaired", MarkWriteErrorRetried: "write_error_retried",
 }
 

@@ -223,6 +223,23 @@ func (r *Replica) openFail(err error) {
 	}
 }
 
+// superblockCopiesAgree reports whether every superblock copy the open
+// read is valid and names the chosen copy's checkpoint.
+func (r *Replica) superblockCopiesAgree() bool {
+	o := r.open
+	assert(o.phase == openSuperblock, "copies are compared while the superblock is read")
+	for i := range SuperblockCopies {
+		if o.superErr[i] != nil {
+			return false
+		}
+		s, err := decodeSuperblock(o.supers[i], &r.opts)
+		if err != nil || s.checkpoint != o.chosen.checkpoint {
+			return false
+		}
+	}
+	return true
+}
+
 // openSuperblockDone picks the newest valid superblock copy and reads the
 // journal.
 func (r *Replica) openSuperblockDone() {
@@ -260,6 +277,7 @@ func (r *Replica) openSuperblockDone() {
 		return
 	}
 	r.super.durable, r.super.last = o.chosen, o.chosen
+	r.super.copiesBehind = !r.superblockCopiesAgree()
 	r.view, r.logView, r.logOp = o.chosen.view, o.chosen.logView, o.chosen.logOp
 	r.rejoin, r.rejoinOp = o.chosen.rejoin && !r.bugIgnoreRejoin(), o.chosen.rejoinOp
 	if r.super.faultyAtOpen {
@@ -483,6 +501,9 @@ func (r *Replica) openCheckpointDone() {
 		r.mark(MarkOpenHeadLost)
 	}
 	r.rewriteRing()
+	if r.super.copiesBehind {
+		r.mark(MarkSuperblockCopiesBehind)
+	}
 	if r.hook != nil {
 		r.emit(Event{Kind: EventOpened, Replica: r.opts.Replica, View: r.view, LogView: r.logView, Op: r.op,
 			Commit: r.commitMin, Reason: fmt.Sprintf("slots: %d valid, %d torn, %d missing, %d corrupt, %d ambiguous, %d blank; checkpoint damaged: %v",

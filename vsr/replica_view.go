@@ -679,6 +679,10 @@ func (r *Replica) onDurable() {
 		r.checkpointDue()
 		r.commitJournal()
 	}
+	if r.cp.deferred && !r.super.copiesBehind {
+		r.cp.deferred = false
+		r.checkpointDue()
+	}
 	switch r.status {
 	case StatusViewChange:
 		r.checkStartViewChangeQuorum()

@@ -213,6 +213,14 @@ type superblock struct {
 	// faultyAtOpen: the open found a copy unreadable or invalid, and no
 	// update has rewritten every copy since. Only a coverage mark reads it.
 	faultyAtOpen bool
+	// copiesBehind: the open found a copy that names another checkpoint
+	// than the newest (a crash cut the last update short), or one it could
+	// not read, and no update has made every copy durable since. Until one
+	// does, a single fault to the newest copy would leave an older one
+	// newest again, naming the other checkpoint area: no checkpoint may be
+	// written there meanwhile (seed 5598). The next update rewrites them;
+	// a checkpoint that comes due first asks for one.
+	copiesBehind bool
 }
 
 // superblockOwner is all the superblock may ask of its replica: the state
@@ -293,6 +301,7 @@ func (s *superblock) writeDone(err error) {
 	}
 	if !s.failed {
 		s.durable = s.writing
+		s.copiesBehind = false
 		if s.faultyAtOpen {
 			s.faultyAtOpen = false
 			s.owner.mark(MarkSuperblockCopyRepaired)
