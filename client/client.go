@@ -98,7 +98,7 @@ const sessionsLimit = 1 << 16
 const (
 	tickInterval        = 10 * time.Millisecond
 	requestTimeoutTicks = 25  // first retry after 250 ms
-	backoffMaxTicks     = 100 // retries at least every second
+	backoffTicksMax     = 100 // retries at least every second
 )
 
 // Client is a connection to a cluster, safe for concurrent use.

@@ -39,7 +39,7 @@ func (c *Client) newSessionLocked() (*session, error) {
 	s := &session{c: c}
 	id := vsr.U128{Lo: c.random.Uint64() | 1, Hi: c.random.Uint64()}
 	p, err := vsr.NewClient(vsr.ClientOptions{Cluster: c.cluster, ID: id, ReplicaCount: uint8(len(c.replicas)),
-		MessageSizeMax: c.opts.MessageSizeMax, RequestTimeoutTicks: requestTimeoutTicks, BackoffMaxTicks: backoffMaxTicks},
+		MessageSizeMax: c.opts.MessageSizeMax, RequestTimeoutTicks: requestTimeoutTicks, BackoffTicksMax: backoffTicksMax},
 		sessionBus{c}, c.random, s.onResult)
 	if err != nil {
 		return nil, err

@@ -151,7 +151,7 @@ func (c *chaos) handle(e *event) {
 // is over.
 func (c *chaos) crash(i, reason, incarnation int) {
 	r := c.sim.replicas[i]
-	downNs := c.restart.Exponential(c.sim.opts.Process.RestartMeanNs)
+	downNs := c.restart.Exponential(c.sim.opts.Process.RestartNsMean)
 	quiet := reason != crashBacklog && c.scenarioQuiet()
 	if c.sim.phase != phaseSafety || r.down || r.incarnation != incarnation || quiet {
 		if reason == crashBacklog {

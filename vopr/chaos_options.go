@@ -95,7 +95,7 @@ type ChaosOptions struct {
 	ValueSizeMax int `json:"value_size_max"`
 
 	// Load ("load"): many clients with no think time and many requests
-	// (Options.Clients, Workload.ThinkMeanNs, RequestsMax are raised).
+	// (Options.Clients, Workload.ThinkNsMean, RequestsMax are raised).
 	Load bool `json:"load"`
 	// Backlog ("backlog", with load): at BacklogAtNs a backup pauses until
 	// the cluster committed BacklogOps ops past it (more than its journal
@@ -199,7 +199,7 @@ func drawLoad(p *faults.PRNG, on func(string) bool, o *Options) {
 	o.Clients = clients
 	o.ClientsMax = max(o.ClientsMax, clients)
 	o.RequestsMax = requests
-	o.Workload.ThinkMeanNs = thinkNs
+	o.Workload.ThinkNsMean = thinkNs
 	// A key per client and a mild skew: with no think time, a hot key
 	// would make linearizability checking exponential.
 	o.Workload.Keys = max(o.Workload.Keys, clients)

@@ -38,7 +38,7 @@ func (c *chaos) crashTogether(group []int, already int) {
 	n := c.sim.opts.Replicas
 	crashed := already
 	for _, i := range group {
-		downNs := c.restart.Exponential(c.sim.opts.Process.RestartMeanNs)
+		downNs := c.restart.Exponential(c.sim.opts.Process.RestartNsMean)
 		if !c.sim.replicas[i].down {
 			c.sim.crash(i, downNs)
 			crashed++

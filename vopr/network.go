@@ -130,7 +130,7 @@ func (n *network) send(from, to int, message []byte) {
 			data[bit/8] ^= 1 << (bit % 8)
 			st.Corrupted++
 		}
-		at := n.sim.nowNs() + n.opts.LatencyMinNs + n.rng.Exponential(n.opts.LatencyMeanNs)
+		at := n.sim.nowNs() + n.opts.LatencyNsMin + n.rng.Exponential(n.opts.LatencyNsMean)
 		var sentNs uint64 // tag of a long-delayed message: its send time + 1
 		if delayNs, ok := n.chaos.longDelay(from, to, message); ok {
 			at, sentNs = at+delayNs, n.sim.nowNs()+1
@@ -193,7 +193,7 @@ func (n *network) step() {
 	for from := range n.replicas {
 		for to := range n.replicas {
 			if from != to && n.rng.Chance(n.opts.Clog) && !n.quiet() {
-				n.clogged[n.link(from, to)] = n.sim.nowNs() + n.rng.Exponential(n.opts.ClogMeanNs)
+				n.clogged[n.link(from, to)] = n.sim.nowNs() + n.rng.Exponential(n.opts.ClogNsMean)
 				n.stats.Clogs++
 			}
 		}

@@ -49,8 +49,8 @@ type Options struct {
 // apply to each message sent; "per step" ratios are drawn every 100 ms of
 // simulated time.
 type NetworkOptions struct {
-	LatencyMinNs  uint64       `json:"latency_min_ns"`
-	LatencyMeanNs uint64       `json:"latency_mean_ns"` // exponential, on top of the minimum
+	LatencyNsMin  uint64       `json:"latency_min_ns"`
+	LatencyNsMean uint64       `json:"latency_mean_ns"` // exponential, on top of the minimum
 	Loss          faults.Ratio `json:"loss"`
 	Duplicate     faults.Ratio `json:"duplicate"`
 	Corrupt       faults.Ratio `json:"corrupt"`    // one bit flipped; the receiver must reject it
@@ -58,16 +58,16 @@ type NetworkOptions struct {
 	Heal          faults.Ratio `json:"heal"`       // per step: the partition heals
 	Asymmetric    faults.Ratio `json:"asymmetric"` // a partition blocks one direction only
 	Clog          faults.Ratio `json:"clog"`       // per step, per link: the link stalls
-	ClogMeanNs    uint64       `json:"clog_mean_ns"`
+	ClogNsMean    uint64       `json:"clog_mean_ns"`
 	LinkCapacity  int          `json:"link_capacity"` // messages in flight per link; more are dropped
 }
 
 // ProcessOptions are faults of the replica processes.
 type ProcessOptions struct {
 	Pause            faults.Ratio `json:"pause"` // per step, per replica
-	PauseMeanNs      uint64       `json:"pause_mean_ns"`
+	PauseNsMean      uint64       `json:"pause_mean_ns"`
 	Crash            faults.Ratio `json:"crash"` // per step, per replica: writes in flight tear, the replica restarts from disk
-	RestartMeanNs    uint64       `json:"restart_mean_ns"`
+	RestartNsMean    uint64       `json:"restart_mean_ns"`
 	ClockDriftPpmMax uint32       `json:"clock_drift_ppm_max"` // each replica's tick runs fast or slow by up to this
 }
 
@@ -75,8 +75,8 @@ type ProcessOptions struct {
 // faults on for the disks the fault atlas picks (see simStorage); the
 // ratios are per I/O.
 type StorageOptions struct {
-	WriteLatencyMinNs  uint64       `json:"write_latency_min_ns"`
-	WriteLatencyMeanNs uint64       `json:"write_latency_mean_ns"`
+	WriteLatencyNsMin  uint64       `json:"write_latency_min_ns"`
+	WriteLatencyNsMean uint64       `json:"write_latency_mean_ns"`
 	Faulty             bool         `json:"faulty"`
 	ReadError          faults.Ratio `json:"read_error"`
 	Corrupt            faults.Ratio `json:"corrupt"`
@@ -92,7 +92,7 @@ type StorageOptions struct {
 type WorkloadOptions struct {
 	Keys         int    `json:"keys"`
 	KeySkew      uint8  `json:"key_skew"` // 0 uniform; higher favours the first keys
-	ThinkMeanNs  uint64 `json:"think_mean_ns"`
+	ThinkNsMean  uint64 `json:"think_mean_ns"`
 	ReadPercent  uint32 `json:"read_percent"`
 	WritePercent uint32 `json:"write_percent"` // the rest are compare-and-set
 }
@@ -156,8 +156,8 @@ func Draw(seed uint64, force Force) Options {
 		return r
 	}
 	n := &o.Network
-	n.LatencyMinNs = p.Range(100_000, 5_000_000)
-	n.LatencyMeanNs = p.Range(500_000, 20_000_000)
+	n.LatencyNsMin = p.Range(100_000, 5_000_000)
+	n.LatencyNsMean = p.Range(500_000, 20_000_000)
 	n.Loss = rate("loss", faults.PerMillion(1_000), faults.PerMillion(100_000))
 	n.Duplicate = rate("duplicate", faults.PerMillion(1_000), faults.PerMillion(50_000))
 	n.Corrupt = rate("corrupt", faults.PerMillion(1_000), faults.PerMillion(20_000))
@@ -165,22 +165,22 @@ func Draw(seed uint64, force Force) Options {
 	n.Heal = p.RatioBetween(faults.PerMillion(50_000), faults.PerMillion(300_000))
 	n.Asymmetric = p.RatioBetween(faults.Percent(0), faults.Percent(50))
 	n.Clog = rate("clog", faults.PerMillion(1_000), faults.PerMillion(20_000))
-	n.ClogMeanNs = p.Range(100_000_000, 2_000_000_000)
+	n.ClogNsMean = p.Range(100_000_000, 2_000_000_000)
 	n.LinkCapacity = p.RangeInt(8, 64)
 
 	pr := &o.Process
 	pr.Pause = rate("pause", faults.PerMillion(1_000), faults.PerMillion(10_000))
-	pr.PauseMeanNs = p.Range(50_000_000, 2_000_000_000)
+	pr.PauseNsMean = p.Range(50_000_000, 2_000_000_000)
 	drift := uint32(p.Range(1, 2_000))
 	if on("drift") {
 		pr.ClockDriftPpmMax = drift
 	}
 	pr.Crash = rate("crash", faults.PerMillion(1_000), faults.PerMillion(10_000))
-	pr.RestartMeanNs = p.Range(100_000_000, 3_000_000_000)
+	pr.RestartNsMean = p.Range(100_000_000, 3_000_000_000)
 
 	s := &o.Storage
-	s.WriteLatencyMinNs = p.Range(50_000, 1_000_000)
-	s.WriteLatencyMeanNs = p.Range(100_000, 5_000_000)
+	s.WriteLatencyNsMin = p.Range(50_000, 1_000_000)
+	s.WriteLatencyNsMean = p.Range(100_000, 5_000_000)
 	s.ReadError = p.RatioBetween(faults.PerMillion(100), faults.PerMillion(10_000))
 	s.Corrupt = p.RatioBetween(faults.PerMillion(100), faults.PerMillion(10_000))
 	s.Misdirect = p.RatioBetween(faults.PerMillion(100), faults.PerMillion(5_000))
@@ -193,7 +193,7 @@ func Draw(seed uint64, force Force) Options {
 	// exponential (porcupine answers unknown) without finding more bugs.
 	w.Keys = p.RangeInt(max(1, (o.Clients+3)/4), 16)
 	w.KeySkew = uint8(p.Range(0, 128))
-	w.ThinkMeanNs = p.Range(0, 50_000_000)
+	w.ThinkNsMean = p.Range(0, 50_000_000)
 	w.ReadPercent = uint32(p.Range(10, 50))
 	w.WritePercent = uint32(p.Range(20, 100-uint64(w.ReadPercent)))
 	// The chaos kinds may reshape the cluster (replicas, clients, message

@@ -187,8 +187,8 @@ func (s *Simulator) step() {
 	s.net.step()
 	p := &s.opts.Process
 	for i, r := range s.replicas {
-		pause, pauseNs := s.process.Chance(p.Pause), s.process.Exponential(p.PauseMeanNs)
-		crash, downNs := s.process.Chance(p.Crash), s.process.Exponential(p.RestartMeanNs)
+		pause, pauseNs := s.process.Chance(p.Pause), s.process.Exponential(p.PauseNsMean)
+		crash, downNs := s.process.Chance(p.Crash), s.process.Exponential(p.RestartNsMean)
 		if s.phase != phaseSafety || r.down || s.chaos.scenarioQuiet() {
 			continue
 		}

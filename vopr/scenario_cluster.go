@@ -23,10 +23,10 @@ func scenarioOptions(seed uint64, replicas, clients int) Options {
 	o.PipelineMax, o.JournalSlots, o.ClientsMax, o.RequestQueueMax = 8, 64, 32, 64
 	o.MessageSizeMax = 8 << 10
 	o.RequestsMax, o.TicksMax, o.LivenessTicksMax = 1<<30, 10_000_000, 3_000
-	o.Network.LatencyMinNs, o.Network.LatencyMeanNs, o.Network.LinkCapacity = 1_000_000, 1_000_000, 64
-	o.Storage.WriteLatencyMinNs, o.Storage.WriteLatencyMeanNs = 500_000, 500_000
+	o.Network.LatencyNsMin, o.Network.LatencyNsMean, o.Network.LinkCapacity = 1_000_000, 1_000_000, 64
+	o.Storage.WriteLatencyNsMin, o.Storage.WriteLatencyNsMean = 500_000, 500_000
 	o.Process.ClockDriftPpmMax = 0
-	o.Workload.ThinkMeanNs = 0
+	o.Workload.ThinkNsMean = 0
 	o.Liveness.Core = false
 	return o
 }

@@ -102,7 +102,7 @@ func perMillion(r faults.Ratio) uint64 { return uint64(r.Num) * 1_000_000 / uint
 // schedule sets the completion time of a submitted I/O.
 func (st *simStorage) schedule(id uint64) {
 	o := st.opts
-	at := st.sim.nowNs() + o.WriteLatencyMinNs + st.latency.Exponential(o.WriteLatencyMeanNs)
+	at := st.sim.nowNs() + o.WriteLatencyNsMin + st.latency.Exponential(o.WriteLatencyNsMean)
 	st.doneNs = at
 	st.sim.schedule(event{at: at, kind: eventStorage, a: st.replica, tag: id})
 }

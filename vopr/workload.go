@@ -260,7 +260,7 @@ func (w *workloadClient) think() {
 		return
 	}
 	w.waiting = true
-	at := w.sim.nowNs() + w.rng.Exponential(w.opts.Workload.ThinkMeanNs)
+	at := w.sim.nowNs() + w.rng.Exponential(w.opts.Workload.ThinkNsMean)
 	w.sim.schedule(event{at: at, kind: eventClientGo, a: w.index})
 }
 

@@ -68,7 +68,7 @@ func CheckpointSizeFor(clientsMax int, messageSizeMax uint32, snapshotSizeMax in
 // executed op, whose prepare header is prepare) and writes it out.
 func (r *Replica) maybeCheckpoint(op uint64, prepare *Header) {
 	durable := r.durableCheckpoint()
-	if op < durable.op+uint64(r.opts.CheckpointInterval) || r.cp.inFlight || r.cp.written != durable {
+	if op < durable.op+uint64(r.opts.CheckpointInterval) || r.checkpoint.inFlight || r.checkpoint.written != durable {
 		return
 	}
 	if r.super.copiesBehind {
@@ -84,7 +84,7 @@ func (r *Replica) maybeCheckpoint(op uint64, prepare *Header) {
 		area = 0
 	}
 	assert(area <= 1, "one of the two checkpoint areas")
-	b := r.encodeCheckpoint(r.cp.areas[area][:0], op, prepare)
+	b := r.encodeCheckpoint(r.checkpoint.areas[area][:0], op, prepare)
 	r.writeCheckpoint(area, b, checkpointRef{op: op, checksum: getU128(b[0:]), prepare: prepare.Checksum,
 		size: uint64(len(b)), area: area})
 }
@@ -94,11 +94,11 @@ func (r *Replica) maybeCheckpoint(op uint64, prepare *Header) {
 // newest first; onDurable then takes the checkpoint.
 func (r *Replica) deferCheckpoint() {
 	assert(r.super.copiesBehind, "a checkpoint waits only for copies behind")
-	if !r.cp.deferred {
-		r.cp.deferred = true
+	if !r.checkpoint.deferred {
+		r.checkpoint.deferred = true
 		r.super.persist()
 	}
-	assert(r.cp.deferred, "a deferred checkpoint is remembered")
+	assert(r.checkpoint.deferred, "a deferred checkpoint is remembered")
 }
 
 // checkpointDue takes a checkpoint that came due while the previous one was
@@ -112,13 +112,13 @@ func (r *Replica) checkpointDue() {
 // writeCheckpoint writes checkpoint b (which may alias the area's buffer)
 // to area, padded to whole sectors.
 func (r *Replica) writeCheckpoint(area uint8, b []byte, ref checkpointRef) {
-	assert(!r.cp.inFlight, "one checkpoint write in flight at a time")
+	assert(!r.checkpoint.inFlight, "one checkpoint write in flight at a time")
 	assert(ref.area == area, "a checkpoint is written to the area it names")
 	assert(ref.op <= r.commitMin, "a checkpoint is of an executed op")
 	assert(ref.size >= checkpointHeaderSize, "a checkpoint holds at least its header")
 	assert(sectorCeil(ref.size) <= r.layout.CheckpointAreaSize, "a checkpoint fits its area")
 	size := int(sectorCeil(ref.size))
-	buf := r.cp.areas[area]
+	buf := r.checkpoint.areas[area]
 	if cap(buf) < size {
 		// The area's buffer grows with the state, a quarter ahead, up to
 		// the largest checkpoint: a replica holds memory in proportion to
@@ -129,8 +129,8 @@ func (r *Replica) writeCheckpoint(area uint8, b []byte, ref checkpointRef) {
 	buf = buf[:size]
 	copy(buf, b)
 	clear(buf[len(b):])
-	r.cp.areas[area] = buf
-	r.cp.writing, r.cp.inFlight = ref, true
+	r.checkpoint.areas[area] = buf
+	r.checkpoint.writing, r.checkpoint.inFlight = ref, true
 	r.storage.Write(r.layout.checkpointOffset(area), buf, tag(tagCheckpoint, uint64(area)))
 }
 
@@ -155,21 +155,21 @@ func (r *Replica) encodeCheckpoint(dst []byte, op uint64, prepare *Header) []byt
 }
 
 func (r *Replica) checkpointWriteDone(area uint64, err error) {
-	assert(r.cp.inFlight, "a checkpoint write completes a write in flight")
-	assert(uint64(r.cp.writing.area) == area, "a checkpoint write completes in the area written")
-	r.cp.inFlight = false
+	assert(r.checkpoint.inFlight, "a checkpoint write completes a write in flight")
+	assert(uint64(r.checkpoint.writing.area) == area, "a checkpoint write completes in the area written")
+	r.checkpoint.inFlight = false
 	if err != nil {
 		// Write the same bytes again, now: waiting for the next executed
 		// op to try would wedge a replica whose execution already waits at
 		// the journal's end for this very checkpoint.
 		r.mark(MarkWriteErrorRetried)
-		w := r.cp.writing
-		assert(w.op > r.cp.written.op, "a checkpoint written again is still newer than the written one")
-		r.writeCheckpoint(w.area, r.cp.areas[w.area][:w.size], w)
+		w := r.checkpoint.writing
+		assert(w.op > r.checkpoint.written.op, "a checkpoint written again is still newer than the written one")
+		r.writeCheckpoint(w.area, r.checkpoint.areas[w.area][:w.size], w)
 		return
 	}
-	assert(r.cp.writing.op > r.cp.written.op, "written checkpoints advance")
-	r.cp.written = r.cp.writing
+	assert(r.checkpoint.writing.op > r.checkpoint.written.op, "written checkpoints advance")
+	r.checkpoint.written = r.checkpoint.writing
 	r.super.persist()
 }
 
@@ -235,7 +235,7 @@ const transferStalledRounds = 4
 // state transfer: it asks again, and if the transfer stalled since the
 // last round, asks another peer from the start.
 func (r *Replica) retryStateTransfer() {
-	t := &r.cp.transfer
+	t := &r.checkpoint.transfer
 	assert(r.NeedsStateTransfer(), "state transfer only while it is needed")
 	assert(t.progress <= t.received, "a transfer's progress is what it received")
 	switch {
@@ -254,7 +254,7 @@ func (r *Replica) retryStateTransfer() {
 // requestCheckpoint asks a peer for the next chunk of its latest
 // checkpoint (from the start if no transfer is under way).
 func (r *Replica) requestCheckpoint() {
-	t := &r.cp.transfer
+	t := &r.checkpoint.transfer
 	if !t.active {
 		t.peer = r.repairPeer()
 	}
@@ -283,10 +283,10 @@ func (r *Replica) onRequestCheckpoint(h *Header) {
 	assert(offset < cp.size, "a chunk starts inside the checkpoint")
 	chunk := min(cp.size-offset, uint64(r.opts.MessageSizeMax)-HeaderSize)
 	assert(chunk > 0, "a chunk is not empty")
-	assert(offset+chunk <= uint64(len(r.cp.areas[cp.area])), "the durable checkpoint's bytes are held in its area")
+	assert(offset+chunk <= uint64(len(r.checkpoint.areas[cp.area])), "the durable checkpoint's bytes are held in its area")
 	reply := Header{Command: CommandCheckpoint, View: r.view, Op: cp.op, Context: cp.checksum, Commit: offset}
 	reply.SetCheckpointSize(cp.size)
-	r.send(h.Replica, &reply, r.cp.areas[cp.area][offset:offset+chunk])
+	r.send(h.Replica, &reply, r.checkpoint.areas[cp.area][offset:offset+chunk])
 }
 
 // onCheckpoint takes a chunk of a peer's checkpoint while this replica
@@ -298,7 +298,7 @@ func (r *Replica) onCheckpoint(h *Header, body []byte) {
 	assert(r.NeedsStateTransfer(), "a checkpoint chunk is taken only in state transfer")
 	assert(h.Op > r.commitMin, "a checkpoint chunk taken is beyond the executed prefix")
 	assert(h.CheckpointSize() >= checkpointHeaderSize, "a checkpoint chunk taken names a checkpoint's size")
-	t := &r.cp.transfer
+	t := &r.checkpoint.transfer
 	if !t.active || t.op != h.Op || t.checksum != h.Context {
 		if h.Commit != 0 {
 			r.drop(h.Command, "chunk of a checkpoint not being assembled")
@@ -353,7 +353,7 @@ func (r *Replica) checkpointWanted(h *Header, body []byte) bool {
 // finishTransfer restores a fully received checkpoint, then writes it to
 // this replica's own checkpoint area.
 func (r *Replica) finishTransfer() {
-	t := &r.cp.transfer
+	t := &r.checkpoint.transfer
 	assert(t.active, "a transfer finishes once")
 	assert(t.received >= t.size, "a transfer finishes once every byte arrived")
 	assert(t.size >= checkpointHeaderSize, "a transferred checkpoint holds at least its header")
@@ -381,7 +381,7 @@ func (r *Replica) finishTransfer() {
 // writeTransferredCheckpoint stores a checkpoint received from a peer in
 // the free checkpoint area, to be named by the superblock.
 func (r *Replica) writeTransferredCheckpoint(b []byte) {
-	if r.cp.inFlight || r.cp.written != r.durableCheckpoint() {
+	if r.checkpoint.inFlight || r.checkpoint.written != r.durableCheckpoint() {
 		return // a checkpoint of its own is on its way; the next interval writes this state
 	}
 	if r.super.copiesBehind {

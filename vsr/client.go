@@ -43,11 +43,11 @@ type ClientOptions struct {
 	ReplicaCount   uint8
 	MessageSizeMax uint32 // must match the cluster's (default 64 KiB)
 	// RequestTimeoutTicks is the first retry delay (default 50); each retry
-	// doubles it up to BackoffMaxTicks (default 800), plus a random jitter
+	// doubles it up to BackoffTicksMax (default 800), plus a random jitter
 	// of up to RequestTimeoutTicks, so clients that lost the primary
 	// together do not retry together.
 	RequestTimeoutTicks int
-	BackoffMaxTicks     int
+	BackoffTicksMax     int
 }
 
 // ClientResult is the outcome of a request: a reply (Body, valid only
@@ -85,8 +85,8 @@ func NewClient(opts ClientOptions, bus Bus, random Random, onResult func(*Client
 	if opts.RequestTimeoutTicks == 0 {
 		opts.RequestTimeoutTicks = 50
 	}
-	if opts.BackoffMaxTicks == 0 {
-		opts.BackoffMaxTicks = 800
+	if opts.BackoffTicksMax == 0 {
+		opts.BackoffTicksMax = 800
 	}
 	switch {
 	case opts.ID.IsZero():
@@ -97,9 +97,9 @@ func NewClient(opts ClientOptions, bus Bus, random Random, onResult func(*Client
 		return nil, fmt.Errorf("vsr: client: replica count %d outside [1, %d]", opts.ReplicaCount, ReplicasMax)
 	case opts.MessageSizeMax < MessageSizeMin:
 		return nil, fmt.Errorf("vsr: client: message size max %d below %d", opts.MessageSizeMax, MessageSizeMin)
-	case opts.RequestTimeoutTicks < 1 || opts.BackoffMaxTicks < opts.RequestTimeoutTicks:
+	case opts.RequestTimeoutTicks < 1 || opts.BackoffTicksMax < opts.RequestTimeoutTicks:
 		return nil, fmt.Errorf("vsr: client: request timeout %d and backoff max %d ticks must satisfy 1 <= timeout <= max",
-			opts.RequestTimeoutTicks, opts.BackoffMaxTicks)
+			opts.RequestTimeoutTicks, opts.BackoffTicksMax)
 	case bus == nil || random == nil || onResult == nil:
 		return nil, fmt.Errorf("vsr: client: bus, random and onResult are all required")
 	}
@@ -195,7 +195,7 @@ func (c *Client) Tick() {
 	c.attempts++
 	c.stats.Retries++
 	backoff := c.opts.RequestTimeoutTicks << min(c.attempts, 16)
-	backoff = min(backoff, c.opts.BackoffMaxTicks)
+	backoff = min(backoff, c.opts.BackoffTicksMax)
 	jitter := int(c.random.Uint64() % uint64(c.opts.RequestTimeoutTicks))
 	c.timeout.start(backoff + jitter)
 	for i := uint8(0); i < c.opts.ReplicaCount; i++ {

@@ -18,7 +18,7 @@ func newLoneClient(t *testing.T) (*Client, *recordingBus, *[]ClientResult) {
 	bus := &recordingBus{}
 	var results []ClientResult
 	c, err := NewClient(ClientOptions{Cluster: testCluster, ID: U128{Lo: 7}, ReplicaCount: 3,
-		RequestTimeoutTicks: 10, BackoffMaxTicks: 80}, bus, &splitMix{state: 1},
+		RequestTimeoutTicks: 10, BackoffTicksMax: 80}, bus, &splitMix{state: 1},
 		func(r *ClientResult) { results = append(results, *r) })
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func TestNewClientRejectsBadOptions(t *testing.T) {
 		{Cluster: testCluster, ReplicaCount: 3},
 		{ID: U128{Lo: 1}, ReplicaCount: 3},
 		{Cluster: testCluster, ID: U128{Lo: 1}, ReplicaCount: 7},
-		{Cluster: testCluster, ID: U128{Lo: 1}, ReplicaCount: 3, RequestTimeoutTicks: 100, BackoffMaxTicks: 10},
+		{Cluster: testCluster, ID: U128{Lo: 1}, ReplicaCount: 3, RequestTimeoutTicks: 100, BackoffTicksMax: 10},
 	}
 	for i, o := range bad {
 		if _, err := NewClient(o, bus, rnd, cb); err == nil {

@@ -108,9 +108,9 @@ func TestPaperNewerLogViewWinsOverLongerOlderLog(t *testing.T) {
 	primary.Receive(doViewChangeMessage(2, 0, 3, older))
 	primary.Receive(doViewChangeMessage(2, 1, 4, newer))
 	net.deliver()
-	if primary.status != StatusViewChange || primary.view != 2 || !primary.vc.installed || primary.vc.best != 4 {
+	if primary.status != StatusViewChange || primary.view != 2 || !primary.viewChange.installed || primary.viewChange.best != 4 {
 		t.Fatalf("primary: status %s view %d installed %v best r%d; want the view-1 log of r4",
-			primary.status, primary.view, primary.vc.installed, primary.vc.best)
+			primary.status, primary.view, primary.viewChange.installed, primary.viewChange.best)
 	}
 	if primary.op != 4 || primary.journal.header(4).Checksum != h4.Checksum {
 		t.Fatalf("primary op %d; want op 4 from the newer log", primary.op)

@@ -42,10 +42,10 @@ type Replica struct {
 	timestamp       uint64
 	commitTimestamp uint64
 
-	super superblock
-	vc    viewChangeState
-	rep   repairState
-	cp    checkpointState
+	super          superblock
+	viewChange     viewChangeState
+	repairProgress repairState
+	checkpoint     checkpointState
 	// logOp is the head of the log when logView was set (the superblock
 	// keeps it): at open, entries above it from other views are stale.
 	logOp uint64
@@ -66,7 +66,7 @@ type Replica struct {
 	// never nacked, whatever the journal holds now (both durable).
 	rejoin   bool
 	rejoinOp uint64
-	rec      recoveryState
+	recovery recoveryState
 
 	markEvent Event // the event a mark reports, reused (marks.go)
 
@@ -159,9 +159,9 @@ func newReplica(opts Options, env Env) (*Replica, error) {
 	}
 	r.commitChecksum = rootChecksum(opts.Cluster)
 	r.super = newSuperblock(&r.opts, &r.layout, r.storage, r, r.commitChecksum)
-	r.vc = newViewChangeState(opts.ReplicaCount, opts.MessageSizeMax, env.Buffers)
+	r.viewChange = newViewChangeState(opts.ReplicaCount, opts.MessageSizeMax, env.Buffers)
 	r.timers = newTimers(&opts)
-	r.cp.written = r.super.durable.checkpoint
+	r.checkpoint.written = r.super.durable.checkpoint
 	assert(len(r.journal.slots) == opts.JournalSlots, "the journal has a slot per journal slot")
 	assert(r.layout.JournalSlots == uint64(opts.JournalSlots), "the layout has a slot per journal slot")
 	assert(len(r.pipeline.entries) >= opts.PipelineMax, "the pipeline ring holds a full pipeline")
@@ -460,9 +460,9 @@ func (r *Replica) assertDurableState() {
 	durable := &r.super.durable
 	assert(durable.view <= r.view, "the durable view is not ahead of the view")
 	assert(durable.logView <= r.logView, "the durable log_view is not ahead of the log_view")
-	assert(durable.checkpoint.op <= r.cp.written.op, "the durable checkpoint is one that was written")
-	assert(r.cp.written.op <= r.commitMin, "a written checkpoint is of an executed op")
-	assert(!r.cp.inFlight || r.cp.writing.op <= r.commitMin, "a checkpoint being written is of an executed op")
+	assert(durable.checkpoint.op <= r.checkpoint.written.op, "the durable checkpoint is one that was written")
+	assert(r.checkpoint.written.op <= r.commitMin, "a written checkpoint is of an executed op")
+	assert(!r.checkpoint.inFlight || r.checkpoint.writing.op <= r.commitMin, "a checkpoint being written is of an executed op")
 	assert(durable.sequence <= r.super.last.sequence, "the durable superblock is one submitted")
 	assert(!r.rejoin || r.journalFaulty, "a replaced disk's journal is faulty until a primary supplies the log")
 }
@@ -477,7 +477,7 @@ func (r *Replica) invariantViolation() string {
 		return fmt.Sprintf("head op %d not in the journal", r.op)
 	case r.logView > r.view:
 		return fmt.Sprintf("log_view %d above view %d", r.logView, r.view)
-	case r.status == StatusViewChange && r.logView == r.view && !r.vc.installed:
+	case r.status == StatusViewChange && r.logView == r.view && !r.viewChange.installed:
 		// Only a new primary that adopted its log and waits for log_view
 		// to be durable is in view change with log_view = view.
 		return fmt.Sprintf("view change with log_view %d equal to view", r.logView)

@@ -369,7 +369,7 @@ func (r *Replica) onPrepareFromPrimary(h *Header, message []byte) {
 			r.drop(h.Command, "prepare larger than a journal slot")
 			return
 		}
-		if h.Op > r.op && h.Op == r.rep.headOp && h.Checksum == r.rep.headChecksum {
+		if h.Op > r.op && h.Op == r.repairProgress.headOp && h.Checksum == r.repairProgress.headChecksum {
 			r.mark(MarkCommitHeadFetched)
 		}
 		if h.Op > r.op {
@@ -750,7 +750,7 @@ func (r *Replica) onCommit(h *Header) {
 	if h.Commit > r.op && !h.Context.IsZero() {
 		// The log is behind the primary's commit: fetch that op, which
 		// becomes the new head, and repair down from it.
-		r.rep.headOp, r.rep.headChecksum = h.Commit, h.Context
+		r.repairProgress.headOp, r.repairProgress.headChecksum = h.Commit, h.Context
 	}
 	r.commitJournal()
 }

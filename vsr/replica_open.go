@@ -286,7 +286,7 @@ func (r *Replica) openSuperblockDone() {
 	if r.rejoin {
 		r.mark(MarkDiskReplaced)
 	}
-	r.cp.written = o.chosen.checkpoint
+	r.checkpoint.written = o.chosen.checkpoint
 	o.phase = openJournal
 	slots := uint64(r.opts.JournalSlots)
 	o.headers = r.buffers.makeForRead(int(r.layout.headerSectors() * SectorSize))
@@ -477,12 +477,12 @@ func (r *Replica) openCheckpointDone() {
 	if !cp.checksum.IsZero() {
 		b := o.checkpoint[:min(cp.size, uint64(len(o.checkpoint)))]
 		if o.checkpointErr == nil && Checksum(b[16:]) == cp.checksum && r.restoreCheckpoint(b) == nil {
-			r.cp.areas[cp.area] = o.checkpoint
+			r.checkpoint.areas[cp.area] = o.checkpoint
 		} else {
 			// The checkpoint is damaged: start from the empty state; the
 			// journal or a peer's checkpoint (state transfer) rebuilds it.
-			r.cp.written = checkpointRef{prepare: rootChecksum(r.opts.Cluster)}
-			r.super.durable.checkpoint = r.cp.written
+			r.checkpoint.written = checkpointRef{prepare: rootChecksum(r.opts.Cluster)}
+			r.super.durable.checkpoint = r.checkpoint.written
 			o.classes[0]++
 			r.mark(MarkCheckpointDamaged)
 		}

@@ -38,19 +38,19 @@ func (r *Replica) startRecovery() {
 		r.recoveryFallback()
 		return
 	}
-	buf := r.rec.primaryBuf
+	buf := r.recovery.primaryBuf
 	if buf == nil {
 		buf = make([]byte, r.opts.MessageSizeMax)
 	}
-	r.rec = recoveryState{nonce: U128{Lo: r.random.Uint64() | 1, Hi: r.random.Uint64()}, primaryBuf: buf}
-	r.rec.retry.start(r.opts.RecoveryRetryTicks)
+	r.recovery = recoveryState{nonce: U128{Lo: r.random.Uint64() | 1, Hi: r.random.Uint64()}, primaryBuf: buf}
+	r.recovery.retry.start(r.opts.RecoveryRetryTicks)
 	if r.nothingToRecover() {
-		r.rec.fallback.start(r.opts.RecoveryRetryTicks)
+		r.recovery.fallback.start(r.opts.RecoveryRetryTicks)
 	} else {
-		r.rec.fallback.start(r.opts.RecoveryTimeoutTicks + r.jitter())
+		r.recovery.fallback.start(r.opts.RecoveryTimeoutTicks + r.jitter())
 	}
-	assert(!r.rec.nonce.IsZero(), "a recovery has a nonce")
-	assert(len(r.rec.primaryBuf) == int(r.opts.MessageSizeMax), "a recovery can hold the primary's log")
+	assert(!r.recovery.nonce.IsZero(), "a recovery has a nonce")
+	assert(len(r.recovery.primaryBuf) == int(r.opts.MessageSizeMax), "a recovery can hold the primary's log")
 	r.sendRecovery()
 }
 
@@ -71,15 +71,15 @@ func (r *Replica) nothingToRecover() bool {
 
 func (r *Replica) sendRecovery() {
 	assert(r.status == StatusRecovering, "recovery is asked for while recovering")
-	r.broadcast(&Header{Command: CommandRecovery, View: r.view, Context: r.rec.nonce}, nil)
+	r.broadcast(&Header{Command: CommandRecovery, View: r.view, Context: r.recovery.nonce}, nil)
 }
 
 func (r *Replica) tickRecovering() {
 	assert(r.status == StatusRecovering, "recovery ticks while recovering")
-	if r.rec.retry.tick() {
+	if r.recovery.retry.tick() {
 		r.sendRecovery()
 	}
-	if r.rec.fallback.tick() {
+	if r.recovery.fallback.tick() {
 		if r.journalFaulty {
 			r.mark(MarkRecoveryBlockedFaulty)
 			return
@@ -96,8 +96,8 @@ func (r *Replica) recoveryFallback() {
 		return
 	}
 	assert(!r.rejoin, "a replaced disk's replica never leads a view change on its own")
-	r.rec.retry.stop()
-	r.rec.fallback.stop()
+	r.recovery.retry.stop()
+	r.recovery.fallback.stop()
 	r.mark(MarkRecoveryFallback)
 	r.startViewChange(r.view+1, "recovery: no primary answered")
 }
@@ -151,7 +151,7 @@ func (r *Replica) onRecoveryResponse(h *Header, body []byte) {
 	case r.status != StatusRecovering:
 		r.drop(h.Command, "recovery_response while not recovering")
 		return
-	case h.Context != r.rec.nonce:
+	case h.Context != r.recovery.nonce:
 		r.drop(h.Command, "recovery_response for another recovery")
 		return
 	case h.View < r.view:
@@ -161,26 +161,26 @@ func (r *Replica) onRecoveryResponse(h *Header, body []byte) {
 	assert(r.status == StatusRecovering, "a recovery_response is taken while recovering")
 	assert(h.View >= r.view, "a recovery_response is of this view or a newer one")
 	assert(h.Replica != r.opts.Replica, "a recovery_response comes from a peer")
-	r.rec.responses[h.Replica] = recoveryResponse{present: true, view: h.View}
-	if h.Replica == r.primaryIndex(h.View) && (r.rec.primary.Command == CommandReserved || h.View >= r.rec.primary.View) {
-		r.rec.primary = *h
-		r.rec.primaryBody = r.rec.primaryBuf[:copy(r.rec.primaryBuf, body)]
+	r.recovery.responses[h.Replica] = recoveryResponse{present: true, view: h.View}
+	if h.Replica == r.primaryIndex(h.View) && (r.recovery.primary.Command == CommandReserved || h.View >= r.recovery.primary.View) {
+		r.recovery.primary = *h
+		r.recovery.primaryBody = r.recovery.primaryBuf[:copy(r.recovery.primaryBuf, body)]
 	}
 	count, view := 0, uint32(0)
-	for i := range r.rec.responses {
-		if resp := &r.rec.responses[i]; resp.present {
+	for i := range r.recovery.responses {
+		if resp := &r.recovery.responses[i]; resp.present {
 			count++
 			view = max(view, resp.view)
 		}
 	}
-	p := &r.rec.primary
+	p := &r.recovery.primary
 	if count < r.recoveryAnswersMin() || p.Command == CommandReserved || p.View != view {
 		return // wait for more answers, or for the newest view's primary (whose answer carries the log)
 	}
 	assert(p.Command == CommandRecoveryResponse, "the primary's answer is a recovery_response")
 	assert(p.Replica == r.primaryIndex(p.View), "the primary's answer is its view's primary's")
 	assert(p.View >= r.view, "the primary's answer is of this view or a newer one")
-	r.rec.retry.stop()
-	r.rec.fallback.stop()
-	r.installPrimaryLog(p, r.rec.primaryBody)
+	r.recovery.retry.stop()
+	r.recovery.fallback.stop()
+	r.installPrimaryLog(p, r.recovery.primaryBody)
 }

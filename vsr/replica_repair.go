@@ -48,7 +48,7 @@ func (r *Replica) windowMin() uint64 {
 // has fallen out of its journal window: no peer's journal can repair it
 // either, so only state transfer (the durability issue) can catch it up.
 func (r *Replica) NeedsStateTransfer() bool {
-	return r.commitMin < r.commitMax && (r.commitMin+1 < r.windowMin() || r.rep.stalled >= repairStalledRounds)
+	return r.commitMin < r.commitMax && (r.commitMin+1 < r.windowMin() || r.repairProgress.stalled >= repairStalledRounds)
 }
 
 // noteRepairProgress counts the rounds in which repair did not bring the
@@ -56,16 +56,16 @@ func (r *Replica) NeedsStateTransfer() bool {
 func (r *Replica) noteRepairProgress() {
 	waiting := r.commitMin < r.commitMax && !r.journal.hasPrepare(r.commitMin+1)
 	switch {
-	case r.commitMin != r.rep.executed || !waiting:
-		r.rep.stalled = 0
-	case r.rep.stalled < repairStalledRounds:
-		r.rep.stalled++
-		if r.rep.stalled == repairStalledRounds {
+	case r.commitMin != r.repairProgress.executed || !waiting:
+		r.repairProgress.stalled = 0
+	case r.repairProgress.stalled < repairStalledRounds:
+		r.repairProgress.stalled++
+		if r.repairProgress.stalled == repairStalledRounds {
 			r.mark(MarkRepairFallbackTransfer)
 		}
 	}
-	r.rep.executed = r.commitMin
-	assert(r.rep.stalled <= repairStalledRounds, "the stall count is bounded")
+	r.repairProgress.executed = r.commitMin
+	assert(r.repairProgress.stalled <= repairStalledRounds, "the stall count is bounded")
 }
 
 // inWindow reports whether the journal may hold op next to the head.
@@ -130,7 +130,7 @@ func (r *Replica) repairing() bool {
 	case StatusNormal:
 		return !r.IsPrimary()
 	case StatusViewChange:
-		return r.vc.installed
+		return r.viewChange.installed
 	}
 	return false
 }
@@ -140,12 +140,12 @@ func (r *Replica) repairing() bool {
 // adopted), on odd rounds another peer at random.
 func (r *Replica) repairPeer() uint8 {
 	assert(r.opts.ReplicaCount > 1, "a peer to ask exists")
-	r.rep.round++
+	r.repairProgress.round++
 	first := r.primaryIndex(r.view)
 	if r.status == StatusViewChange {
-		first = r.vc.best
+		first = r.viewChange.best
 	}
-	if r.rep.round%2 == 0 && first != r.opts.Replica {
+	if r.repairProgress.round%2 == 0 && first != r.opts.Replica {
 		return first
 	}
 	peer := uint8(r.random.Uint64() % uint64(r.opts.ReplicaCount-1))
@@ -172,8 +172,8 @@ func (r *Replica) repair() {
 	}
 	assert(r.repairing(), "repair of a log this replica may repair")
 	peer := r.repairPeer()
-	if r.rep.headOp > r.op {
-		r.requestPrepare(peer, r.rep.headOp, r.rep.headChecksum)
+	if r.repairProgress.headOp > r.op {
+		r.requestPrepare(peer, r.repairProgress.headOp, r.repairProgress.headChecksum)
 	}
 	floor := r.canonicalFloor()
 	bottom := max(r.commitMin+1, r.windowMin())
@@ -208,7 +208,7 @@ func (r *Replica) repairTarget(op, floor uint64) (U128, bool) {
 		assert(r.journal.header(op) != nil, "an op linked to the head is in the journal")
 		return r.journal.header(op).Checksum, true
 	}
-	if r.status != StatusViewChange || !r.vc.installed {
+	if r.status != StatusViewChange || !r.viewChange.installed {
 		return U128{}, false
 	}
 	if r.established(op) {
@@ -326,7 +326,7 @@ func (r *Replica) extendsChainDown(h *Header) bool {
 // an adopted-view entry just above it names as its parent (see
 // repairTarget), and not yet held.
 func (r *Replica) extendsAdoptedLog(h *Header) bool {
-	if r.status != StatusViewChange || !r.vc.installed || h.Op >= r.op || r.journal.header(h.Op) != nil {
+	if r.status != StatusViewChange || !r.viewChange.installed || h.Op >= r.op || r.journal.header(h.Op) != nil {
 		return false
 	}
 	assert(h.Op > r.commitMin, "the adopted log is repaired above the executed prefix")
@@ -353,9 +353,9 @@ func (r *Replica) repairAccept(h *Header, message []byte) bool {
 		mark = MarkHeaderRepaired
 	case r.extendsAdoptedLog(h):
 		mark = MarkAdoptedLogRepaired
-	case h.Op > r.op && h.Op == r.rep.headOp && h.Checksum == r.rep.headChecksum && r.status == StatusNormal:
+	case h.Op > r.op && h.Op == r.repairProgress.headOp && h.Checksum == r.repairProgress.headChecksum && r.status == StatusNormal:
 		r.op = h.Op
-		r.rep.headOp, r.rep.headChecksum = 0, U128{}
+		r.repairProgress.headOp, r.repairProgress.headChecksum = 0, U128{}
 		mark = MarkCommitHeadFetched
 	default:
 		return false

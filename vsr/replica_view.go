@@ -49,11 +49,11 @@ func (r *Replica) startViewChange(view uint32, reason string) {
 	assert(view > r.view || r.status == StatusNormal, "a view change of the current view only from normal status")
 	r.view = view
 	r.status = StatusViewChange
-	r.vc.reset()
-	r.vc.svcFrom = 1 << r.opts.Replica
+	r.viewChange.reset()
+	r.viewChange.svcFrom = 1 << r.opts.Replica
 	r.pipeline.clear()
 	r.queue.clear()
-	r.rep.headOp, r.rep.headChecksum = 0, U128{}
+	r.repairProgress.headOp, r.repairProgress.headChecksum = 0, U128{}
 	r.stats.ViewChanges++
 	t := &r.timers
 	t.heartbeat.stop()
@@ -109,28 +109,28 @@ func (r *Replica) onStartViewChange(h *Header) {
 	assert(h.View == r.view, "a start_view_change is counted in its view")
 	assert(r.status == StatusViewChange, "a start_view_change is counted during a view change")
 	assert(h.Replica != r.opts.Replica, "a start_view_change is counted from a peer")
-	r.vc.svcFrom |= 1 << h.Replica
+	r.viewChange.svcFrom |= 1 << h.Replica
 	r.checkStartViewChangeQuorum()
 }
 
 // checkStartViewChangeQuorum sends this replica's do_view_change once a
 // view-change quorum wants the view and the view is durable here.
 func (r *Replica) checkStartViewChangeQuorum() {
-	if r.status != StatusViewChange || r.vc.dvcSent || !r.viewDurable() {
+	if r.status != StatusViewChange || r.viewChange.dvcSent || !r.viewDurable() {
 		return
 	}
-	if popCount(r.vc.svcFrom) < QuorumViewChange(int(r.opts.ReplicaCount)) {
+	if popCount(r.viewChange.svcFrom) < QuorumViewChange(int(r.opts.ReplicaCount)) {
 		return
 	}
-	assert(r.vc.svcFrom&(1<<r.opts.Replica) != 0, "a replica in a view change wants the view itself")
+	assert(r.viewChange.svcFrom&(1<<r.opts.Replica) != 0, "a replica in a view change wants the view itself")
 	assert(r.logView < r.view, "a do_view_change is of a log of an earlier view")
-	r.vc.dvcSent = true
+	r.viewChange.dvcSent = true
 	r.sendDoViewChange()
 }
 
 func (r *Replica) sendDoViewChange() {
 	assert(r.status == StatusViewChange, "do_view_change is sent during a view change")
-	assert(r.vc.dvcSent, "do_view_change is sent once a quorum wants the view")
+	assert(r.viewChange.dvcSent, "do_view_change is sent once a quorum wants the view")
 	assert(r.logView < r.view, "do_view_change with log_view below view")
 	assert(r.viewDurable(), "do_view_change is sent once the view is durable")
 	if r.journal.faultyCount > 0 {
@@ -197,10 +197,10 @@ func (r *Replica) onDoViewChange(h *Header, body []byte) {
 	assert(r.status == StatusViewChange, "a do_view_change is counted during a view change")
 	assert(r.IsPrimary(), "a do_view_change is counted by the view's primary")
 	assert(h.Replica != r.opts.Replica, "a do_view_change is counted from a peer")
-	r.vc.svcFrom |= 1 << h.Replica
+	r.viewChange.svcFrom |= 1 << h.Replica
 	r.recordDoViewChange(h.Replica, h.LogView, h.Op, h.Commit, h.JournalFaulty(), h.Nacks(), body)
 	r.checkStartViewChangeQuorum()
-	if r.vc.installed {
+	if r.viewChange.installed {
 		// A do_view_change after the log was adopted may bring the nack
 		// that completes a truncation the view change waits for.
 		r.tryFinishViewChange()
@@ -246,8 +246,8 @@ func (r *Replica) recordDoViewChange(from uint8, logView uint32, op, commit uint
 	assert(from < r.opts.ReplicaCount, "a do_view_change from a replica of the cluster")
 	assert(logView < r.view, "a do_view_change is of a log of an earlier view")
 	assert(commit <= op, "a do_view_change's commit is in its log")
-	assert(len(body) <= len(r.vc.dvcs[from].buffer), "a do_view_change's headers fit its record")
-	d := &r.vc.dvcs[from]
+	assert(len(body) <= len(r.viewChange.dvcs[from].buffer), "a do_view_change's headers fit its record")
+	d := &r.viewChange.dvcs[from]
 	d.present, d.logView, d.op, d.commit, d.faulty, d.nacks = true, logView, op, commit, faulty, nacks
 	d.headers = d.buffer[:copy(d.buffer, body)]
 }
@@ -256,32 +256,32 @@ func (r *Replica) recordDoViewChange(from uint8, logView uint32, op, commit uint
 // (its own included), the new primary adopts the log with the largest
 // log_view, then the largest op, and the largest commit.
 func (r *Replica) checkDoViewChangeQuorum() {
-	if r.status != StatusViewChange || r.vc.installed || r.primaryIndex(r.view) != r.opts.Replica {
+	if r.status != StatusViewChange || r.viewChange.installed || r.primaryIndex(r.view) != r.opts.Replica {
 		return
 	}
 	count, best := 0, -1
 	commit := r.commitMax
 	for i := range int(r.opts.ReplicaCount) {
-		d := &r.vc.dvcs[i]
+		d := &r.viewChange.dvcs[i]
 		if !d.present {
 			continue
 		}
 		count++
 		commit = max(commit, d.commit)
-		if r.opts.TestingBug == BugLongestLogWins && (best < 0 || d.op > r.vc.dvcs[best].op) {
+		if r.opts.TestingBug == BugLongestLogWins && (best < 0 || d.op > r.viewChange.dvcs[best].op) {
 			best = i
 			continue
 		}
-		if best < 0 || d.logView > r.vc.dvcs[best].logView ||
-			(d.logView == r.vc.dvcs[best].logView && d.op > r.vc.dvcs[best].op) {
+		if best < 0 || d.logView > r.viewChange.dvcs[best].logView ||
+			(d.logView == r.viewChange.dvcs[best].logView && d.op > r.viewChange.dvcs[best].op) {
 			best = i
 		}
 	}
-	if !r.vc.dvcs[r.opts.Replica].present || count < QuorumViewChange(int(r.opts.ReplicaCount)) {
+	if !r.viewChange.dvcs[r.opts.Replica].present || count < QuorumViewChange(int(r.opts.ReplicaCount)) {
 		return
 	}
 	assert(best >= 0, "a quorum of do_view_changes has a best log")
-	assert(r.vc.dvcs[best].present, "the best log is one received")
+	assert(r.viewChange.dvcs[best].present, "the best log is one received")
 	assert(commit >= r.commitMax, "the view change keeps every commit known")
 	r.installLog(uint8(best), commit)
 }
@@ -289,9 +289,9 @@ func (r *Replica) checkDoViewChangeQuorum() {
 // installLog makes the chosen do_view_change's log this replica's log.
 func (r *Replica) installLog(best uint8, commit uint64) {
 	assert(r.status == StatusViewChange, "a log is adopted during a view change")
-	assert(!r.vc.installed, "a log is adopted once")
+	assert(!r.viewChange.installed, "a log is adopted once")
 	assert(r.IsPrimary(), "the new primary adopts the log")
-	d := &r.vc.dvcs[best]
+	d := &r.viewChange.dvcs[best]
 	if d.op < r.commitMin {
 		r.violation(CommandDoViewChange, "chosen log is shorter than an executed op")
 		return
@@ -309,7 +309,7 @@ func (r *Replica) installLog(best uint8, commit uint64) {
 	r.commitMax = max(r.commitMax, commit, r.headCommit())
 	assert(r.commitMax <= r.op, "every op known committed is in the adopted log")
 	assert(r.commitMin <= r.op, "the adopted log holds every executed op")
-	r.vc.installed, r.vc.best = true, best
+	r.viewChange.installed, r.viewChange.best = true, best
 	r.repair()
 	r.tryFinishViewChange()
 }
@@ -322,7 +322,7 @@ func (r *Replica) installLog(best uint8, commit uint64) {
 // slot might be the op (Protocol-Aware Recovery, FAST'18).
 func (r *Replica) truncateNacked() {
 	assert(r.status == StatusViewChange, "truncation only during a view change")
-	assert(r.vc.installed, "truncation only of an adopted log")
+	assert(r.viewChange.installed, "truncation only of an adopted log")
 	op := r.firstUnestablished()
 	if op == 0 {
 		return
@@ -345,10 +345,10 @@ func (r *Replica) truncateNacked() {
 	// Below a gap, the head the truncation leaves may be established only
 	// because this replica vouches for it (a mark: seed 301's path).
 	vouched := op-1 > r.commitMin && op-1 < r.canonicalFloor() &&
-		r.journal.header(op-1).View != r.vc.dvcs[r.vc.best].logView
+		r.journal.header(op-1).View != r.viewChange.dvcs[r.viewChange.best].logView
 	nacks, who := 0, ""
 	for i := range int(r.opts.ReplicaCount) {
-		if d := &r.vc.dvcs[i]; d.present && r.nacks(d, op, checksum) {
+		if d := &r.viewChange.dvcs[i]; d.present && r.nacks(d, op, checksum) {
 			nacks++
 			who += fmt.Sprintf(" r%d(op %d log_view %d)", i, d.op, d.logView)
 		}
@@ -404,10 +404,10 @@ func (r *Replica) established(op uint64) bool {
 	if op >= r.canonicalFloor() {
 		return true
 	}
-	if !r.vc.installed {
+	if !r.viewChange.installed {
 		return false
 	}
-	logView := r.vc.dvcs[r.vc.best].logView
+	logView := r.viewChange.dvcs[r.viewChange.best].logView
 	return h.View == logView || (r.logView == logView && r.vouchesFor(op))
 }
 
@@ -421,7 +421,7 @@ func (r *Replica) established(op uint64) bool {
 // Ops it executed need no vouching; a faulty slot's header may be either
 // of two entries, so it vouches for none.
 func (r *Replica) vouchesFor(op uint64) bool {
-	assert(r.vc.installed, "a replica vouches for entries of a log it adopted")
+	assert(r.viewChange.installed, "a replica vouches for entries of a log it adopted")
 	if r.primaryIndex(r.logView) != r.opts.Replica || op > r.logOp || op <= r.commitMin {
 		return false
 	}
@@ -510,7 +510,7 @@ func (r *Replica) installHeaders(body []byte) {
 // tryFinishViewChange: once the new primary holds every prepare of its log
 // from the last executed op up, it makes log_view durable and starts the view.
 func (r *Replica) tryFinishViewChange() {
-	if r.status != StatusViewChange || !r.vc.installed {
+	if r.status != StatusViewChange || !r.viewChange.installed {
 		return
 	}
 	assert(r.IsPrimary(), "only the new primary adopts a log")
@@ -533,7 +533,7 @@ func (r *Replica) tryFinishViewChange() {
 
 func (r *Replica) startViewAsPrimary() {
 	assert(r.status == StatusViewChange, "a view starts from a view change")
-	assert(r.vc.installed, "a view starts once its log is adopted")
+	assert(r.viewChange.installed, "a view starts once its log is adopted")
 	assert(r.commitMax <= r.op, "every op known committed is in the new primary's log")
 	r.enterNormal()
 	r.pipeline.clear()
@@ -630,7 +630,7 @@ func (r *Replica) installPrimaryLog(h *Header, body []byte) {
 	assert(r.primaryIndex(h.View) != r.opts.Replica, "a primary's log is installed at a backup")
 	assert(h.Commit <= h.Op, "a primary's commit is in its log")
 	r.view, r.logView = h.View, h.View
-	r.vc.reset()
+	r.viewChange.reset()
 	r.pipeline.clear()
 	r.queue.clear()
 	r.truncateAbove(h.Op)
@@ -638,7 +638,7 @@ func (r *Replica) installPrimaryLog(h *Header, body []byte) {
 	r.logOp = h.Op
 	r.installHeaders(body)
 	r.commitMax = max(r.commitMax, min(h.Commit, h.Op))
-	r.rep.headOp, r.rep.headChecksum = 0, U128{}
+	r.repairProgress.headOp, r.repairProgress.headChecksum = 0, U128{}
 	r.journalFaulty = false
 	if r.rejoin {
 		r.mark(MarkRejoinRecovery)
@@ -667,9 +667,9 @@ func (r *Replica) onDurable() {
 		d := &r.super.durable
 		r.emit(Event{Kind: EventDurable, Replica: r.opts.Replica, View: d.view, LogView: d.logView, Commit: d.commit})
 	}
-	if cp := r.durableCheckpoint(); cp != r.cp.announced {
-		assert(cp.op >= r.cp.announced.op, "durable checkpoints advance")
-		r.cp.announced = cp
+	if cp := r.durableCheckpoint(); cp != r.checkpoint.announced {
+		assert(cp.op >= r.checkpoint.announced.op, "durable checkpoints advance")
+		r.checkpoint.announced = cp
 		r.stats.Checkpoints++
 		r.mark(MarkCheckpointTaken)
 		if r.hook != nil {
@@ -679,8 +679,8 @@ func (r *Replica) onDurable() {
 		r.checkpointDue()
 		r.commitJournal()
 	}
-	if r.cp.deferred && !r.super.copiesBehind {
-		r.cp.deferred = false
+	if r.checkpoint.deferred && !r.super.copiesBehind {
+		r.checkpoint.deferred = false
 		r.checkpointDue()
 	}
 	switch r.status {
@@ -696,7 +696,7 @@ func (r *Replica) onDurable() {
 func (r *Replica) retryViewChange() {
 	assert(r.status == StatusViewChange, "a view change is retried during a view change")
 	r.broadcast(&Header{Command: CommandStartViewChange, View: r.view}, nil)
-	if r.vc.dvcSent && r.primaryIndex(r.view) != r.opts.Replica {
+	if r.viewChange.dvcSent && r.primaryIndex(r.view) != r.opts.Replica {
 		r.sendDoViewChange()
 	}
 }

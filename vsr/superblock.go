@@ -252,7 +252,7 @@ func newSuperblock(opts *Options, layout *Layout, storage Storage, owner superbl
 func (r *Replica) superblockWant() superblockState {
 	assert(r.open == nil, "the superblock is written only once the data file is open")
 	return superblockState{view: r.view, logView: r.logView, logOp: r.logOp, commit: r.commitMin,
-		checkpoint: r.cp.written, rejoin: r.rejoin, rejoinOp: r.rejoinOp}
+		checkpoint: r.checkpoint.written, rejoin: r.rejoin, rejoinOp: r.rejoinOp}
 }
 
 // persist asks for the owner's state to be made durable; the owner's
