@@ -106,10 +106,7 @@ func TestAtlasKeepsEverySlotRecoverable(t *testing.T) {
 func TestAtlasNeverMisdirectsRingWritesAway(t *testing.T) {
 	o := Draw(4, Force{"slot-loss": true, "misdirect-far": true})
 	o.Replicas = 3
-	s, err := New(o, nil, logNone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, o)
 	st := s.replicas[0].storage
 	l := &st.layout
 	moved := 0
@@ -136,10 +133,7 @@ func TestStorageAtlasFaultsHappen(t *testing.T) {
 	}
 	for _, seed := range []uint64{2, 4, 7, 11} {
 		o := Draw(seed, force)
-		s, err := New(o, nil, logNone)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := mustNew(t, o)
 		res := s.Run()
 		if res.Class == Crash {
 			t.Fatalf("seed %d: %s", seed, res.Message)
@@ -205,10 +199,7 @@ func caughtOnlyWith(t *testing.T, bug, kind string, seeds []uint64, edit func(o 
 			o := Draw(seed, force)
 			o.Bug = bug
 			edit(&o)
-			s, err := New(o, nil, logNone)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := mustNew(t, o)
 			if res := s.Run(); res.Class == class && strings.Contains(res.Message, text) {
 				caught = firstLine(res.Message)
 				break

@@ -41,10 +41,7 @@ func chaosRun(t *testing.T, seeds []uint64, force Force, edit func(o *Options)) 
 		if edit != nil {
 			edit(&o)
 		}
-		s, err := New(o, nil, logNone)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := mustNew(t, o)
 		res := s.Run()
 		if res.Class == Crash && strings.Contains(res.Message, "vopr:") {
 			t.Fatalf("seed %d: the simulator panicked: %s", seed, firstLine(res.Message))
@@ -245,10 +242,7 @@ func TestChaosOffReplaysOldReports(t *testing.T) {
 func runShort(t *testing.T, o Options) *Result {
 	t.Helper()
 	o.TicksMax = 3_000
-	s, err := New(o, nil, logNone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, o)
 	return s.Run()
 }
 

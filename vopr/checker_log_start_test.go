@@ -53,10 +53,7 @@ func TestCheckerPromisesCatchLogOpPastItsStart(t *testing.T) {
 func runPassing(t *testing.T, o Options, requestsMax int) *Simulator {
 	t.Helper()
 	o.RequestsMax = requestsMax
-	s, err := New(o, nil, logNone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, o)
 	if res := s.Run(); res.Class != Pass {
 		t.Fatalf("seed %d: %s: %s", o.Seed, res.Class, firstLine(res.Message))
 	}

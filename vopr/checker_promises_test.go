@@ -26,10 +26,7 @@ func newThreeReplicas(t *testing.T) *Simulator {
 	t.Helper()
 	o := Draw(1, Force{"storage": false})
 	o.Replicas = 3
-	s, err := New(o, nil, logNone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, o)
 	return s
 }
 
@@ -130,10 +127,7 @@ func TestCheckerPromisesCatchNackOfAcknowledged(t *testing.T) {
 func TestCheckerPromisesCatchOverwrites(t *testing.T) {
 	o := Draw(5, Force{"storage": false, "superblock": false})
 	o.RequestsMax = 600
-	s, err := New(o, nil, logNone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, o)
 	fresh := vsr.NewLayout(s.replicas[0].opts)
 	prepareWrite := func(c *promisesChecker, op uint64) {
 		h := vsr.Header{Command: vsr.CommandPrepare, Cluster: s.clusterID(), Op: op}

@@ -21,10 +21,7 @@ func runWithBug(t *testing.T, seed uint64, bug string, edit func(o *Options)) *R
 	if edit != nil {
 		edit(&o)
 	}
-	s, err := New(o, nil, logNone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, o)
 	return s.Run()
 }
 

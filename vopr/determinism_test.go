@@ -19,10 +19,7 @@ func digests(t testing.TB, seeds []uint64) []string {
 	for _, seed := range determinismChaosSeeds {
 		o := Draw(seed, chaosAllOn())
 		o.TicksMax = 3_000 // high load: a short run has events enough
-		s, err := New(o, nil, logNone)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := mustNew(t, o)
 		res := s.Run()
 		out = append(out, fmt.Sprintf("%d/chaos %s %s", seed, res.Digest, res.Class))
 	}

@@ -27,10 +27,7 @@ func FuzzSimulator(f *testing.F) {
 		o := Draw(binary.LittleEndian.Uint64(data), force)
 		o.RequestsMax, o.TicksMax = 150, 3_000
 		o.Checks.Off = knownBrokenChecks() // bugs of issue 8 not yet fixed: known_findings_test.go
-		s, err := New(o, nil, logNone)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := mustNew(t, o)
 		if res := s.Run(); res.Class != Pass && res.Class != Unknown {
 			t.Fatalf("seed %d forced %v: %s: %s", o.Seed, force, res.Class, res.Message)
 		}

@@ -51,10 +51,7 @@ func TestLivenessConvergenceRule(t *testing.T) {
 // the core is chosen.
 func staged(t *testing.T, o Options, setup, stage func(s *Simulator)) *Result {
 	t.Helper()
-	s, err := New(o, nil, logNone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, o)
 	if setup != nil {
 		setup(s)
 	}

@@ -18,10 +18,7 @@ func runSeedForced(t testing.TB, seed uint64, force Force) *Result {
 
 func runOptions(t testing.TB, o Options) *Result {
 	t.Helper()
-	s, err := New(o, nil, logNone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, o)
 	return s.Run()
 }
 
@@ -92,4 +89,15 @@ func TestSeedsPass(t *testing.T) {
 		t.Errorf("no seed failed the known-broken checkers %v: remove them from knownBroken", knownBrokenChecks())
 	}
 	t.Logf("over 50 seeds: %v; %d failed a known-broken checker", happened, brokenFired)
+}
+
+// mustNew builds a simulator for options o with no log, failing the test
+// if the options are refused.
+func mustNew(t testing.TB, o Options) *Simulator {
+	t.Helper()
+	s, err := New(o, nil, logNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

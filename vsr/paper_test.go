@@ -218,14 +218,24 @@ func TestPaperOlderViewMessagesIgnored(t *testing.T) {
 	}
 }
 
-// §4.1: the primary pipelines: several prepares are in flight at once, up
-// to PipelineMax, before any of them commits.
-func TestPaperPipelining(t *testing.T) {
-	net := newTestNet(t, 3, func(o *Options) { o.PipelineMax = 3; o.PrimaryAbdicateTicks = 10_000 })
-	clients := net.registerClients(6)
+// submitWithoutAcks builds a 3-replica cluster with pipelineMax, and has
+// each of n clients submit one request while every prepare_ok is dropped:
+// the primary's pipeline fills and the rest queue. It returns the op the
+// primary was at before the requests.
+func submitWithoutAcks(t *testing.T, pipelineMax, n int) (*testNet, []*Client, uint64) {
+	t.Helper()
+	net := newTestNet(t, 3, func(o *Options) { o.PipelineMax = pipelineMax; o.PrimaryAbdicateTicks = 10_000 })
+	clients := net.registerClients(n)
 	base := net.replicas[0].op
 	net.drop = dropCommand(CommandPrepareOk, -1)
 	net.submitEach(clients)
+	return net, clients, base
+}
+
+// §4.1: the primary pipelines: several prepares are in flight at once, up
+// to PipelineMax, before any of them commits.
+func TestPaperPipelining(t *testing.T) {
+	net, clients, base := submitWithoutAcks(t, 3, 6)
 	if p := net.replicas[0]; p.pipeline.count != 3 || p.op != base+3 || p.queue.count != 3 {
 		t.Fatalf("pipeline %d op %d queue %d; want 3 prepares in flight and 3 queued", p.pipeline.count, p.op-base, p.queue.count)
 	}
@@ -237,11 +247,7 @@ func TestPaperPipelining(t *testing.T) {
 // Batching: requests queued while the pipeline is full go out together in
 // one prepare.
 func TestPaperBatching(t *testing.T) {
-	net := newTestNet(t, 3, func(o *Options) { o.PipelineMax = 1; o.PrimaryAbdicateTicks = 10_000 })
-	clients := net.registerClients(5)
-	base := net.replicas[0].op
-	net.drop = dropCommand(CommandPrepareOk, -1)
-	net.submitEach(clients)
+	net, clients, base := submitWithoutAcks(t, 1, 5)
 	net.drop = nil
 	net.waitIdle(clients, 1000)
 	net.tick(30) // a heartbeat tells the backups the last commit
