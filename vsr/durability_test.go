@@ -111,6 +111,12 @@ func TestPARClassifySlot(t *testing.T) {
 		{"misdirected prepare, ring corrupt", corrupt(ringBytes(&h13)), padded(p6), old, SlotCorrupt, nil},
 		{"misdirected prepare, ring valid", ringBytes(&h13), padded(p6), old, SlotTorn, &h13},
 		{"ring holds another slot's header", ringBytes(&h6), padded(p13), old, SlotUnconfirmed, &h13},
+		// The ring names an entry above log_op of another view (a start_view
+		// whose superblock never landed) over an older lap's prepare.
+		{"stale ring, older lap's prepare", ringBytes(&h13), padded(p5), logPosition{view: 3, op: 9}, SlotAmbiguous, &h5},
+		{"stale ring, this view's prepare", ringBytes(&h13b), padded(p5), logPosition{view: 1, op: 4}, SlotValid, &h5},
+		{"stale ring, prepare torn", ringBytes(&h13), corrupt(padded(p5)), logPosition{view: 3, op: 9}, SlotCorrupt, nil},
+		{"stale ring, prepare never written", ringBytes(&h13), blank, logPosition{view: 3, op: 9}, SlotMissing, &h13},
 	}
 	for _, c := range cases {
 		class, h, msg := ClassifySlot(5, slots, c.ring, c.slot, testSizeMax, c.log.view, c.log.op)

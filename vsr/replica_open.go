@@ -80,6 +80,8 @@ func ClassifySlot(slot, slots uint64, ringHeader, prepare []byte, sizeMax uint32
 		return classifyDisagreement(log, &h, &p, message)
 	case hOK && pOK && p.Op > h.Op:
 		return SlotValid, p, message // the header's write was lost: the prepare is a later lap
+	case hOK && staleEntry(&h, logView, logOp) && !allZero(prepare):
+		return classifyUnderStaleRing(log, &p, pOK, message)
 	case hOK && pOK:
 		return SlotMissing, h, nil // the prepare's write was lost: an older op is still there
 	case hOK && allZero(prepare):
@@ -116,6 +118,25 @@ func classifyDisagreement(log logPosition, ring, prepare *Header, message []byte
 		return SlotMissing, *ring, nil // this view's prepare never landed over an older entry
 	}
 	return SlotAmbiguous, *ring, nil
+}
+
+// classifyUnderStaleRing decides a slot whose ring copy names an entry the
+// durable log never reached (a start_view's header written over the slot
+// before its view's superblock landed; seed 7001192) and whose prepare is
+// not that entry's: the prepare is an older lap's, perhaps acknowledged,
+// and the ring no longer says which entry of its op the log had there.
+// Only an entry of the log_view's own primary is known; otherwise the slot
+// is ambiguous (faulty: never nacked). A torn prepare may have been the
+// op's: its op is unknown.
+func classifyUnderStaleRing(log logPosition, prepare *Header, pOK bool, message []byte) (SlotClass, Header, []byte) {
+	assert(!pOK || prepare.Command == CommandPrepare, "a valid prepare under a stale ring header")
+	switch {
+	case pOK && log.current(prepare):
+		return SlotValid, *prepare, message
+	case pOK:
+		return SlotAmbiguous, *prepare, nil
+	}
+	return SlotCorrupt, Header{}, nil
 }
 
 func allZero(b []byte) bool {
