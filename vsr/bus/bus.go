@@ -28,6 +28,9 @@ type Config struct {
 	MessageSizeMax uint32
 	SendQueueMax   int // messages queued per connection (default 256)
 	ConnectionsMax int // connections accepted at once (default 1024)
+
+	// Faults turns on fault injection for chaos tests (faults.go); nil: off.
+	Faults *Faults
 }
 
 // Stats counts what the bus did.
@@ -48,6 +51,7 @@ type Loop struct {
 	receive  func(message []byte)
 	events   []unix.EpollEvent
 	stats    Stats
+	faults   *faultState // nil unless Config.Faults
 }
 
 type conn struct {
@@ -77,6 +81,9 @@ func New(cfg Config, receive func(message []byte)) (*Loop, error) {
 	l := &Loop{cfg: cfg, listenFd: -1, conns: map[int32]*conn{}, clients: map[vsr.U128]*conn{},
 		peers: make([]*conn, len(cfg.Addresses)), redial: make([]time.Time, len(cfg.Addresses)),
 		receive: receive, events: make([]unix.EpollEvent, 64)}
+	if cfg.Faults != nil {
+		l.faults = newFaultState(cfg.Faults, cfg.Replica)
+	}
 	for _, a := range cfg.Addresses {
 		sa, err := sockaddr(a)
 		if err != nil {
@@ -145,12 +152,22 @@ func (l *Loop) SendToReplica(replica uint8, message []byte) {
 	if int(replica) == l.cfg.Replica || int(replica) >= len(l.peers) {
 		panic(fmt.Sprintf("bus: send to replica %d from replica %d", replica, l.cfg.Replica))
 	}
+	if l.faults != nil {
+		if message = l.faults.inject(destination{replica: int(replica)}, message); message == nil {
+			return
+		}
+	}
 	l.enqueue(l.peers[replica], message)
 }
 
 // SendToClient queues a copy of message on the connection client's
 // requests arrive on, if it still has one.
 func (l *Loop) SendToClient(client vsr.U128, message []byte) {
+	if l.faults != nil {
+		if message = l.faults.inject(destination{replica: -1, client: client}, message); message == nil {
+			return
+		}
+	}
 	l.enqueue(l.clients[client], message)
 }
 
@@ -169,6 +186,9 @@ func (l *Loop) enqueue(c *conn, message []byte) {
 // room to send.
 func (l *Loop) Poll(timeout time.Duration) error {
 	l.dialMissing()
+	if l.faults != nil {
+		timeout = l.release(timeout)
+	}
 	n, err := unix.EpollWait(l.epfd, l.events, int(timeout.Milliseconds()))
 	if err != nil {
 		if errors.Is(err, unix.EINTR) {
