@@ -165,9 +165,23 @@ func seededRandom() *mathrand.Rand {
 }
 
 func start(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
-	f, err := parseFlags("start", args, stderr, true, nil)
+	var busFaults string
+	var statusInterval time.Duration
+	f, err := parseFlags("start", args, stderr, true, func(fs *flag.FlagSet) {
+		fs.StringVar(&busFaults, "bus-faults", "", "chaos testing: drop, delay and corrupt messages, e.g. seed=7,drop=1/100,delay=1/50,delay-mean=20ms,corrupt=1/1000 (SIGUSR1 arms, SIGUSR2 disarms)")
+		fs.DurationVar(&statusInterval, "status-interval", 5*time.Second, "how often to print the replica's status line")
+	})
 	if err != nil {
 		return usageError(stderr, err)
+	}
+	var faultSpec *bus.Faults
+	if busFaults != "" {
+		if faultSpec, err = bus.ParseFaults(busFaults); err != nil {
+			return usageError(stderr, err)
+		}
+	}
+	if statusInterval <= 0 {
+		return usageError(stderr, fmt.Errorf("--status-interval %s must be positive", statusInterval))
 	}
 	store, o, err := f.build()
 	if err != nil {
@@ -181,29 +195,32 @@ func start(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	defer file.Close()
 	var replica *vsr.Replica
 	loop, err := bus.New(bus.Config{Cluster: o.Cluster, Addresses: f.addresses, Replica: f.replica,
-		MessageSizeMax: o.MessageSizeMax}, func(m []byte) { replica.Receive(m) })
+		MessageSizeMax: o.MessageSizeMax, Faults: faultSpec}, func(m []byte) { replica.Receive(m) })
 	if err != nil {
 		fmt.Fprintf(stderr, "vsr: %v\n", err)
 		return exitFailure
 	}
 	defer loop.Close()
+	if faultSpec != nil {
+		defer armOnSignals(loop)()
+	}
 	replica, err = vsr.OpenReplica(o, vsr.Env{Bus: loop, Storage: file, StateMachine: store, Random: seededRandom()})
 	if err != nil {
 		fmt.Fprintf(stderr, "vsr: %v\n", err)
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "replica %d of cluster %d listening on %s\n", f.replica, f.cluster, f.addresses[f.replica])
-	return serve(replica, file, loop, stdout, stderr, stop)
+	return serve(replica, file, loop, statusInterval, stdout, stderr, stop)
 }
 
 // serve is the replica's loop: storage completions, network, ticks.
-func serve(replica *vsr.Replica, file *storage.File, loop *bus.Loop, stdout, stderr io.Writer, stop <-chan struct{}) int {
-	next, report := time.Now().Add(tick), time.Now().Add(5*time.Second)
+func serve(replica *vsr.Replica, file *storage.File, loop *bus.Loop, statusInterval time.Duration, stdout, stderr io.Writer,
+	stop <-chan struct{}) int {
+	next, report := time.Now().Add(tick), time.Now().Add(statusInterval)
 	for {
 		select {
 		case <-stop:
-			fmt.Fprintf(stdout, "replica %d stopping: %s view=%d op=%d commit=%d\n", replica.Index(),
-				replica.Status(), replica.View(), replica.Op(), replica.CommitMin())
+			fmt.Fprintf(stdout, "replica %d stopping: %s\n", replica.Index(), statusLine(replica))
 			return exitOK
 		default:
 		}
@@ -233,11 +250,17 @@ func serve(replica *vsr.Replica, file *storage.File, loop *bus.Loop, stdout, std
 			next = next.Add(tick)
 		}
 		if now.After(report) {
-			report = now.Add(5 * time.Second)
-			fmt.Fprintf(stdout, "replica %d: %s view=%d op=%d commit=%d\n", replica.Index(), replica.Status(),
-				replica.View(), replica.Op(), replica.CommitMin())
+			report = now.Add(statusInterval)
+			fmt.Fprintf(stdout, "replica %d: %s\n", replica.Index(), statusLine(replica))
 		}
 	}
+}
+
+// statusLine describes the replica; replicas at the same commit have the
+// same digest (of the state machine and the client table), which is how a
+// chaos test sees that they agree.
+func statusLine(r *vsr.Replica) string {
+	return fmt.Sprintf("%s view=%d op=%d commit=%d digest=%s", r.Status(), r.View(), r.Op(), r.CommitMin(), r.Digest())
 }
 
 // benchClient is one client of the benchmark with its latencies.

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/govsr/govsr/vsr/bus"
+)
+
+// armOnSignals lets a chaos test turn the bus's fault injection on
+// (SIGUSR1) and off (SIGUSR2) in a running replica, so that it can heal the
+// network without restarting anything. The handler is installed before the
+// replica says it listens; the returned function removes it.
+func armOnSignals(loop *bus.Loop) (stop func()) {
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGUSR1, syscall.SIGUSR2)
+	go func() {
+		for s := range signals {
+			loop.ArmFaults(s == syscall.SIGUSR1) // atomic: safe beside the loop's goroutine
+		}
+	}()
+	return func() {
+		signal.Stop(signals)
+		close(signals) // no send follows Stop
+	}
+}
