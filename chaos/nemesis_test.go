@@ -119,13 +119,14 @@ func (n *nemesis) act() error {
 			healthy = append(healthy, i)
 		}
 	}
-	victim := healthy[n.random.Pick(len(healthy))] // at least one: impaired never exceeds tolerance < n
+	pick := n.random.Uint64()
 	if len(healthy) == len(n.impaired) && roll < 4 {
 		return n.crashAll(lasting)
 	}
 	if len(n.impaired)-len(healthy) >= n.tolerance {
-		return nil
+		return nil // also after a whole-cluster crash, when none is healthy
 	}
+	victim := healthy[pick%uint64(len(healthy))]
 	until := time.Now().Add(lasting)
 	switch {
 	case roll < 40:
