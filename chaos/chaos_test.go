@@ -97,6 +97,11 @@ type run struct {
 }
 
 func runCluster(t *testing.T, bin string, n int, random *faults.PRNG, chaosFor time.Duration) {
+	if *dirFlag != "" {
+		if err := os.MkdirAll(*dirFlag, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	dir, err := os.MkdirTemp(*dirFlag, fmt.Sprintf("govsr-chaos-%d-*", n))
 	if err != nil {
 		t.Fatal(err)
