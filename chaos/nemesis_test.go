@@ -13,17 +13,19 @@ import (
 // rates are one round's bus faults, drawn swarm-style: each kind is on or
 // off, and at its own rate when on.
 type rates struct {
-	drop, delay, corrupt faults.Ratio
-	delayMean            time.Duration
+	drop, delay, corrupt, isolate faults.Ratio
+	delayMean, isolateMean        time.Duration
 }
 
 func drawRates(random *faults.PRNG) rates {
 	on := faults.Ratio{Num: 3, Den: 4}
-	r := rates{drop: faults.Never, delay: faults.Never, corrupt: faults.Never,
-		delayMean: time.Duration(random.Range(1, 40)) * time.Millisecond}
+	r := rates{drop: faults.Never, delay: faults.Never, corrupt: faults.Never, isolate: faults.Never,
+		delayMean:   time.Duration(random.Range(1, 40)) * time.Millisecond,
+		isolateMean: time.Duration(random.Range(300, 3000)) * time.Millisecond}
 	drop := random.RatioBetween(faults.PerMillion(1_000), faults.PerMillion(20_000))
 	delay := random.RatioBetween(faults.PerMillion(5_000), faults.PerMillion(50_000))
 	corrupt := random.RatioBetween(faults.PerMillion(200), faults.PerMillion(3_000))
+	isolate := random.RatioBetween(faults.PerMillion(2_000), faults.PerMillion(20_000)) // per replica, every 100 ms
 	if random.Enabled(on) {
 		r.drop = drop
 	}
@@ -33,12 +35,16 @@ func drawRates(random *faults.PRNG) rates {
 	if random.Enabled(on) {
 		r.corrupt = corrupt
 	}
+	if random.Enabled(on) {
+		r.isolate = isolate
+	}
 	return r
 }
 
 // spec is the bus fault spec of one process start.
 func (r rates) spec(seed uint64, armed bool) *bus.Faults {
-	return &bus.Faults{Seed: seed, Drop: r.drop, Delay: r.delay, DelayMean: r.delayMean, Corrupt: r.corrupt, Armed: armed}
+	return &bus.Faults{Seed: seed, Drop: r.drop, Delay: r.delay, DelayMean: r.delayMean, Corrupt: r.corrupt,
+		Isolate: r.isolate, IsolateMean: r.isolateMean, Armed: armed}
 }
 
 // impairment is what the nemesis did to a replica and when it ends.

@@ -82,6 +82,9 @@ func New(cfg Config, receive func(message []byte)) (*Loop, error) {
 		peers: make([]*conn, len(cfg.Addresses)), redial: make([]time.Time, len(cfg.Addresses)),
 		receive: receive, events: make([]unix.EpollEvent, 64)}
 	if cfg.Faults != nil {
+		if err := cfg.Faults.Validate(); err != nil {
+			return nil, err
+		}
 		l.faults = newFaultState(cfg.Faults, cfg.Replica)
 	}
 	for _, a := range cfg.Addresses {
@@ -347,7 +350,9 @@ func (l *Loop) frame(c *conn) bool {
 			l.clients[h.Client] = c
 		}
 		l.stats.Received++
-		l.receive(c.recv[:h.Size])
+		if l.faults == nil || !l.faults.cut(h.Command) {
+			l.receive(c.recv[:h.Size])
+		}
 		copy(c.recv, c.recv[h.Size:c.recvLen])
 		c.recvLen -= int(h.Size)
 	}
