@@ -21,11 +21,11 @@ func drawRates(random *faults.PRNG) rates {
 	on := faults.Ratio{Num: 3, Den: 4}
 	r := rates{drop: faults.Never, delay: faults.Never, corrupt: faults.Never, isolate: faults.Never,
 		delayMean:   time.Duration(random.Range(1, 40)) * time.Millisecond,
-		isolateMean: time.Duration(random.Range(300, 3000)) * time.Millisecond}
+		isolateMean: time.Duration(random.Range(200, 2000)) * time.Millisecond}
 	drop := random.RatioBetween(faults.PerMillion(1_000), faults.PerMillion(20_000))
 	delay := random.RatioBetween(faults.PerMillion(5_000), faults.PerMillion(50_000))
 	corrupt := random.RatioBetween(faults.PerMillion(200), faults.PerMillion(3_000))
-	isolate := random.RatioBetween(faults.PerMillion(2_000), faults.PerMillion(20_000)) // per replica, every 100 ms
+	isolate := random.RatioBetween(faults.PerMillion(1_000), faults.PerMillion(5_000)) // per replica, every 100 ms
 	if random.Enabled(on) {
 		r.drop = drop
 	}
