@@ -64,7 +64,7 @@ func (r *run) round(round int, chaosFor time.Duration) error {
 	if err := errors.Join(nemesisErr, healErr); err != nil {
 		return err
 	}
-	r.c.note("round %d: every call replied %s after the heal", round, time.Since(healed).Round(time.Millisecond))
+	r.c.note("round %d: the clients stopped %s after the heal", round, time.Since(healed).Round(time.Millisecond))
 	var history []*operation
 	for _, w := range workers {
 		history = append(history, w.history...)
@@ -173,8 +173,9 @@ func (r *run) check(ctx context.Context, round int, history []*operation) error 
 		}
 	}
 	if len(noReply) > 0 {
-		return fmt.Errorf("wedged: %d calls had no reply %s after the heal, e.g. %s", len(noReply), *convergeFlag,
-			strings.Join(noReply[:min(len(noReply), 3)], "; "))
+		_, lines := r.agreement(time.Now(), 0)
+		return fmt.Errorf("wedged: %d calls had no reply %s after the heal, e.g. %s; the replicas: %s", len(noReply),
+			*convergeFlag, strings.Join(noReply[:min(len(noReply), 3)], "; "), strings.Join(lines, " | "))
 	}
 	if err := checkUniqueWrites(history); err != nil {
 		return err
