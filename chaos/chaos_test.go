@@ -159,7 +159,12 @@ func (r *run) setUp(cluster vsr.U128, addresses []string) error {
 	done := make(chan struct{})
 	go func() { r.clients.run(ctx); close(done) }()
 	r.t.Cleanup(func() { cancel(); <-done })
-	return nil
+	// Faults start once the cluster has elected its first primary: a
+	// replica restarted before that only waits, recovering, for one to
+	// exist, so chaos from the first second mostly measures the wait.
+	warm, stop := context.WithTimeout(context.Background(), *convergeFlag)
+	defer stop()
+	return r.awaitAgreement(warm, 0)
 }
 
 // stopAll stops every replica with SIGTERM and checks that they stopped
