@@ -7,29 +7,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govsr/govsr/internal/kvmodel"
 	"github.com/govsr/govsr/vsr/kv"
 )
 
 // Tests of the checkers themselves, on made-up histories: each must be
 // able to fail.
 
-func at(client int, call, ret int, o operation) *operation {
-	o.client, o.call, o.ret = client, time.Duration(call)*time.Millisecond, time.Duration(ret)*time.Millisecond
-	return &o
+func at(client int, call, ret int, c kvmodel.Call) *operation {
+	return &operation{Call: c, client: client, call: time.Duration(call) * time.Millisecond, ret: time.Duration(ret) * time.Millisecond}
 }
 
 func TestCheckLinearizable(t *testing.T) {
-	write := func(v string) operation { return operation{kind: opWrite, key: "k", value: v, status: kv.StatusOK} }
-	read := func(v string) operation {
+	write := func(v string) kvmodel.Call {
+		return kvmodel.Call{Kind: kvmodel.Write, Key: "k", Value: v, Status: kv.StatusOK}
+	}
+	read := func(v string) kvmodel.Call {
 		if v == "" {
-			return operation{kind: opRead, key: "k", status: kv.StatusNotFound}
+			return kvmodel.Call{Kind: kvmodel.Read, Key: "k", Status: kv.StatusNotFound}
 		}
-		return operation{kind: opRead, key: "k", status: kv.StatusOK, output: v}
+		return kvmodel.Call{Kind: kvmodel.Read, Key: "k", Status: kv.StatusOK, Output: v}
 	}
-	cas := func(from, to string, status kv.Status, output string) operation {
-		return operation{kind: opCAS, key: "k", from: from, value: to, status: status, output: output}
+	cas := func(from, to string, status kv.Status, output string) kvmodel.Call {
+		return kvmodel.Call{Kind: kvmodel.CAS, Key: "k", From: from, Value: to, Status: status, Output: output}
 	}
-	unknown := func(o operation) operation { o.unknown, o.status = true, 0; return o }
+	unknown := func(o kvmodel.Call) kvmodel.Call { o.Unknown, o.Status = true, 0; return o }
 	cases := []struct {
 		name    string
 		history []*operation
@@ -61,10 +63,10 @@ func TestCheckLinearizable(t *testing.T) {
 }
 
 func TestCheckUniqueWrites(t *testing.T) {
-	w := at(0, 0, 1, operation{kind: opWrite, key: "r0-u0-1", value: "v", status: kv.StatusOK})
-	good := at(1, 5, 6, operation{kind: opRead, key: "r0-u0-1", status: kv.StatusOK, output: "v"})
-	gone := at(1, 5, 6, operation{kind: opRead, key: "r0-u0-1", status: kv.StatusNotFound})
-	early := at(1, 0, 6, operation{kind: opRead, key: "r0-u0-1", status: kv.StatusNotFound}) // began before the ack
+	w := at(0, 0, 1, kvmodel.Call{Kind: kvmodel.Write, Key: "r0-u0-1", Value: "v", Status: kv.StatusOK})
+	good := at(1, 5, 6, kvmodel.Call{Kind: kvmodel.Read, Key: "r0-u0-1", Status: kv.StatusOK, Output: "v"})
+	gone := at(1, 5, 6, kvmodel.Call{Kind: kvmodel.Read, Key: "r0-u0-1", Status: kv.StatusNotFound})
+	early := at(1, 0, 6, kvmodel.Call{Kind: kvmodel.Read, Key: "r0-u0-1", Status: kv.StatusNotFound}) // began before the ack
 	if err := checkUniqueWrites([]*operation{w, good, early}); err != nil {
 		t.Errorf("a write read back: %v", err)
 	}

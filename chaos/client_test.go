@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/govsr/govsr/faults"
+	"github.com/govsr/govsr/internal/kvmodel"
 	"github.com/govsr/govsr/vsr"
 	"github.com/govsr/govsr/vsr/bus"
 	"github.com/govsr/govsr/vsr/kv"
@@ -33,7 +34,7 @@ var errNoReply = errors.New("chaos: no reply before the deadline")
 var errSessionBusy = errors.New("chaos: the session's last call is still in flight")
 
 type request struct {
-	kind             opKind
+	kind             kvmodel.Kind
 	key, value, from string
 }
 
@@ -147,9 +148,9 @@ func (c *clients) submit(s *session) {
 	var err error
 	operation := kv.OperationRead
 	switch r := s.pending.request; r.kind {
-	case opRead:
+	case kvmodel.Read:
 		input, err = kv.EncodeRead(nil, []byte(r.key))
-	case opWrite:
+	case kvmodel.Write:
 		operation = kv.OperationWrite
 		input, err = kv.EncodeWrite(nil, []byte(r.key), []byte(r.value))
 	default:

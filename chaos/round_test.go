@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/govsr/govsr/faults"
+	"github.com/govsr/govsr/internal/kvmodel"
 	"github.com/govsr/govsr/vsr/kv"
 )
 
@@ -83,24 +84,24 @@ func (r *run) work(generate, deadline context.Context, w *worker) {
 
 // call runs one request and records it.
 func (r *run) call(ctx context.Context, w *worker, req request) *operation {
-	o := &operation{client: w.index, kind: req.kind, key: req.key, value: req.value, from: req.from,
-		call: time.Since(r.began)}
+	o := &operation{Call: kvmodel.Call{Kind: req.kind, Key: req.key, Value: req.value, From: req.from},
+		client: w.index, call: time.Since(r.began)}
 	got := r.clients.do(ctx, w.index, req)
 	o.ret = time.Since(r.began)
 	w.history = append(w.history, o)
 	if got.err != nil {
-		o.unknown = true
-		o.output = got.err.Error() // kept for the report; the model ignores it
+		o.Unknown = true
+		o.Output = got.err.Error() // kept for the report; the model ignores it
 		return o
 	}
-	o.status, o.op = got.status, got.op
-	if req.kind == opRead || got.status == kv.StatusMismatch {
-		o.output = got.value
+	o.Status, o.op = got.status, got.op
+	if req.kind == kvmodel.Read || got.status == kv.StatusMismatch {
+		o.Output = got.value
 	}
-	if got.status == kv.StatusOK && req.kind != opRead {
+	if got.status == kv.StatusOK && req.kind != kvmodel.Read {
 		w.seen[req.key] = req.value
-	} else if o.output != "" {
-		w.seen[req.key] = o.output
+	} else if o.Output != "" {
+		w.seen[req.key] = o.Output
 	}
 	return o
 }
@@ -108,13 +109,13 @@ func (r *run) call(ctx context.Context, w *worker, req request) *operation {
 // next draws the worker's next request: mostly reads, writes and swaps of
 // a few shared keys, sometimes a write of a key of its own.
 func (w *worker) next() request {
-	kind := opKind(1 + w.random.IntN(3))
+	kind := kvmodel.Kind(1 + w.random.IntN(3))
 	key := fmt.Sprintf("r%d-k%d", w.round, w.random.IntN(registersPerRound))
 	unique := w.random.IntN(100) < uniqueWriteChancePc && w.unique < uniqueWritesMax
 	value := fmt.Sprintf("c%d-%d", w.index, len(w.history))
 	if unique {
 		w.unique++
-		return request{kind: opWrite, key: fmt.Sprintf("r%d-u%d-%d", w.round, w.index, w.unique), value: value}
+		return request{kind: kvmodel.Write, key: fmt.Sprintf("r%d-u%d-%d", w.round, w.index, w.unique), value: value}
 	}
 	from, ok := w.seen[key]
 	if !ok {
@@ -131,8 +132,8 @@ func (r *run) readBack(ctx context.Context, round int, history []*operation) []*
 		keys = append(keys, fmt.Sprintf("r%d-k%d", round, k))
 	}
 	for _, o := range history {
-		if strings.Contains(o.key, "-u") && o.status == kv.StatusOK {
-			keys = append(keys, o.key)
+		if strings.Contains(o.Key, "-u") && o.Status == kv.StatusOK {
+			keys = append(keys, o.Key)
 		}
 	}
 	workers := make([]*worker, len(r.clients.sessions))
@@ -143,7 +144,7 @@ func (r *run) readBack(ctx context.Context, round int, history []*operation) []*
 		go func() {
 			defer wg.Done()
 			for k := i; k < len(keys); k += len(workers) {
-				r.call(ctx, workers[i], request{kind: opRead, key: keys[k]})
+				r.call(ctx, workers[i], request{kind: kvmodel.Read, key: keys[k]})
 			}
 		}()
 	}
@@ -168,7 +169,7 @@ func (r *run) check(ctx context.Context, round int, history []*operation) error 
 	}
 	var noReply []string
 	for _, o := range history {
-		if o.unknown && o.output == errNoReply.Error() {
+		if o.Unknown && o.Output == errNoReply.Error() {
 			noReply = append(noReply, o.String())
 		}
 	}
@@ -193,16 +194,16 @@ func checkUniqueWrites(history []*operation) error {
 	written := map[string]*operation{}
 	var lost []string
 	for _, o := range history {
-		if o.kind == opWrite && o.status == kv.StatusOK && strings.Contains(o.key, "-u") {
-			written[o.key] = o
+		if o.Kind == kvmodel.Write && o.Status == kv.StatusOK && strings.Contains(o.Key, "-u") {
+			written[o.Key] = o
 		}
 	}
 	for _, o := range history {
-		w, ok := written[o.key]
-		if o.kind != opRead || !ok || o.call < w.ret {
+		w, ok := written[o.Key]
+		if o.Kind != kvmodel.Read || !ok || o.call < w.ret {
 			continue
 		}
-		if o.unknown || o.status != kv.StatusOK || o.output != w.value {
+		if o.Unknown || o.Status != kv.StatusOK || o.Output != w.Value {
 			lost = append(lost, fmt.Sprintf("%s (op %d) then %s", w, w.op, o))
 		}
 	}
@@ -226,10 +227,10 @@ func summarize(history []*operation) string {
 	counts := map[string]int{}
 	for _, o := range history {
 		switch {
-		case o.unknown:
+		case o.Unknown:
 			counts["unknown"]++
 		default:
-			counts[o.status.String()]++
+			counts[o.Status.String()]++
 		}
 	}
 	names := make([]string, 0, len(counts))
