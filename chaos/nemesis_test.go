@@ -21,11 +21,11 @@ func drawRates(random *faults.PRNG) rates {
 	on := faults.Ratio{Num: 3, Den: 4}
 	r := rates{drop: faults.Never, delay: faults.Never, corrupt: faults.Never, isolate: faults.Never,
 		delayMean:   time.Duration(random.Range(1, 40)) * time.Millisecond,
-		isolateMean: time.Duration(random.Range(200, 2000)) * time.Millisecond}
+		isolateMean: time.Duration(random.Range(500, 3000)) * time.Millisecond}
 	drop := random.RatioBetween(faults.PerMillion(1_000), faults.PerMillion(20_000))
 	delay := random.RatioBetween(faults.PerMillion(5_000), faults.PerMillion(50_000))
 	corrupt := random.RatioBetween(faults.PerMillion(200), faults.PerMillion(3_000))
-	isolate := random.RatioBetween(faults.PerMillion(1_000), faults.PerMillion(5_000)) // per replica, every 100 ms
+	isolate := random.RatioBetween(faults.PerMillion(500), faults.PerMillion(3_000)) // per replica, every 100 ms
 	if random.Enabled(on) {
 		r.drop = drop
 	}
@@ -49,12 +49,13 @@ func (r rates) spec(seed uint64, armed bool) *bus.Faults {
 
 // impairment is what the nemesis did to a replica and when it ends.
 type impairment struct {
-	kind  string // "", "killed" or "paused"
+	kind  string // "", "killed", "paused" or "isolated"
 	until time.Time
 }
 
-// nemesis kills, pauses, restarts and replaces replicas on a schedule
-// drawn from its PRNG. It keeps at most tolerance replicas impaired at once,
+// nemesis kills, pauses, restarts, isolates (mostly the primary: SIGHUP
+// cuts a replica off from its peers, not its clients, for isolate-mean)
+// and replaces replicas on a schedule drawn from its PRNG. It keeps at most tolerance replicas impaired at once,
 // except for a whole-cluster crash, which it starts only when none is.
 type nemesis struct {
 	c         *cluster
@@ -99,6 +100,9 @@ func (n *nemesis) restoreDue(now time.Time) error {
 			continue
 		}
 		n.impaired[i] = impairment{}
+		if imp.kind == "isolated" {
+			continue // the replica heals itself
+		}
 		if imp.kind == "paused" {
 			n.c.note("resume %d", i)
 			if err := n.c.signal(n.c.replicas[i], syscall.SIGCONT); err != nil {
@@ -125,7 +129,7 @@ func (n *nemesis) act() error {
 			healthy = append(healthy, i)
 		}
 	}
-	pick := n.random.Uint64()
+	pick, aim := n.random.Uint64(), n.random.IntN(3)
 	if len(healthy) == len(n.impaired) && roll < 4 {
 		return n.crashAll(lasting)
 	}
@@ -133,21 +137,44 @@ func (n *nemesis) act() error {
 		return nil // also after a whole-cluster crash, when none is healthy
 	}
 	victim := healthy[pick%uint64(len(healthy))]
+	if primary := n.primary(); aim > 0 && primary >= 0 && n.impaired[primary].kind == "" {
+		victim = primary
+	}
 	until := time.Now().Add(lasting)
 	switch {
-	case roll < 40:
+	case roll < 30:
 		n.c.note("kill %d for %s", victim, lasting)
 		n.impaired[victim] = impairment{kind: "killed", until: until}
 		return n.c.signal(n.c.replicas[victim], syscall.SIGKILL)
-	case roll < 75:
+	case roll < 55:
 		n.c.note("pause %d for %s", victim, lasting)
 		n.impaired[victim] = impairment{kind: "paused", until: until}
 		return n.c.signal(n.c.replicas[victim], syscall.SIGSTOP)
-	case roll < 85 && !n.rejoined:
+	case roll < 80:
+		n.c.note("isolate %d for %s", victim, n.rates.isolateMean)
+		n.impaired[victim] = impairment{kind: "isolated", until: time.Now().Add(n.rates.isolateMean)}
+		return n.c.signal(n.c.replicas[victim], syscall.SIGHUP)
+	case roll < 88 && !n.rejoined:
 		n.rejoined = true
 		return n.rejoin(victim)
 	}
 	return nil
+}
+
+// primary returns the primary of the highest view a running replica says
+// it is normal in, or -1.
+func (n *nemesis) primary() int {
+	view, found := uint32(0), false
+	for _, p := range n.c.replicas {
+		state, last := p.current()
+		if s, ok := parseStatus(last.line); ok && state == stateRunning && s.status == "normal" && s.view >= view {
+			view, found = s.view, true
+		}
+	}
+	if !found {
+		return -1
+	}
+	return int(view % uint32(len(n.c.replicas)))
 }
 
 // crashAll kills every replica at once; they restart together later.

@@ -168,7 +168,7 @@ func start(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	var busFaults string
 	var statusInterval time.Duration
 	f, err := parseFlags("start", args, stderr, true, func(fs *flag.FlagSet) {
-		fs.StringVar(&busFaults, "bus-faults", "", "chaos testing: drop, delay and corrupt messages, e.g. seed=7,drop=1/100,delay=1/50,delay-mean=20ms,corrupt=1/1000,isolate=1/200,isolate-mean=1s (SIGUSR1 arms, SIGUSR2 disarms)")
+		fs.StringVar(&busFaults, "bus-faults", "", "chaos testing: drop, delay and corrupt messages, e.g. seed=7,drop=1/100,delay=1/50,delay-mean=20ms,corrupt=1/1000,isolate=1/200,isolate-mean=1s (SIGUSR1 arms, SIGUSR2 disarms, SIGHUP isolates for isolate-mean)")
 		fs.DurationVar(&statusInterval, "status-interval", 5*time.Second, "how often to print the replica's status line")
 	})
 	if err != nil {
@@ -202,7 +202,7 @@ func start(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	}
 	defer loop.Close()
 	if faultSpec != nil {
-		defer armOnSignals(loop)()
+		defer armOnSignals(loop, faultSpec)()
 	}
 	replica, err = vsr.OpenReplica(o, vsr.Env{Bus: loop, Storage: file, StateMachine: store, Random: seededRandom()})
 	if err != nil {

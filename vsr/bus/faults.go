@@ -137,8 +137,9 @@ type faultState struct {
 	scratch   []byte        // a corrupted copy, valid until the next send
 	stats     FaultStats
 
-	isolatedUntil time.Time // cut off from the other replicas until then
-	nextDraw      time.Time // when to draw whether to isolate again
+	isolatedUntil time.Time    // cut off from the other replicas until then
+	nextDraw      time.Time    // when to draw whether to isolate again
+	isolateUntil  atomic.Int64 // IsolateFor's deadline, Unix nanoseconds
 }
 
 func newFaultState(f *Faults, replica int) *faultState {
@@ -160,6 +161,16 @@ func newFaultState(f *Faults, replica int) *faultState {
 func (l *Loop) ArmFaults(armed bool) {
 	if l.faults != nil {
 		l.faults.armed.Store(armed)
+	}
+}
+
+// IsolateFor cuts the replica off from its peers for d from now, as an
+// isolation drawn by the hook would (a chaos test aims it at the primary).
+// It does nothing on a loop without faults or disarmed, and is safe to
+// call from any goroutine.
+func (l *Loop) IsolateFor(d time.Duration) {
+	if l.faults != nil {
+		l.faults.isolateUntil.Store(time.Now().Add(d).UnixNano())
 	}
 }
 
@@ -213,7 +224,12 @@ func (s *faultState) inject(to destination, message []byte) []byte {
 func (s *faultState) isolated(now time.Time) bool {
 	if !s.armed.Load() {
 		s.isolatedUntil = time.Time{}
+		s.isolateUntil.Store(0)
 		return false
+	}
+	if ns := s.isolateUntil.Swap(0); ns != 0 && time.Unix(0, ns).After(s.isolatedUntil) {
+		s.isolatedUntil = time.Unix(0, ns)
+		s.stats.Isolations++
 	}
 	if !now.Before(s.nextDraw) {
 		s.nextDraw = now.Add(isolationDrawEvery)

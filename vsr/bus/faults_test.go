@@ -172,3 +172,43 @@ func TestFaultsIsolate(t *testing.T) {
 		t.Fatalf("disarmed: replica 1 got %v, replica 0 got %v", got[1], got[0])
 	}
 }
+
+// IsolateFor cuts a replica off for a while, without any isolate rate.
+func TestFaultsIsolateFor(t *testing.T) {
+	cluster := vsr.U128{Lo: 9}
+	addrs := []string{freeAddress(t), freeAddress(t)}
+	spec := &Faults{Drop: faults.Never, Delay: faults.Never, DelayMean: time.Millisecond, Corrupt: faults.Never,
+		Isolate: faults.Never, IsolateMean: time.Second, Armed: true}
+	var got int
+	sender, err := New(Config{Cluster: cluster, Addresses: addrs, Replica: 0, MessageSizeMax: 8 << 10, Faults: spec}, func([]byte) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Close()
+	receiver, err := New(Config{Cluster: cluster, Addresses: addrs, Replica: 1, MessageSizeMax: 8 << 10}, func([]byte) { got++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer receiver.Close()
+	poll := func(d time.Duration) {
+		for deadline := time.Now().Add(d); time.Now().Before(deadline); {
+			_ = sender.Poll(time.Millisecond)
+			_ = receiver.Poll(time.Millisecond)
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); (sender.peers[1] == nil || sender.peers[1].connecting) && time.Now().Before(deadline); {
+		poll(time.Millisecond)
+	}
+	sender.IsolateFor(300 * time.Millisecond)
+	sender.SendToReplica(1, message(t, cluster, 0, nil))
+	poll(100 * time.Millisecond)
+	if got != 0 || sender.FaultStats().Isolations != 1 || sender.FaultStats().Cut != 1 {
+		t.Fatalf("isolated: delivered %d, stats %+v", got, sender.FaultStats())
+	}
+	poll(300 * time.Millisecond)
+	sender.SendToReplica(1, message(t, cluster, 0, nil))
+	poll(100 * time.Millisecond)
+	if got != 1 || sender.FaultStats().Isolations != 1 {
+		t.Fatalf("after the isolation: delivered %d, stats %+v", got, sender.FaultStats())
+	}
+}
