@@ -3,6 +3,7 @@
 // concurrent clients doing read, write and compare-and-set on a few keys
 // while recording their history, and meanwhile, from a seed, kills
 // replicas (SIGKILL), pauses them (SIGSTOP/SIGCONT), restarts them,
+// cuts the primary off from its peers while its clients still reach it,
 // replaces one replica's data file with a --rejoin format, and has the
 // bus drop, delay and corrupt messages (vsr start --bus-faults). Then it
 // heals everything and checks that porcupine finds the history
