@@ -68,7 +68,7 @@ func replicasConverged(replicas []convergent, target uint64) bool {
 func (st *simStorage) holdsAnyPrepare(op uint64, buf []byte) bool {
 	l := &st.layout
 	st.Peek(l.PreparesOffset+op%l.JournalSlots*l.PrepareSlotSize, buf[:l.PrepareSlotSize])
-	h, _, err := vsr.Decode(buf[:l.PrepareSlotSize], st.sim.opts.MessageSizeMax)
+	h, _, err := vsr.Decode(buf[:l.PrepareSlotSize], st.sizeMax)
 	return err == nil && h.Command == vsr.CommandPrepare && h.Op == op
 }
 
@@ -77,6 +77,6 @@ func (st *simStorage) holdsAnyPrepare(op uint64, buf []byte) bool {
 func (st *simStorage) holdsPrepare(op uint64, checksum vsr.U128, buf []byte) bool {
 	l := &st.layout
 	st.Peek(l.PreparesOffset+op%l.JournalSlots*l.PrepareSlotSize, buf[:l.PrepareSlotSize])
-	h, _, err := vsr.Decode(buf[:l.PrepareSlotSize], st.sim.opts.MessageSizeMax)
+	h, _, err := vsr.Decode(buf[:l.PrepareSlotSize], st.sizeMax)
 	return err == nil && h.Command == vsr.CommandPrepare && h.Op == op && h.Checksum == checksum
 }

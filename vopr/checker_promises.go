@@ -30,7 +30,7 @@ import (
 // reads it (the newest valid copy).
 type promisesChecker struct {
 	v       verdicts
-	sim     *Simulator // its replicas' disks
+	cluster promisesCluster
 	sizeMax uint32
 	// confirmed[i]: the view and log_view last found on replica i's disk;
 	// they only grow there (a replaced disk starts again from zero), so a
@@ -59,8 +59,23 @@ type ackKey struct {
 	checksum vsr.U128
 }
 
+// promisesCluster is what the promises checker reads of the cluster:
+// replica i's disk, and what its current incarnation says of itself.
+type promisesCluster interface {
+	disk(i int) *simStorage
+	replicaView(i int) uint32
+	durableCheckpointOp(i int) uint64
+}
+
+func (s *Simulator) disk(i int) *simStorage   { return s.replicas[i].storage }
+func (s *Simulator) replicaView(i int) uint32 { return s.replicas[i].replica.View() }
+func (s *Simulator) durableCheckpointOp(i int) uint64 {
+	op, _ := s.replicas[i].replica.DurableCheckpoint()
+	return op
+}
+
 func newPromisesChecker(s *Simulator, v verdicts) promisesChecker {
-	c := promisesChecker{v: v, sim: s, sizeMax: s.opts.MessageSizeMax, sector: make([]byte, vsr.SectorSize)}
+	c := promisesChecker{v: v, cluster: s, sizeMax: s.opts.MessageSizeMax, sector: make([]byte, vsr.SectorSize)}
 	for i := range c.acked {
 		c.acked[i] = map[ackKey]struct{}{}
 	}
@@ -93,7 +108,7 @@ func (c *promisesChecker) onSend(from int, message []byte) {
 		// Only a prepare it makes in its current view promises that view:
 		// repair forwards prepares of other views, its own among them (made
 		// before a crash, perhaps on a disk since replaced).
-		if h.Replica == uint8(from) && h.View == c.sim.replicas[from].replica.View() {
+		if h.Replica == uint8(from) && h.View == c.cluster.replicaView(from) {
 			c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
 		}
 	}
@@ -120,7 +135,7 @@ func (c *promisesChecker) needViews(i int, h *vsr.Header, want diskViews) {
 // replica i's superblock: the newest valid copy, by sequence. ok is false
 // if no copy is valid (the atlas always leaves two).
 func (c *promisesChecker) diskSuperblock(i int) (sb diskState, ok bool) {
-	st := c.sim.replicas[i].storage
+	st := c.cluster.disk(i)
 	le := binary.LittleEndian
 	var newest uint64
 	for index := range uint64(vsr.SuperblockCopies) {
@@ -159,7 +174,7 @@ type diskState struct {
 // i's disk, whole: one the open found damaged (it starts from the empty
 // state then) may be written over.
 func (c *promisesChecker) checkpointIntact(i int, sb *diskState) bool {
-	st := c.sim.replicas[i].storage
+	st := c.cluster.disk(i)
 	l := &st.layout
 	if sb.size < 16 || sb.size > l.CheckpointAreaSize {
 		return false
@@ -193,7 +208,7 @@ const (
 // overwrites (its op minus the journal's slots); a checkpoint, only to the
 // area the durable checkpoint is not in.
 func (c *promisesChecker) onWrite(i int, offset uint64, data []byte) {
-	l := &c.sim.replicas[i].storage.layout
+	l := &c.cluster.disk(i).layout
 	switch zone, index := l.ZoneOf(offset); zone {
 	case vsr.ZonePrepares:
 		h, err := vsr.DecodeHeader(data[:vsr.HeaderSize])
@@ -224,7 +239,7 @@ func (c *promisesChecker) onWrite(i int, offset uint64, data []byte) {
 // needPrepare fails the run unless replica i's disk holds op's prepare with
 // checksum in its slot, and the headers ring names it.
 func (c *promisesChecker) needPrepare(i int, op uint64, checksum vsr.U128) {
-	st := c.sim.replicas[i].storage
+	st := c.cluster.disk(i)
 	l := &st.layout
 	slot := op % l.JournalSlots
 	slotOffset := l.PreparesOffset + slot*l.PrepareSlotSize
@@ -250,15 +265,15 @@ func (c *promisesChecker) needPrepare(i int, op uint64, checksum vsr.U128) {
 
 // checkNacks fails the run if replica i's do_view_change h (headers body)
 // nacks a prepare i acknowledged in the view its log is of. A nack (bit b
-// of the client field) says i never held the prepare its log names at op
+// of its nack mask, [vsr.Header.Nacks]) says i never held the prepare its log names at op
 // h.Op-b: the header of that op in the body, or the parent of the op
 // above. Ops at or below the sender's commit are left out: their slots may
 // be reused once a checkpoint covers them.
 func (c *promisesChecker) checkNacks(i int, h *vsr.Header, body []byte) {
 	for back := uint64(0); back < 128 && back < h.Op; back++ {
-		bits, shift := h.Client.Lo, back
+		bits, shift := h.Nacks().Lo, back
 		if back >= 64 {
-			bits, shift = h.Client.Hi, back-64
+			bits, shift = h.Nacks().Hi, back-64
 		}
 		op := h.Op - back
 		if bits&(1<<shift) == 0 || op <= h.Commit {
@@ -314,7 +329,7 @@ func (c *promisesChecker) onMark(i int, m vsr.Mark) {
 		// The open could not read some superblock copy; if that copy was
 		// the newest, the replica knows only an older checkpoint, and the
 		// area the newest names is, to it, free (seed 4002629).
-		held, _ := c.sim.replicas[i].replica.DurableCheckpoint()
+		held := c.cluster.durableCheckpointOp(i)
 		if sb, ok := c.diskSuperblock(i); ok && sb.checkpointOp != held {
 			c.disowned[i] = sb.checksum
 		}
@@ -332,7 +347,7 @@ func (c *promisesChecker) forget(i int) {
 // mayDamage reports whether storage faults may strike the sector at offset
 // of this disk (the fault atlas, or the whole-disk atlas of storage.go).
 func (st *simStorage) mayDamage(offset uint64) bool {
-	if st.sim.opts.Storage.Atlas.any() {
+	if st.opts.Atlas.any() {
 		return st.atlas.faultable(st.replica, offset)
 	}
 	return st.faulty && st.faultable(offset)

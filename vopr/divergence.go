@@ -42,7 +42,7 @@ func (m *divergenceMeter) record(view uint32) *viewRecord {
 
 func (m *divergenceMeter) doViewChange(from int, h *vsr.Header) {
 	v := m.record(h.View)
-	v.dvcs[from] = dvcSeen{present: true, op: h.Op, head: h.Context}
+	v.dvcs[from] = dvcSeen{present: true, op: h.Op, head: h.LogHead()}
 }
 
 // startView compares the first start_view of a view with the view's
@@ -59,7 +59,7 @@ func (m *divergenceMeter) startView(st *ChaosStats, h *vsr.Header, body []byte) 
 	differing, divergent := false, false
 	for i := range v.dvcs {
 		d := &v.dvcs[i]
-		if !d.present || (d.op == h.Op && d.head == h.Context) {
+		if !d.present || (d.op == h.Op && d.head == h.LogHead()) {
 			continue
 		}
 		differing = true

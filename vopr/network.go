@@ -11,7 +11,11 @@ import (
 // be lost, duplicated or have one bit flipped. Partitions and clogs block
 // replica-to-replica links; each link holds a bounded number of messages.
 type network struct {
-	sim      *Simulator
+	sim      networkSim
+	chaos    networkChaos // the chaos scenarios, set once they are built (NewIn)
+	promises sendWatcher  // the promises checker, set once it is built (NewIn)
+	stats    *NetworkStats
+	sizeMax  uint32 // the largest message: the size of a fresh buffer
 	rng      *faults.PRNG
 	opts     *NetworkOptions
 	replicas int
@@ -36,9 +40,42 @@ type NetworkStats struct {
 	Partitions, Clogs                               uint64
 }
 
-func newNetwork(sim *Simulator, rng *faults.PRNG, opts *NetworkOptions, replicas, clients int) *network {
+// networkSim is all the network asks of the simulator: the time, the event
+// queue, the log, which node a client id is, and to note each request a
+// client sends (for the canonical-chain checker).
+type networkSim interface {
+	clock
+	scheduler
+	logger
+	clientNode(id vsr.U128) int
+	recordRequest(message []byte, last *sentRequest)
+	scriptDrops(from, to int, message []byte) bool
+}
+
+// scriptDrops reports whether a running scenario script drops this message.
+func (s *Simulator) scriptDrops(from, to int, message []byte) bool {
+	return s.script != nil && s.script.drop(from, to, message)
+}
+
+// networkChaos is what the network asks of the chaos scenarios: whether
+// they want a quiet network, a long delay for a message, the clients'
+// side of a partition, and whether an aimed fault cuts a replica's message.
+type networkChaos interface {
+	networkQuiet() bool
+	longDelay(from, to int, message []byte) (uint64, bool)
+	partitionClients(side []bool, asymmetric bool)
+	observe(from, to int, message []byte) bool
+}
+
+// sendWatcher sees every message a replica sends to a peer (the promises
+// checker).
+type sendWatcher interface {
+	onSend(from int, message []byte)
+}
+
+func newNetwork(sim networkSim, stats *NetworkStats, sizeMax uint32, rng *faults.PRNG, opts *NetworkOptions, replicas, clients int) *network {
 	nodes := replicas + clients
-	return &network{sim: sim, rng: rng, opts: opts, replicas: replicas, nodes: nodes,
+	return &network{sim: sim, stats: stats, sizeMax: sizeMax, rng: rng, opts: opts, replicas: replicas, nodes: nodes,
 		inFlight: make([]int, nodes*nodes), blocked: make([]bool, nodes*nodes), clogged: make([]uint64, nodes*nodes)}
 }
 
@@ -46,17 +83,17 @@ func (n *network) link(from, to int) int { return from*n.nodes + to }
 
 // quiet reports whether the network injects no new faults now: in the
 // liveness phase, and while a chaos scenario wants a clean network.
-func (n *network) quiet() bool { return n.faultsOff || n.sim.chaos.networkQuiet() }
+func (n *network) quiet() bool { return n.faultsOff || n.chaos.networkQuiet() }
 
 // cut reports whether the link from → to passes nothing now.
 func (n *network) cut(from, to int) bool {
 	l := n.link(from, to)
-	return n.blocked[l] || n.clogged[l] > n.sim.now
+	return n.blocked[l] || n.clogged[l] > n.sim.nowNs()
 }
 
 // send puts a copy of message on the wire from → to.
 func (n *network) send(from, to int, message []byte) {
-	st := &n.sim.stats.Network
+	st := n.stats
 	st.Sent++
 	if from == to {
 		panic("vopr: a node sent a message to itself")
@@ -65,6 +102,9 @@ func (n *network) send(from, to int, message []byte) {
 	loss := n.rng.Chance(n.opts.Loss)
 	duplicate := n.rng.Chance(n.opts.Duplicate)
 	switch {
+	case n.sim.scriptDrops(from, to, message):
+		st.Dropped++
+		return
 	case n.cut(from, to):
 		st.Dropped++
 		st.DroppedPartition++
@@ -89,13 +129,13 @@ func (n *network) send(from, to int, message []byte) {
 			data[bit/8] ^= 1 << (bit % 8)
 			st.Corrupted++
 		}
-		at := n.sim.now + n.opts.LatencyMinNs + n.rng.Exponential(n.opts.LatencyMeanNs)
+		at := n.sim.nowNs() + n.opts.LatencyMinNs + n.rng.Exponential(n.opts.LatencyMeanNs)
 		var sentNs uint64 // tag of a long-delayed message: its send time + 1
-		if delayNs, ok := n.sim.chaos.longDelay(from, to, message); ok {
-			at, sentNs = at+delayNs, n.sim.now+1
+		if delayNs, ok := n.chaos.longDelay(from, to, message); ok {
+			at, sentNs = at+delayNs, n.sim.nowNs()+1
 		}
 		n.inFlight[l]++
-		n.sim.queue.push(event{at: at, kind: eventDeliver, a: from, b: to, tag: sentNs, data: data})
+		n.sim.schedule(event{at: at, kind: eventDeliver, a: from, b: to, tag: sentNs, data: data})
 	}
 }
 
@@ -108,7 +148,7 @@ func (n *network) buffer(message []byte) []byte {
 			return append(b[:0], message...)
 		}
 	}
-	b := make([]byte, len(message), max(len(message), int(n.sim.opts.MessageSizeMax)))
+	b := make([]byte, len(message), max(len(message), int(n.sizeMax)))
 	copy(b, message)
 	return b
 }
@@ -126,11 +166,11 @@ func (n *network) arrive(from, to int) bool {
 	}
 	n.inFlight[l]--
 	if n.cut(from, to) {
-		n.sim.stats.Network.Dropped++
-		n.sim.stats.Network.DroppedPartition++
+		n.stats.Dropped++
+		n.stats.DroppedPartition++
 		return false
 	}
-	n.sim.stats.Network.Delivered++
+	n.stats.Delivered++
 	return true
 }
 
@@ -152,8 +192,8 @@ func (n *network) step() {
 	for from := range n.replicas {
 		for to := range n.replicas {
 			if from != to && n.rng.Chance(n.opts.Clog) && !n.quiet() {
-				n.clogged[n.link(from, to)] = n.sim.now + n.rng.Exponential(n.opts.ClogMeanNs)
-				n.sim.stats.Network.Clogs++
+				n.clogged[n.link(from, to)] = n.sim.nowNs() + n.rng.Exponential(n.opts.ClogMeanNs)
+				n.stats.Clogs++
 			}
 		}
 	}
@@ -182,9 +222,9 @@ func (n *network) startPartition(mode uint64, asymmetric bool) {
 			}
 		}
 	}
-	n.sim.chaos.partitionClients(side, asymmetric)
+	n.chaos.partitionClients(side, asymmetric)
 	n.partitioned = true
-	n.sim.stats.Network.Partitions++
+	n.stats.Partitions++
 	n.sim.logf(logShort, "partition: side %v asymmetric=%v", side, asymmetric)
 }
 
@@ -241,8 +281,8 @@ type replicaBus struct {
 }
 
 func (b *replicaBus) SendToReplica(replica uint8, message []byte) {
-	b.net.sim.check.promises.onSend(b.node, message)
-	if b.net.sim.chaos.observe(b.node, int(replica), message) {
+	b.net.promises.onSend(b.node, message)
+	if b.net.chaos.observe(b.node, int(replica), message) {
 		return // an aimed fault cut this copy
 	}
 	b.net.send(b.node, int(replica), message)

@@ -42,6 +42,9 @@ func (s *Simulator) replicaOptions(i int) vsr.Options {
 	if bug, err := vsr.ParseBug(s.opts.Bug); err == nil {
 		o.TestingBug = bug
 	}
+	if s.tune != nil {
+		s.tune(&o)
+	}
 	return o
 }
 
@@ -157,6 +160,9 @@ func (s *Simulator) deliver(e *event) {
 // storageDone completes an I/O at the disk; the process hears of it now,
 // or when it resumes. An I/O a crash ended completes nothing.
 func (s *Simulator) storageDone(e *event) {
+	if s.script != nil && s.script.holdIO(e) {
+		return
+	}
 	r := s.replicas[e.a]
 	tag, err, ok := r.storage.Complete(e.tag)
 	if !ok {

@@ -94,6 +94,11 @@ type Simulator struct {
 	// trail, set by CheckDeterminism only, records every event with the
 	// digest after it (determinism.go); nil in a normal run.
 	trail *trail
+	// script, set by a scenario script only (scenario.go), drops the
+	// messages and holds back the storage completions the script names;
+	// tune adjusts each replica's options (its timeouts) for the script.
+	script *script
+	tune   func(o *vsr.Options)
 
 	log      io.Writer
 	logLevel LogLevel
@@ -168,6 +173,12 @@ func New(opts Options, log io.Writer, level LogLevel) (*Simulator, error) {
 // NewIn is New with the simulator's large buffers taken from arena (nil:
 // allocated afresh), reusing those of the simulator built there before.
 func NewIn(arena *Arena, opts Options, log io.Writer, level LogLevel) (*Simulator, error) {
+	return newTuned(arena, opts, log, level, nil)
+}
+
+// newTuned is NewIn with each replica's vsr options adjusted by tune (nil:
+// as opts draws them), for scenario scripts.
+func newTuned(arena *Arena, opts Options, log io.Writer, level LogLevel, tune func(o *vsr.Options)) (*Simulator, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -175,11 +186,13 @@ func NewIn(arena *Arena, opts Options, log io.Writer, level LogLevel) (*Simulato
 		log, level = io.Discard, logNone
 	}
 	s := &Simulator{opts: opts, root: faults.New(opts.Seed), log: log, logLevel: level,
-		clientOf: map[vsr.U128]int{}, arena: arena.take()}
-	s.net = newNetwork(s, s.root.Stream("network"), &s.opts.Network, opts.Replicas, opts.Clients)
+		clientOf: map[vsr.U128]int{}, arena: arena.take(), tune: tune}
+	s.net = newNetwork(s, &s.stats.Network, opts.MessageSizeMax, s.root.Stream("network"), &s.opts.Network,
+		opts.Replicas, opts.Clients)
 	s.process = s.root.Stream("process")
 	s.chaos = newChaos(s)
 	s.check = newChecker(s)
+	s.net.chaos, s.net.promises = s.chaos, &s.check.promises
 	if err := s.buildReplicas(); err != nil {
 		return nil, err
 	}
@@ -245,24 +258,29 @@ func (s *Simulator) logStart() {
 // stretch at a time).
 func (s *Simulator) runEvents(limit uint64) {
 	for s.phase != phaseDone && s.failure == nil && s.events < limit {
-		if s.queue.len() == 0 {
-			panic("vopr: event queue ran dry")
-		}
-		var e event
-		s.queue.popInto(&e)
-		if e.at < s.now {
-			panic("vopr: event scheduled in the past")
-		}
-		s.now = e.at
-		if s.trail != nil {
-			s.trail.handle(s, e) // by value: &e must not escape, or every event of a normal run allocates
-		} else {
-			s.handle(&e)
-		}
-		s.advancePhase()
-		if s.timeline != nil {
-			s.timeline.observe(e.kind, e.a, e.b)
-		}
+		s.runEvent()
+	}
+}
+
+// runEvent handles the next event.
+func (s *Simulator) runEvent() {
+	if s.queue.len() == 0 {
+		panic("vopr: event queue ran dry")
+	}
+	var e event
+	s.queue.popInto(&e)
+	if e.at < s.now {
+		panic("vopr: event scheduled in the past")
+	}
+	s.now = e.at
+	if s.trail != nil {
+		s.trail.handle(s, e) // by value: &e must not escape, or every event of a normal run allocates
+	} else {
+		s.handle(&e)
+	}
+	s.advancePhase()
+	if s.timeline != nil {
+		s.timeline.observe(e.kind, e.a, e.b)
 	}
 }
 

@@ -26,14 +26,18 @@ import (
 // faults.
 type simStorage struct {
 	*vsr.MemoryStorage
-	sim     *Simulator
-	replica int
-	latency *faults.PRNG
-	draws   *faults.PRNG // the whole-disk atlas's zone and misdirect draws
-	layout  vsr.Layout
-	faulty  bool
-	faults  vsr.MemoryFaults
-	journal vsr.Zone // on a faulty disk, the one journal zone faults may strike
+	sim      storageSim
+	opts     *StorageOptions
+	sizeMax  uint32           // the largest message, to decode what the disk holds
+	promises diskWriteWatcher // the promises checker
+	chaos    diskWriteAimer   // the chaos scenarios
+	replica  int
+	latency  *faults.PRNG
+	draws    *faults.PRNG // the whole-disk atlas's zone and misdirect draws
+	layout   vsr.Layout
+	faulty   bool
+	faults   vsr.MemoryFaults
+	journal  vsr.Zone // on a faulty disk, the one journal zone faults may strike
 	// atlas is where faults may strike every disk of the run, for the
 	// StorageAtlasOptions (vopr/atlas.go); streams are this disk's draws.
 	atlas    *atlas
@@ -43,8 +47,29 @@ type simStorage struct {
 	doneNs   uint64 // when the I/O submitted last completes
 }
 
+// storageSim is all a disk asks of the simulator: the time, the event queue
+// (completions) and the log.
+type storageSim interface {
+	clock
+	scheduler
+	logger
+}
+
+// diskWriteWatcher sees every write a replica submits (the promises
+// checker).
+type diskWriteWatcher interface {
+	onWrite(i int, offset uint64, data []byte)
+}
+
+// diskWriteAimer may aim a crash at a write in flight (the chaos
+// scenarios).
+type diskWriteAimer interface {
+	onWrite(i int, zone vsr.Zone, doneNs uint64)
+}
+
 func newSimStorage(s *Simulator, replica int, o vsr.Options, faulty bool, a *atlas) (*simStorage, error) {
-	st := &simStorage{sim: s, replica: replica, layout: vsr.NewLayout(o), faulty: faulty, atlas: a,
+	st := &simStorage{sim: s, opts: &s.opts.Storage, sizeMax: s.opts.MessageSizeMax, promises: &s.check.promises,
+		chaos: s.chaos, replica: replica, layout: vsr.NewLayout(o), faulty: faulty, atlas: a,
 		streams: newAtlasStreams(s, replica),
 		latency: s.root.Stream(fmt.Sprintf("storage/replica-%d/latency", replica)),
 		draws:   s.root.Stream(fmt.Sprintf("storage/replica-%d/atlas", replica))}
@@ -75,10 +100,10 @@ func perMillion(r faults.Ratio) uint64 { return uint64(r.Num) * 1_000_000 / uint
 
 // schedule sets the completion time of a submitted I/O.
 func (st *simStorage) schedule(id uint64) {
-	o := &st.sim.opts.Storage
-	at := st.sim.now + o.WriteLatencyMinNs + st.latency.Exponential(o.WriteLatencyMeanNs)
+	o := st.opts
+	at := st.sim.nowNs() + o.WriteLatencyMinNs + st.latency.Exponential(o.WriteLatencyMeanNs)
 	st.doneNs = at
-	st.sim.queue.push(event{at: at, kind: eventStorage, a: st.replica, tag: id})
+	st.sim.schedule(event{at: at, kind: eventStorage, a: st.replica, tag: id})
 }
 
 // Write records where the replica writes (bit rot aims at recent writes),
@@ -87,10 +112,10 @@ func (st *simStorage) schedule(id uint64) {
 func (st *simStorage) Write(offset uint64, data []byte, tag uint64) {
 	st.recent[st.recentAt%recentWrites] = offset
 	st.recentAt++
-	st.sim.check.promises.onWrite(st.replica, offset, data)
+	st.promises.onWrite(st.replica, offset, data)
 	st.MemoryStorage.Write(offset, data, tag)
 	zone, _ := st.layout.ZoneOf(offset)
-	st.sim.chaos.onWrite(st.replica, zone, st.doneNs)
+	st.chaos.onWrite(st.replica, zone, st.doneNs)
 }
 
 // faultable: the atlas lets faults strike the checkpoint areas and one

@@ -36,7 +36,7 @@ func newAtlasStreams(s *Simulator, replica int) atlasStreams {
 // atlasFaults are the disk's faults when any atlas option is on: the
 // storage rates wherever the atlas lets faults strike, and torn sectors.
 func (st *simStorage) atlasFaults() vsr.MemoryFaults {
-	so := &st.sim.opts.Storage
+	so := st.opts
 	var f vsr.MemoryFaults
 	if st.atlas.struck(st.replica) {
 		f = vsr.MemoryFaults{
@@ -66,7 +66,7 @@ func (st *simStorage) misdirectAtlas(offset, size uint64) (uint64, bool) {
 	}
 	var other uint64
 	var ok bool
-	if st.sim.opts.Storage.Atlas.MisdirectFar {
+	if st.opts.Atlas.MisdirectFar {
 		other, ok = a.pickRange(st.replica, st.streams.misdirect, size, offset)
 	} else {
 		other, ok = st.misdirectNear(offset)
@@ -125,7 +125,7 @@ func (st *simStorage) place(offset uint64) string {
 // torn, and how many of its bytes are new.
 func (st *simStorage) tear(offset uint64) (uint64, bool) {
 	p := st.streams.tear
-	torn := p.Chance(st.sim.opts.Storage.Atlas.TornSector)
+	torn := p.Chance(st.opts.Atlas.TornSector)
 	keep := 1 + p.Uint64N(vsr.SectorSize-1)
 	if !torn || !st.atlas.tearable(st.replica, offset) {
 		return 0, false
@@ -144,7 +144,7 @@ func (st *simStorage) tear(offset uint64) (uint64, bool) {
 // of a disk comes together.
 func (st *simStorage) rot() {
 	p := st.streams.rot
-	hit := p.Chance(st.sim.opts.Storage.Atlas.BitRot)
+	hit := p.Chance(st.opts.Atlas.BitRot)
 	pick, bit, both, recent := p.Uint64(), p.Uint64N(vsr.SectorSize*8), p.Bool(), p.Bool()
 	pieces := st.atlas.pieces[st.replica]
 	if !hit || len(pieces) == 0 {
@@ -190,7 +190,7 @@ func (st *simStorage) flip(offset, bit uint64, both bool) {
 func (st *simStorage) rotAtRestart() {
 	p := st.streams.restart
 	hit, pick, bit, both := p.Bool(), p.Uint64(), p.Uint64N(vsr.HeaderSize*8), p.Bool()
-	if st.sim.opts.Storage.Atlas.BitRot.Num == 0 || !hit {
+	if st.opts.Atlas.BitRot.Num == 0 || !hit {
 		return
 	}
 	var prepares [recentWrites]uint64
@@ -272,6 +272,14 @@ func (s *Simulator) replaceDisk(i int) {
 	if !a.replace.Chance(s.opts.Storage.Atlas.Replace) || s.phase != phaseSafety || !a.canReplace(i) {
 		return
 	}
+	s.formatRejoin(i)
+}
+
+// formatRejoin replaces replica i's disk, while it is down, with one
+// formatted --rejoin.
+func (s *Simulator) formatRejoin(i int) {
+	r := s.replicas[i]
+	a := r.storage.atlas
 	sectors, err := vsr.FormatDataFileForRejoin(r.opts)
 	if err != nil {
 		panic("vopr: FormatDataFileForRejoin: " + err.Error())

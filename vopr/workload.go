@@ -45,7 +45,8 @@ type historyOp struct {
 // writes and compare-and-sets over a small skewed key set, one at a time,
 // with a think time between them.
 type workloadClient struct {
-	sim     *Simulator
+	sim     workloadSim
+	opts    *Options
 	index   int
 	client  *vsr.Client
 	rng     *faults.PRNG
@@ -53,14 +54,66 @@ type workloadClient struct {
 	waiting bool // a think-time eventClientGo is scheduled
 	ticking bool // an eventClientTick is scheduled
 	stopped bool // liveness phase: issue nothing new
-	writes  int
+	// scripted: a scenario script (scenario.go) says what the client
+	// sends and when; it issues nothing by itself.
+	scripted bool
+	writes   int
 	// lastRequest is the checksum of the latest request this client sent,
 	// so a reply can be checked against the canonical history.
 	lastRequest vsr.U128
 }
 
+// workloadSim is all a client asks of the simulator: the time, the event
+// queue, the failure sink, and the history the checkers read (an op
+// recorded, an op's outcome, a result to check).
+type workloadSim interface {
+	clock
+	scheduler
+	verdicts
+	recordOp(op historyOp) int
+	opAt(i int) *historyOp
+	countOutcome(evicted bool)
+	clientResult(w *workloadClient, r *vsr.ClientResult)
+	scriptResult(w *workloadClient, r *vsr.ClientResult)
+}
+
+// recordOp records an op a client issued in the history and returns its
+// index.
+func (s *Simulator) recordOp(op historyOp) int {
+	s.check.history = append(s.check.history, op)
+	s.stats.Requests++
+	return len(s.check.history) - 1
+}
+
+// opAt returns the history's op i.
+func (s *Simulator) opAt(i int) *historyOp { return &s.check.history[i] }
+
+// countOutcome counts how an op ended: evicted, or replied.
+func (s *Simulator) countOutcome(evicted bool) {
+	if evicted {
+		s.stats.Evictions++
+		return
+	}
+	s.replies++
+	s.stats.Replies++
+}
+
+// clientResult hands a client's successful result to the checkers and the
+// chaos scenarios.
+func (s *Simulator) clientResult(w *workloadClient, r *vsr.ClientResult) {
+	s.check.onReply(w, r)
+	s.chaos.clientResult(w.index, r.Operation == vsr.OperationRegister)
+}
+
+// scriptResult tells a running scenario script of every result, errors too.
+func (s *Simulator) scriptResult(w *workloadClient, r *vsr.ClientResult) {
+	if s.script != nil {
+		s.script.clientResult(w, r)
+	}
+}
+
 func newWorkloadClient(s *Simulator, i int) (*workloadClient, error) {
-	w := &workloadClient{sim: s, index: i, rng: s.root.Stream(fmt.Sprintf("workload/client-%d", i)), pending: -1, waiting: true}
+	w := &workloadClient{sim: s, opts: &s.opts, index: i, rng: s.root.Stream(fmt.Sprintf("workload/client-%d", i)), pending: -1, waiting: true}
 	id := vsr.U128{Lo: uint64(i) + 1, Hi: s.opts.Seed}
 	c, err := vsr.NewClient(vsr.ClientOptions{Cluster: s.clusterID(), ID: id, ReplicaCount: uint8(s.opts.Replicas),
 		MessageSizeMax: s.opts.MessageSizeMax},
@@ -90,14 +143,14 @@ func (w *workloadClient) tick() {
 func (w *workloadClient) startTicking() {
 	if !w.ticking {
 		w.ticking = true
-		w.sim.queue.push(event{at: w.sim.now + tickNs, kind: eventClientTick, a: w.index})
+		w.sim.schedule(event{at: w.sim.nowNs() + tickNs, kind: eventClientTick, a: w.index})
 	}
 }
 
 // next is the end of the think time: register or issue the next op.
 func (w *workloadClient) next() {
 	w.waiting = false
-	if w.stopped || w.client.Busy() {
+	if w.stopped || w.scripted || w.client.Busy() {
 		return
 	}
 	if !w.client.Registered() {
@@ -107,34 +160,39 @@ func (w *workloadClient) next() {
 		w.startTicking()
 		return
 	}
-	op := w.draw()
+	w.issue(w.draw())
+}
+
+// issue submits op and enters it in the history; it returns the request
+// number the client gave it.
+func (w *workloadClient) issue(op historyOp) uint32 {
 	input, err := w.encode(&op)
 	if err != nil {
 		panic("vopr: workload built an invalid request: " + err.Error())
 	}
 	operation := opOperations[op.kind]
-	if _, err := w.client.Submit(operation, input); err != nil {
+	request, err := w.client.Submit(operation, input)
+	if err != nil {
 		panic("vopr: submit: " + err.Error())
 	}
 	w.startTicking()
-	op.callNs = w.sim.now
+	op.callNs = w.sim.nowNs()
 	op.request = w.lastRequest
-	w.pending = len(w.sim.check.history)
-	w.sim.check.history = append(w.sim.check.history, op)
-	w.sim.stats.Requests++
+	w.pending = w.sim.recordOp(op)
+	return request
 }
 
 // draw picks the next operation: kind by the workload's percentages, key
 // skewed toward the first keys, values unique per write so that every read
 // tells which write it saw.
 func (w *workloadClient) draw() historyOp {
-	o := &w.sim.opts.Workload
+	o := &w.opts.Workload
 	op := historyOp{client: w.index}
 	roll := uint32(w.rng.Uint64N(100))
 	key := w.rng.Skewed(o.Keys, o.KeySkew)
-	op.key = w.sim.opts.keyName(key)
+	op.key = w.opts.keyName(key)
 	w.writes++
-	value := w.sim.opts.valueOf(w.index, w.writes)
+	value := w.opts.valueOf(w.index, w.writes)
 	switch {
 	case roll < o.ReadPercent:
 		op.kind = opRead
@@ -142,9 +200,9 @@ func (w *workloadClient) draw() historyOp {
 		op.kind, op.value = opWrite, value
 	default:
 		// Expect a value some client may have written to this key.
-		other := w.rng.IntN(w.sim.opts.Clients)
+		other := w.rng.IntN(w.opts.Clients)
 		n := 1 + w.rng.IntN(max(1, w.writes))
-		op.kind, op.from, op.value = opCAS, w.sim.opts.valueOf(other, n), value
+		op.kind, op.from, op.value = opCAS, w.opts.valueOf(other, n), value
 	}
 	return op
 }
@@ -164,22 +222,21 @@ func (w *workloadClient) encode(op *historyOp) ([]byte, error) {
 func (w *workloadClient) onResult(r *vsr.ClientResult) {
 	s := w.sim
 	if r.Err == nil {
-		s.check.onReply(w, r)
-		s.chaos.clientResult(w.index, r.Operation == vsr.OperationRegister)
+		s.clientResult(w, r)
 	}
+	s.scriptResult(w, r)
 	if r.Operation != vsr.OperationRegister && w.pending >= 0 {
-		op := &s.check.history[w.pending]
-		op.retNs = s.now
+		op := s.opAt(w.pending)
+		op.retNs = s.nowNs()
 		switch {
 		case errors.Is(r.Err, vsr.ErrEvicted):
 			op.unknown = true
-			s.stats.Evictions++
+			s.countOutcome(true)
 		case r.Err != nil:
 			s.fail(Correctness, fmt.Sprintf("client %d: request failed: %v", w.index, r.Err))
 		default:
 			w.record(op, r.Body)
-			s.replies++
-			s.stats.Replies++
+			s.countOutcome(false)
 		}
 		w.pending = -1
 	}
@@ -203,8 +260,8 @@ func (w *workloadClient) think() {
 		return
 	}
 	w.waiting = true
-	at := w.sim.now + w.rng.Exponential(w.sim.opts.Workload.ThinkMeanNs)
-	w.sim.queue.push(event{at: at, kind: eventClientGo, a: w.index})
+	at := w.sim.nowNs() + w.rng.Exponential(w.opts.Workload.ThinkMeanNs)
+	w.sim.schedule(event{at: at, kind: eventClientGo, a: w.index})
 }
 
 // sentRequest is what recordRequest needs of a request a client sent.

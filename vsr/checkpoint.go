@@ -101,7 +101,11 @@ func (r *Replica) writeCheckpoint(area uint8, b []byte, ref checkpointRef) {
 	size := int(sectorCeil(ref.size))
 	buf := r.cp.areas[area]
 	if cap(buf) < size {
-		buf = r.buffers.make(max(size, int(sectorCeil(uint64(r.checkpointSizeMax())))))[:size]
+		// The area's buffer grows with the state, a quarter ahead, up to
+		// the largest checkpoint: a replica holds memory in proportion to
+		// its state, not to what its options would allow.
+		largest := int(sectorCeil(uint64(r.checkpointSizeMax())))
+		buf = r.buffers.make(max(size, min(largest, int(sectorCeil(uint64(size+size/4))))))[:size]
 	}
 	buf = buf[:size]
 	copy(buf, b)
@@ -255,8 +259,8 @@ func (r *Replica) onRequestCheckpoint(h *Header) {
 	chunk := min(cp.size-offset, uint64(r.opts.MessageSizeMax)-HeaderSize)
 	assert(chunk > 0, "a chunk is not empty")
 	assert(offset+chunk <= uint64(len(r.cp.areas[cp.area])), "the durable checkpoint's bytes are held in its area")
-	reply := Header{Command: CommandCheckpoint, View: r.view, Op: cp.op, Context: cp.checksum,
-		Commit: offset, Timestamp: cp.size}
+	reply := Header{Command: CommandCheckpoint, View: r.view, Op: cp.op, Context: cp.checksum, Commit: offset}
+	reply.SetCheckpointSize(cp.size)
 	r.send(h.Replica, &reply, r.cp.areas[cp.area][offset:offset+chunk])
 }
 
@@ -268,7 +272,7 @@ func (r *Replica) onCheckpoint(h *Header, body []byte) {
 	}
 	assert(r.NeedsStateTransfer(), "a checkpoint chunk is taken only in state transfer")
 	assert(h.Op > r.commitMin, "a checkpoint chunk taken is beyond the executed prefix")
-	assert(h.Timestamp >= checkpointHeaderSize, "a checkpoint chunk taken names a checkpoint's size")
+	assert(h.CheckpointSize() >= checkpointHeaderSize, "a checkpoint chunk taken names a checkpoint's size")
 	t := &r.cp.transfer
 	if !t.active || t.op != h.Op || t.checksum != h.Context {
 		if h.Commit != 0 {
@@ -278,7 +282,7 @@ func (r *Replica) onCheckpoint(h *Header, body []byte) {
 		if t.buf == nil {
 			t.buf = r.buffers.make(int(r.opts.CheckpointSizeMax))
 		}
-		*t = transfer{active: true, peer: h.Replica, op: h.Op, checksum: h.Context, size: h.Timestamp, buf: t.buf}
+		*t = transfer{active: true, peer: h.Replica, op: h.Op, checksum: h.Context, size: h.CheckpointSize(), buf: t.buf}
 		r.mark(MarkStateTransferStarted)
 	}
 	if h.Commit != t.received {
@@ -309,11 +313,11 @@ func (r *Replica) checkpointWanted(h *Header, body []byte) bool {
 		r.drop(h.Command, "checkpoint not beyond the executed prefix")
 	case h.Op+1 < r.windowMin():
 		r.drop(h.Command, "checkpoint below the journal window")
-	case h.Timestamp > r.opts.CheckpointSizeMax:
+	case h.CheckpointSize() > r.opts.CheckpointSizeMax:
 		r.violation(h.Command, "checkpoint larger than checkpoint size max")
-	case h.Timestamp < checkpointHeaderSize:
+	case h.CheckpointSize() < checkpointHeaderSize:
 		r.violation(h.Command, "checkpoint smaller than a checkpoint header")
-	case h.Commit+uint64(len(body)) > h.Timestamp:
+	case h.Commit+uint64(len(body)) > h.CheckpointSize():
 		r.violation(h.Command, "checkpoint chunk beyond its checkpoint's size")
 	default:
 		return true

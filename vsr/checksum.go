@@ -39,7 +39,7 @@ func getU128(b []byte) U128 {
 // Checksum is the one 128-bit checksum of govsr, used for headers, bodies,
 // journal entries, superblocks and checkpoints.
 //
-// It is XXH3-128. Of the candidates benchmarked in checksum_test.go
+// It is XXH3-128. Of the candidates benchmarked in bench_test.go
 // (XXH3-128, BLAKE3 truncated to 128 bits, SHA-256 truncated to 128 bits) it
 // is the fastest at every size measured, by a wide margin on small headers,
 // which is where a replica spends most of its checksum time. Its 128-bit

@@ -140,7 +140,7 @@ func TestOptionsValidate(t *testing.T) {
 		"replica":       func(o *Options) { o.Replica = 3 },
 		"cluster":       func(o *Options) { o.Cluster = U128{} },
 		"pipeline":      func(o *Options) { o.PipelineMax = 2000 },
-		"checkpoint":    func(o *Options) { o.CheckpointInterval = 200 },
+		"checkpoint":    func(o *Options) { o.CheckpointInterval = o.JournalSlots/2 + 1 },
 		"journal":       func(o *Options) { o.JournalSlots = 3 },
 		"message":       func(o *Options) { o.MessageSizeMax = 100 },
 		"timeout":       func(o *Options) { o.PrimaryTimeoutTicks = o.HeartbeatTicks },

@@ -7,6 +7,11 @@ import (
 	"testing"
 )
 
+// Durability tests (Protocol-Aware Recovery, FAST'18): data files torn,
+// rotted or replaced. Those a scenario script states as well are scripts,
+// run on the simulator with every checker on
+// (vopr/testdata/scenarios/par_*.txt).
+
 // repliedInputs returns the inputs of every request that got a reply.
 func (net *testNet) repliedInputs() []string {
 	var inputs []string
@@ -36,94 +41,6 @@ func (net *testNet) checkReplied(i int) {
 			net.t.Fatalf("r%d lost %q, which was acknowledged to its client\napplied: %v", i, input, net.applied(i))
 		}
 	}
-}
-
-func TestPARRestartedBackupRecoversAndCatchesUp(t *testing.T) {
-	net := newTestNet(t, 3, nil)
-	c := net.addClient(1)
-	net.register(c)
-	for i := range 5 {
-		net.submit(c, fmt.Sprintf("before-%d", i))
-	}
-	net.crash(2)
-	for i := range 5 {
-		net.submit(c, fmt.Sprintf("down-%d", i))
-	}
-	net.restart(2)
-	if r := net.replicas[2]; r.Status() != StatusRecovering {
-		t.Fatalf("restarted replica is %s, want recovering", r.Status())
-	}
-	net.run(500, "r2 recovered", func() bool {
-		r := net.replicas[2]
-		return r.Status() == StatusNormal && r.CommitMin() == net.replicas[0].CommitMin()
-	})
-	net.checkReplied(2)
-	net.checkAgreement()
-}
-
-func TestPARFullClusterCrashLosesNoAcknowledgedOp(t *testing.T) {
-	net := newTestNet(t, 3, nil)
-	c1, c2 := net.addClient(1), net.addClient(2)
-	net.register(c1)
-	net.register(c2)
-	for i := range 20 {
-		net.submit(c1, fmt.Sprintf("a%d", i))
-		if _, err := c2.Submit(OperationUserMin, []byte(fmt.Sprintf("b%d", i))); err != nil && i > 0 {
-			t.Fatal(err)
-		}
-		net.step()
-	}
-	// Crash every replica at once, in the middle of whatever is in flight.
-	for i := range net.replicas {
-		net.crash(i)
-	}
-	for i := range net.replicas {
-		net.restart(i)
-	}
-	net.run(2000, "cluster back", func() bool {
-		for _, r := range net.replicas {
-			if r.Status() != StatusNormal {
-				return false
-			}
-		}
-		return true
-	})
-	net.submit(c1, "after")
-	net.tick(50)
-	for i := range net.replicas {
-		net.checkReplied(i)
-	}
-	net.checkAgreement()
-}
-
-func TestPARWipedReplicaRejoinsByStateTransfer(t *testing.T) {
-	net := newTestNet(t, 3, func(o *Options) { o.JournalSlots = 32; o.PipelineMax = 4 })
-	c := net.addClient(1)
-	net.register(c)
-	for i := range 10 {
-		net.submit(c, fmt.Sprintf("x%d", i))
-	}
-	net.crash(2)
-	for i := range 80 { // more than the journal holds: only a checkpoint can bring r2 back
-		net.submit(c, fmt.Sprintf("y%d", i))
-	}
-	wiped := newTestStorage(net.options[2], 999)
-	wiped.Load(mustRejoinFormat(t, net.options[2]))
-	net.storages[2] = wiped
-	net.restart(2)
-	net.run(3000, "r2 caught up", func() bool {
-		r := net.replicas[2]
-		return r.Status() == StatusNormal && r.CommitMin() == net.replicas[0].CommitMin()
-	})
-	if net.replicas[2].Stats().StateTransfers == 0 {
-		t.Fatal("r2 caught up without a state transfer")
-	}
-	if got, want := net.replicas[2].Digest(), net.replicas[0].Digest(); got != want {
-		t.Fatalf("r2 digest %s, r0 %s", got, want)
-	}
-	net.submit(c, "after")
-	net.tick(30)
-	net.checkAgreement()
 }
 
 func mustRejoinFormat(t *testing.T, o Options) map[uint64][]byte {
@@ -343,44 +260,6 @@ func TestPARCorruptCommittedPrepareIsRepaired(t *testing.T) {
 			net.checkAgreement()
 		})
 	}
-}
-
-// A slot corrupt in both copies hides which op it held: the replica must
-// learn the log from a primary before it does anything on its own.
-func TestPARCorruptSlotWaitsForAPrimary(t *testing.T) {
-	net := newTestNet(t, 3, func(o *Options) { o.RecoveryTimeoutTicks = 50 })
-	c := net.addClient(1)
-	net.register(c)
-	for i := range 5 {
-		net.submit(c, fmt.Sprintf("x%d", i))
-	}
-	net.crash(1)
-	net.corruptSlot(1, 6, true) // the head
-	net.crash(0)
-	net.crash(2)
-	net.restart(1)
-	if !net.replicas[1].journalFaulty {
-		t.Fatal("open did not notice the slot corrupt in both copies")
-	}
-	net.tick(200) // well past the recovery timeout, alone
-	if s := net.replicas[1].Status(); s != StatusRecovering {
-		t.Fatalf("a replica with an unknown slot went %s on its own", s)
-	}
-	net.restart(0)
-	net.restart(2)
-	net.run(2000, "all normal", func() bool {
-		for _, r := range net.replicas {
-			if r.Status() != StatusNormal {
-				return false
-			}
-		}
-		return true
-	})
-	net.tick(50)
-	for i := range net.replicas {
-		net.checkReplied(i)
-	}
-	net.checkAgreement()
 }
 
 // TestPARCrashAtEveryWriteStep runs a one-replica cluster, records every

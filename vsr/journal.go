@@ -2,7 +2,7 @@ package vsr
 
 // journal holds the log in memory: a ring of slots, op n in slot n mod
 // len(slots). Every prepare it holds is also written through to storage
-// (replica_io.go) and only counts as durable once that write completes.
+// (journal_io.go) and only counts as durable once that write completes.
 //
 // A slot may hold a header without its prepare: the replica knows which op
 // belongs there (from a start_view or a headers message) but still has to
@@ -41,6 +41,11 @@ type slot struct {
 	// this replica therefore held once (and may have acknowledged): it must
 	// never claim it never had it.
 	bodyLost bool
+	// unread: the open could read neither copy of this slot, and no
+	// prepare was put in it since. Whatever op's header a primary puts
+	// here later, the slot may have held that op's prepare durably (and
+	// acknowledged it): it stays faulty for nacks, though its op is known.
+	unread bool
 	// damaged: the open found this slot torn, missing, corrupt or
 	// ambiguous, and no prepare was put in it since. Only a coverage mark
 	// reads it (the repair of a damaged prepare); no decision does.
@@ -123,7 +128,9 @@ func (j *journal) putHeader(h *Header) {
 // headers ring, so after a restart its slot reads back valid, torn or
 // missing (bodyLost), or unreadable (faulty): none of those nacks. A slot
 // holding another op intact, nothing, or op's header learned from a
-// message, does; but not a header whose prepare this slot made durable
+// message, does; but not a slot the open could not read, even once a
+// primary named its op (unread: the slot may have held that op), and not
+// a header whose prepare this slot made durable
 // before a view change replaced the entry in memory and another put the
 // header back without its body (seed 4002834): the disk still holds that
 // prepare, and it may have been acknowledged.
@@ -131,7 +138,7 @@ func (j *journal) nackable(op uint64) bool {
 	s := j.slotOf(op)
 	assert(!s.faulty || len(s.message) == 0, "a faulty slot holds no prepare")
 	assert(!s.bodyLost || len(s.message) == 0, "a slot whose body was lost holds no prepare")
-	if s.faulty {
+	if s.faulty || s.unread {
 		return false
 	}
 	if s.header.Op != op {
@@ -154,7 +161,7 @@ func (j *journal) markFaulty(i uint64, ring []byte) {
 	assert(i < uint64(len(j.slots)), "markFaulty of a slot of the journal")
 	assert(len(ring) == HeaderSize, "a faulty slot keeps a whole ring copy")
 	if s := &j.slots[i]; !s.faulty {
-		s.faulty = true
+		s.faulty, s.unread = true, true
 		s.ringFound = append([]byte(nil), ring...)
 		j.faultyCount++
 	}
@@ -175,7 +182,7 @@ func (j *journal) putPrepare(h *Header, message []byte) bool {
 		s.buffer = j.buffers.make(size)
 	}
 	j.clearFaulty(s)
-	s.bodyLost, s.damaged = false, false
+	s.bodyLost, s.damaged, s.unread = false, false, false
 	s.header = *h
 	s.message = s.buffer[:len(message)]
 	copy(s.message, message)

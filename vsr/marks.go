@@ -24,6 +24,7 @@ const (
 	MarkLogAdoptedPeer    // the new primary adopted another replica's log
 	MarkDoViewChangeFault // a do_view_change sent from a journal with slots it cannot read (it nacks nothing)
 	MarkNackTruncation    // a nack quorum proved uncommitted ops absent: the new primary truncated them
+	MarkLogVouched        // a truncation left a head no chain reaches, vouched for by the primary that led its view
 	MarkAbdication        // a primary whose pipeline or queue stalled started a view change
 
 	// Normal operation.
@@ -74,7 +75,7 @@ var markNames = [markEnd]string{
 	MarkViewChangeStarted: "view_change_started", MarkViewChangeTimeout: "view_change_timeout",
 	MarkViewJump: "view_jump", MarkViewChangePrimary: "view_change_primary", MarkViewChangeBackup: "view_change_backup",
 	MarkLogAdoptedPeer: "log_adopted_from_peer", MarkDoViewChangeFault: "do_view_change_faulty",
-	MarkNackTruncation: "nack_truncation", MarkAbdication: "abdication",
+	MarkNackTruncation: "nack_truncation", MarkLogVouched: "log_vouched", MarkAbdication: "abdication",
 
 	MarkTimestampClamp: "timestamp_clamp", MarkJournalWrap: "journal_wrap",
 	MarkJournalWaitsCheckpoint: "journal_waits_checkpoint", MarkStaleMessage: "stale_message",

@@ -78,7 +78,7 @@ func (t *sectorTable) each(fn func(offset uint64, b *[SectorSize]byte)) {
 			fn(uint64(i)*SectorSize, b)
 		}
 	}
-	for i, b := range t.far { // the callers' results do not depend on the order
+	for i, b := range t.far { // tidy:unordered each says in no particular order; its one caller copies every sector
 		assert(i >= nearSectorsMax, "memory storage: a far sector lies beyond the table")
 		fn(i*SectorSize, b)
 	}

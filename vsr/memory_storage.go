@@ -75,7 +75,7 @@ func NewMemoryStorage(random Random, faults MemoryFaults) *MemoryStorage {
 // Load writes sectors (by offset, each a whole number of sectors) directly,
 // as FormatDataFile's output is written before a replica starts.
 func (s *MemoryStorage) Load(sectors map[uint64][]byte) {
-	for offset, data := range sectors { // each lands whole: the order does not matter
+	for offset, data := range sectors { // tidy:unordered the entries do not overlap, so each lands whole in any order
 		assert(len(data)%SectorSize == 0, "memory storage: loaded data is whole sectors")
 		s.put(offset, data)
 	}

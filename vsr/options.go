@@ -12,7 +12,7 @@ type Options struct {
 	ReplicaCount uint8 // 1 to ReplicasMax
 
 	PipelineMax     int    // prepares in flight at the primary (default 8)
-	JournalSlots    int    // ops the journal ring holds (default 256)
+	JournalSlots    int    // ops the journal ring holds (default 1024)
 	RequestQueueMax int    // requests waiting for the pipeline at the primary (default 64)
 	ClientsMax      int    // client sessions (default 32)
 	MessageSizeMax  uint32 // largest message, header included (default 64 KiB)
@@ -51,7 +51,10 @@ type Options struct {
 func DefaultOptions(cluster U128, replica, replicaCount uint8) Options {
 	return Options{
 		Cluster: cluster, Replica: replica, ReplicaCount: replicaCount,
-		PipelineMax: 8, JournalSlots: 256, RequestQueueMax: 64, ClientsMax: 32,
+		// 1024 slots: a checkpoint (JournalSlots/4 ops) comes every 256 ops,
+		// each of which carries a batch under load, so writing the whole
+		// store at a checkpoint is a small share of the work.
+		PipelineMax: 8, JournalSlots: 1024, RequestQueueMax: 64, ClientsMax: 32,
 		MessageSizeMax: 64 << 10,
 		HeartbeatTicks: 10, PrepareRetryTicks: 5, PrimaryTimeoutTicks: 100,
 		PrimaryAbdicateTicks: 150, ViewChangeTimeoutTicks: 100, ViewChangeRetryTicks: 10,

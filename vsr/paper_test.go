@@ -10,28 +10,16 @@ import (
 
 // Tests named TestPaper... each check one claim of "Viewstamped Replication
 // Revisited" (Liskov & Cowling, 2012) as this implementation makes it, in
-// the manner of etcd raft's raft_paper_test.go. Section numbers refer to
-// the paper.
+// the manner of etcd raft's paper tests
+// (https://github.com/etcd-io/raft/blob/main/raft_paper_test.go). Section
+// numbers refer to the paper. Claims a scenario script states as well are
+// scripts, run on the simulator with every checker on
+// (vopr/testdata/scenarios/paper_*.txt).
 
 // dropCommand drops every packet of command c (from replica from, or any if
 // from < 0).
 func dropCommand(c Command, from int) func(p *packet) bool {
 	return func(p *packet) bool { return p.header.Command == c && (from < 0 || p.from.replica == from) }
-}
-
-// sentCount counts packets of command c sent from replica from (any if < 0).
-func (net *testNet) sentCount(c Command, from int) int {
-	prefix := ""
-	if from >= 0 {
-		prefix = fmt.Sprintf("r%d→", from)
-	}
-	n := 0
-	for _, s := range net.sent {
-		if strings.HasPrefix(s, prefix) && strings.Contains(s, " "+c.String()+" ") {
-			n++
-		}
-	}
-	return n
 }
 
 // registerClients adds and registers n clients.
@@ -61,141 +49,6 @@ func (net *testNet) waitIdle(clients []*Client, limit int) {
 	net.run(limit, "all replies", func() bool {
 		return !slices.ContainsFunc(clients, func(c *Client) bool { return c.Busy() })
 	})
-}
-
-// §4.1 step 5: the primary waits for f PrepareOks (with flexible quorums:
-// the replication quorum, itself included) before it commits.
-func TestPaperCommitNeedsReplicationQuorum(t *testing.T) {
-	net := newTestNet(t, 5, func(o *Options) { o.PrimaryAbdicateTicks = 10_000 })
-	c := net.addClient(1)
-	net.register(c)
-	// Quorum is 3 of 5: with two backups cut off, the primary and two
-	// backups still commit; with three cut off, nothing commits.
-	net.partitioned[3], net.partitioned[4] = true, true
-	net.submit(c, "with quorum")
-	commit := net.replicas[0].commitMax
-	net.partitioned[2] = true
-	if _, err := c.Submit(OperationUserMin, []byte("without quorum")); err != nil {
-		t.Fatal(err)
-	}
-	net.tick(50)
-	if got := net.replicas[0].commitMax; got != commit {
-		t.Fatalf("primary committed op %d with only 2 of 5 replicas", got)
-	}
-	if net.replicas[0].op != commit+1 {
-		t.Fatalf("primary op %d, want the request prepared at %d", net.replicas[0].op, commit+1)
-	}
-	net.partitioned[2] = false
-	net.run(500, "commit after heal", func() bool { return net.replicas[0].commitMax == commit+1 })
-	net.checkAgreement()
-}
-
-// §4.1 step 7: a backup executes an op only after it learns it committed,
-// from a prepare's commit number or a commit message.
-func TestPaperBackupNeverExecutesUncommittedOp(t *testing.T) {
-	net := newTestNet(t, 3, func(o *Options) { o.PrimaryAbdicateTicks = 10_000 })
-	c := net.addClient(1)
-	net.register(c)
-	net.drop = dropCommand(CommandPrepareOk, -1)
-	if _, err := c.Submit(OperationUserMin, []byte("pending")); err != nil {
-		t.Fatal(err)
-	}
-	net.tick(100)
-	for i := 1; i < 3; i++ {
-		r := net.replicas[i]
-		if r.op != 2 || !r.journal.hasPrepare(2) {
-			t.Fatalf("backup r%d does not hold the prepare: op %d", i, r.op)
-		}
-		if r.commitMin != 1 || len(net.applied(i)) != 0 {
-			t.Fatalf("backup r%d executed an uncommitted op: commit_min %d, applied %v", i, r.commitMin, net.applied(i))
-		}
-	}
-	net.drop = nil
-	net.run(500, "commit", func() bool { return net.replicas[1].commitMin == 2 && net.replicas[2].commitMin == 2 })
-	net.checkAgreement()
-}
-
-// §4.1 step 4, with durable storage: a backup sends PrepareOk only once the
-// prepare is written.
-func TestPaperPrepareOkOnlyAfterDurableWrite(t *testing.T) {
-	net := newTestNet(t, 3, nil)
-	c := net.addClient(1)
-	net.register(c)
-	before := net.sentCount(CommandPrepareOk, 1)
-	net.storages[1].hold = true
-	if _, err := c.Submit(OperationUserMin, []byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	net.deliver()
-	if net.replicas[1].op != 2 {
-		t.Fatalf("backup did not receive the prepare")
-	}
-	if got := net.sentCount(CommandPrepareOk, 1); got != before {
-		t.Fatalf("backup sent %d prepare_ok before its write completed", got-before)
-	}
-	net.storages[1].hold = false
-	net.deliver()
-	if got := net.sentCount(CommandPrepareOk, 1); got != before+1 {
-		t.Fatalf("backup sent %d prepare_ok after its write completed, want 1", got-before)
-	}
-}
-
-// §4.1: ops commit in op order: a later op with a quorum waits for an
-// earlier one without.
-func TestPaperCommitInOpOrder(t *testing.T) {
-	net := newTestNet(t, 3, func(o *Options) { o.PrimaryAbdicateTicks = 10_000 })
-	c1, c2 := net.addClient(1), net.addClient(2)
-	net.register(c1)
-	net.register(c2)
-	base := net.replicas[0].commitMax
-	// Hold back every prepare_ok for the first new op.
-	net.drop = func(p *packet) bool { return p.header.Command == CommandPrepareOk && p.header.Op == base+1 }
-	if _, err := c1.Submit(OperationUserMin, []byte("first")); err != nil {
-		t.Fatal(err)
-	}
-	net.deliver()
-	if _, err := c2.Submit(OperationUserMin, []byte("second")); err != nil {
-		t.Fatal(err)
-	}
-	net.deliver()
-	p := net.replicas[0]
-	if p.op != base+2 || p.pipeline.count != 2 {
-		t.Fatalf("primary op %d pipeline %d, want two prepares in flight", p.op, p.pipeline.count)
-	}
-	if p.commitMax != base || popCount(p.pipeline.at(1).oks) < 2 {
-		t.Fatalf("commit %d (want %d) with the second op acknowledged by %d", p.commitMax, base, popCount(p.pipeline.at(1).oks))
-	}
-	net.drop = nil
-	net.run(500, "both commit", func() bool { return p.commitMax == base+2 })
-	if got := net.applied(0); !slices.Equal(got, []string{fmt.Sprintf("%d:first", base+1), fmt.Sprintf("%d:second", base+2)}) {
-		t.Fatalf("executed %v", got)
-	}
-}
-
-// §4.2: the view change keeps every committed op: the new primary's log
-// holds them and clients keep their replies.
-func TestPaperViewChangeKeepsCommittedOps(t *testing.T) {
-	net := newTestNet(t, 3, nil)
-	c := net.addClient(1)
-	net.register(c)
-	for i := range 4 {
-		net.submit(c, fmt.Sprintf("v0-%d", i))
-	}
-	committed := slices.Clone(net.applied(0))
-	net.partitioned[0] = true
-	net.run(1000, "view change", func() bool { return net.replicas[1].status == StatusNormal && net.replicas[1].view >= 1 })
-	net.submit(c, "v1")
-	for i := 1; i < 3; i++ {
-		if got := net.applied(i); len(got) < len(committed) || !slices.Equal(got[:len(committed)], committed) {
-			t.Fatalf("r%d applied %v, lost committed %v", i, got, committed)
-		}
-	}
-	net.partitioned[0] = false
-	net.tick(300)
-	net.checkAgreement()
-	if got := len(net.applied(0)); got != len(committed)+1 {
-		t.Fatalf("old primary executed %d ops after rejoining, want %d", got, len(committed)+1)
-	}
 }
 
 // sealedPrepare builds a prepare header at op chained to parent.
@@ -267,36 +120,6 @@ func TestPaperNewerLogViewWinsOverLongerOlderLog(t *testing.T) {
 	}
 }
 
-// §6 (client recovery) and §4.1 step 2: a retried request that already
-// executed is answered from the client table, never executed again.
-func TestPaperDuplicateRequestNotReexecuted(t *testing.T) {
-	net := newTestNet(t, 3, nil)
-	c := net.addClient(1)
-	net.register(c)
-	// Drop the first reply: the client times out and retries.
-	dropped := false
-	net.drop = func(p *packet) bool {
-		if p.header.Command == CommandReply && !dropped && p.header.Operation != OperationRegister {
-			dropped = true
-			return true
-		}
-		return false
-	}
-	got := net.submit(c, "once")
-	if !dropped || c.Stats().Retries == 0 {
-		t.Fatalf("the reply was not dropped and retried (dropped %v, retries %d)", dropped, c.Stats().Retries)
-	}
-	if !strings.HasSuffix(got, ":once") {
-		t.Fatalf("reply %q", got)
-	}
-	net.tick(50)
-	for i := range net.replicas {
-		if n := len(net.applied(i)); n != 1 {
-			t.Fatalf("r%d executed the request %d times: %v", i, n, net.applied(i))
-		}
-	}
-}
-
 // A retry of a request still in the pipeline is not prepared twice.
 func TestPaperRetryOfInFlightRequestNotPreparedTwice(t *testing.T) {
 	net := newTestNet(t, 3, func(o *Options) { o.PrimaryAbdicateTicks = 10_000 })
@@ -361,42 +184,6 @@ func TestPaperEvictionOfOldestSession(t *testing.T) {
 	}
 }
 
-// §4.2: a view change that does not complete (its primary is unreachable)
-// is abandoned for the next view after a timeout.
-func TestPaperStalledViewChangeMovesToNextView(t *testing.T) {
-	net := newTestNet(t, 5, nil)
-	c := net.addClient(1)
-	net.register(c)
-	net.partitioned[0], net.partitioned[1] = true, true // primaries of views 0 and 1
-	net.run(2000, "view 2", func() bool {
-		r := net.replicas[2]
-		return r.status == StatusNormal && r.view == 2 && r.IsPrimary()
-	})
-	net.submit(c, "in view 2")
-	net.checkAgreement()
-}
-
-// §4.2 and DESIGN.md: a replica's view and log_view are durable before it
-// sends its do_view_change.
-func TestPaperViewDurableBeforeDoViewChange(t *testing.T) {
-	net := newTestNet(t, 3, nil)
-	net.storages[2].hold = true
-	net.partitioned[0] = true
-	net.tick(160) // r1 and r2 time out and start the view change
-	if net.replicas[2].status != StatusViewChange {
-		t.Fatalf("r2 status %s, want view_change", net.replicas[2].status)
-	}
-	if got := net.sentCount(CommandDoViewChange, 2); got != 0 {
-		t.Fatalf("r2 sent %d do_view_change before its view was durable", got)
-	}
-	net.storages[2].hold = false
-	net.tick(20)
-	if got := net.sentCount(CommandDoViewChange, 2); got == 0 {
-		t.Fatal("r2 never sent do_view_change once durable")
-	}
-	net.run(1000, "view 1", func() bool { return net.replicas[1].status == StatusNormal && net.replicas[1].view == 1 })
-}
-
 // §4.2: messages of an older view are ignored.
 func TestPaperOlderViewMessagesIgnored(t *testing.T) {
 	net := newTestNet(t, 3, nil)
@@ -429,62 +216,6 @@ func TestPaperOlderViewMessagesIgnored(t *testing.T) {
 	if _, err := Encode(buf, &hsvc, nil); err == nil {
 		t.Fatal("encoding a start_view_change of view 0 should fail its field rule")
 	}
-}
-
-// §4.2: a replica that missed a view change catches up when it sees a
-// message of the newer view: it asks the new primary for the start_view.
-func TestPaperNewerViewMessageCatchesUp(t *testing.T) {
-	net := newTestNet(t, 3, nil)
-	c := net.addClient(1)
-	net.register(c)
-	net.partitioned[0] = true
-	net.run(1000, "view 1", func() bool { return net.replicas[1].status == StatusNormal && net.replicas[1].view == 1 })
-	net.submit(c, "during partition")
-	requests := net.sentCount(CommandRequestStartView, 0)
-	net.partitioned[0] = false
-	net.run(200, "r0 in view 1", func() bool { return net.replicas[0].view == 1 && net.replicas[0].status == StatusNormal })
-	if net.sentCount(CommandRequestStartView, 0) == requests && net.sentCount(CommandDoViewChange, 0) == 0 {
-		t.Fatal("r0 joined view 1 without asking for or taking part in it")
-	}
-	net.run(200, "r0 caught up", func() bool { return net.replicas[0].commitMin == net.replicas[1].commitMin })
-	net.checkAgreement()
-}
-
-// §4 with one replica: the replication and view-change quorums are 1.
-func TestPaperOneReplicaCluster(t *testing.T) {
-	net := newTestNet(t, 1, nil)
-	c := net.addClient(1)
-	net.register(c)
-	for i := range 10 {
-		net.submit(c, fmt.Sprintf("solo%d", i))
-	}
-	if r := net.replicas[0]; r.commitMin != 11 || r.view != 0 {
-		t.Fatalf("commit %d view %d", r.commitMin, r.view)
-	}
-	if net.sentCount(CommandPrepare, 0) != 0 {
-		t.Fatal("a one-replica cluster sent prepares")
-	}
-}
-
-// §4 with two replicas: both must hold a prepare before it commits, and no
-// view change completes without both.
-func TestPaperTwoReplicaCluster(t *testing.T) {
-	net := newTestNet(t, 2, func(o *Options) { o.PrimaryAbdicateTicks = 10_000 })
-	c := net.addClient(1)
-	net.register(c)
-	net.submit(c, "both")
-	net.partitioned[1] = true
-	commit := net.replicas[0].commitMax
-	if _, err := c.Submit(OperationUserMin, []byte("alone")); err != nil {
-		t.Fatal(err)
-	}
-	net.tick(300)
-	if net.replicas[0].commitMax != commit {
-		t.Fatal("a two-replica cluster committed with one replica")
-	}
-	net.partitioned[1] = false
-	net.run(1000, "commit", func() bool { return !c.Busy() })
-	net.checkAgreement()
 }
 
 // §4.1: the primary pipelines: several prepares are in flight at once, up

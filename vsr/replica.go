@@ -158,7 +158,7 @@ func newReplica(opts Options, env Env) (*Replica, error) {
 			r.machine.SnapshotSizeMax(), opts.CheckpointSizeMax)
 	}
 	r.commitChecksum = rootChecksum(opts.Cluster)
-	r.super = newSuperblock(r)
+	r.super = newSuperblock(&r.opts, &r.layout, r.storage, r, r.commitChecksum)
 	r.vc = newViewChangeState(opts.ReplicaCount, opts.MessageSizeMax, env.Buffers)
 	r.timers = newTimers(&opts)
 	r.cp.written = r.super.durable.checkpoint
@@ -278,9 +278,20 @@ func (r *Replica) receive(message []byte) {
 	r.dispatch(&h, body, message[:h.Size])
 }
 
+// answeredWhileRecovering reports whether a recovering replica handles a
+// message of this command: its recovery's answers, and requests for what
+// its journal holds. A view change may need a prepare that only a
+// recovering replica still holds, and that replica may be waiting for the
+// view to form before it can recover (seed 1005364: a stall of 200 views).
+// Serving it is safe: the asker takes only a prepare its log names by
+// checksum, and only headers that extend its hash chain.
+func answeredWhileRecovering(c Command) bool {
+	return c == CommandRecoveryResponse || c == CommandRequestPrepare || c == CommandRequestHeaders
+}
+
 func (r *Replica) dispatch(h *Header, body, message []byte) {
 	assert(len(body) == len(message)-HeaderSize, "the body is the message after its header")
-	if r.status == StatusRecovering && h.Command != CommandRecoveryResponse {
+	if r.status == StatusRecovering && !answeredWhileRecovering(h.Command) {
 		// Recovering, a replica takes no part in the protocol until it
 		// knows the current view.
 		r.drop(h.Command, "recovering")

@@ -65,12 +65,7 @@ func (r *Replica) onRequest(h *Header, body, message []byte) {
 	if r.queue.count == 0 && r.pipeline.empty() {
 		r.timers.abdicate.reset() // from now, a request waits on this primary
 	}
-	if r.opts.TestingBug == BugForgeRequest {
-		forged := *h
-		forged.Timestamp++
-		n, _ := Encode(r.scratch, &forged, body)
-		message = r.scratch[:n]
-	}
+	message = r.bugForgeRequest(h, body, message)
 	r.queue.push(h.Client, message)
 	r.prepareQueued()
 }
@@ -144,7 +139,7 @@ func (r *Replica) admitRequest(h *Header) bool {
 	case s == nil:
 		r.sendEviction(h.Client, h.Session)
 		r.drop(h.Command, "no session for this client")
-	case h.Checksum == s.requestChecksum && r.opts.TestingBug == BugExecuteDuplicate:
+	case h.Checksum == s.requestChecksum && r.bugExecuteDuplicate():
 		return true
 	case h.Checksum == s.requestChecksum:
 		// A retry of the session's latest request: the cached reply answers it.
@@ -227,9 +222,7 @@ func (r *Replica) prepareQueued() {
 			Command: CommandPrepare, View: r.view, Op: r.op + 1, Commit: r.commitMax,
 			Parent: r.headChecksum(), Timestamp: r.timestamp, Request: uint32(r.batchCount(body)),
 		}
-		if r.opts.TestingBug == BugStampBackwards && h.Op%8 == 0 && previous > 0 {
-			h.Timestamp = previous - 1
-		}
+		r.bugStampBackwards(&h, previous)
 		n := r.encode(&h, body)
 		ok := r.journal.putPrepare(&h, r.sendBuf[:n])
 		assert(ok, "a prepare fits a journal slot")
@@ -242,22 +235,8 @@ func (r *Replica) prepareQueued() {
 		r.stats.Prepares++
 		r.writePrepare(h.Op)
 		r.broadcast(&h, body)
-		if r.opts.TestingBug == BugReplyBeforeCommit {
-			r.replyBeforeCommit(&h, body)
-		}
+		r.bugReplyBeforeCommit(&h, body)
 	}
-}
-
-// replyBeforeCommit is BugReplyBeforeCommit: it tells each client of the
-// batch "ok" at op before the op commits.
-func (r *Replica) replyBeforeCommit(prepare *Header, batch []byte) {
-	assert(r.opts.TestingBug == BugReplyBeforeCommit, "replies before commit only as a deliberate bug")
-	_ = BatchRequests(batch, r.opts.MessageSizeMax, func(rh *Header, _ []byte) {
-		reply := Header{Command: CommandReply, View: r.view, Op: prepare.Op, Commit: prepare.Op,
-			Client: rh.Client, Request: rh.Request, RequestChecksum: rh.Checksum, Operation: rh.Operation}
-		n := r.encode(&reply, []byte{1})
-		r.bus.SendToClient(rh.Client, r.sendBuf[:n])
-	})
 }
 
 // packBatch moves queued requests into a batch body in r.scratch, as many
@@ -517,13 +496,7 @@ func (r *Replica) commitPipelineKnown(known uint64) {
 	assert(r.status == StatusNormal, "the pipeline commits in normal status")
 	assert(r.IsPrimary(), "the pipeline commits at the primary")
 	assert(known <= r.op, "ops known committed are in the log")
-	quorum := QuorumReplication(int(r.opts.ReplicaCount))
-	if r.opts.TestingBug == BugCommitWithoutQuorum {
-		quorum = 1
-	}
-	if r.opts.TestingBug == BugWaitForAll {
-		quorum = int(r.opts.ReplicaCount)
-	}
+	quorum := r.bugQuorumReplication(QuorumReplication(int(r.opts.ReplicaCount)))
 	progressed := false
 	for !r.pipeline.empty() && (popCount(r.pipeline.at(0).oks) >= quorum || r.pipeline.at(0).op <= known) {
 		e := r.pipeline.pop()
@@ -591,9 +564,7 @@ func (r *Replica) execute(h *Header) {
 	assert(h.Timestamp > r.commitTimestamp, "execute: prepare timestamps grow along the log")
 	assert(h.Op <= r.commitMax, "execute: the op is committed")
 	assert(h.Op <= r.journalLimit(), "execute: the op is within a journal of the durable checkpoint")
-	if r.opts.TestingBug == BugPanicAtOp50 && h.Op == 50 {
-		panic("vsr: deliberate bug: panic at op 50")
-	}
+	r.bugPanicAtOp50(h.Op)
 	if r.hook != nil {
 		r.emit(Event{Kind: EventCommitted, Replica: r.opts.Replica, View: r.view, Op: h.Op,
 			Commit: r.commitMax, Checksum: h.Checksum, Parent: h.Parent, Prepare: message})
@@ -641,7 +612,7 @@ func (r *Replica) executeRequest(prepare *Header, rh *Header, body []byte) {
 		}
 		return
 	}
-	if rh.Session != s.session || rh.Request < s.request || (rh.Request == s.request && r.opts.TestingBug != BugExecuteDuplicate) {
+	if rh.Session != s.session || rh.Request < s.request || (rh.Request == s.request && !r.bugExecuteDuplicate()) {
 		return
 	}
 	output := r.scratch[:int(r.opts.MessageSizeMax)-HeaderSize]
@@ -650,9 +621,7 @@ func (r *Replica) executeRequest(prepare *Header, rh *Header, body []byte) {
 	assert(n <= len(output), "the state machine's reply fits its buffer")
 	r.storeReply(s, prepare, rh, output[:n])
 	assert(s.request == rh.Request, "the session records the request it executed")
-	if r.opts.TestingBug == BugStaleSession && r.opts.Replica == 1 {
-		s.requestChecksum = U128{}
-	}
+	r.bugStaleSession(s)
 	r.clients.touch(s)
 	if r.hook != nil {
 		r.emit(Event{Kind: EventApplied, Replica: r.opts.Replica, View: r.view, Op: prepare.Op,
@@ -702,7 +671,7 @@ func (r *Replica) evicted(client U128, session uint64) {
 // sends it.
 func (r *Replica) storeReply(s *session, prepare *Header, rh *Header, output []byte) {
 	assert(s.client == rh.Client, "a reply is stored in its client's session")
-	assert(rh.Request > s.request || r.opts.TestingBug == BugExecuteDuplicate, "a session's request numbers only grow")
+	assert(rh.Request > s.request || r.bugExecuteDuplicate(), "a session's request numbers only grow")
 	// The reply is the same bytes on every replica (the prepare's view, not
 	// the executing replica's), so the cached replies agree cluster-wide.
 	reply := Header{

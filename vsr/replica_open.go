@@ -246,7 +246,7 @@ func (r *Replica) openSuperblockDone() {
 			}
 			continue
 		}
-		if !found || (s.sequence > o.chosen.sequence && r.opts.TestingBug != BugFirstSuperblockCopy) {
+		if !found || (s.sequence > o.chosen.sequence && !r.bugFirstSuperblockCopy()) {
 			o.chosen, found = s, true
 			r.super.lastChecksum = getU128(o.supers[i][0:])
 		}
@@ -261,7 +261,7 @@ func (r *Replica) openSuperblockDone() {
 	}
 	r.super.durable, r.super.last = o.chosen, o.chosen
 	r.view, r.logView, r.logOp = o.chosen.view, o.chosen.logView, o.chosen.logOp
-	r.rejoin, r.rejoinOp = o.chosen.rejoin && r.opts.TestingBug != BugIgnoreRejoin, o.chosen.rejoinOp
+	r.rejoin, r.rejoinOp = o.chosen.rejoin && !r.bugIgnoreRejoin(), o.chosen.rejoinOp
 	if r.super.faultyAtOpen {
 		r.mark(MarkSuperblockCopyFaulty)
 	}
@@ -307,9 +307,7 @@ func (r *Replica) openJournalDone() {
 		if f.class == SlotUnconfirmed {
 			f.class = resolveUnconfirmed(f, head)
 		}
-		if f.class == SlotCorrupt && r.opts.TestingBug == BugCorruptSlotBlank {
-			f.class = SlotBlank
-		}
+		f.class = r.bugCorruptSlotBlank(f.class)
 		assert(f.class != SlotUnconfirmed, "every slot is decided")
 		o.classes[f.class]++
 		r.restoreSlot(uint64(i), f.class, &f.header, f.message, f.ring)
@@ -435,9 +433,7 @@ func (r *Replica) restoreSlot(i uint64, class SlotClass, h *Header, message, rin
 	assert(class == SlotValid || class == SlotTorn || class == SlotMissing, "restoreSlot of a decided slot")
 	assert(h.Op%uint64(len(r.journal.slots)) == i, "a journal slot holds op mod slots")
 	assert((message != nil) == (class == SlotValid), "a valid slot, and only a valid one, restores its prepare")
-	if r.opts.TestingBug == BugDropCommittedTail && h.Op > r.super.durable.checkpoint.op {
-		message = nil
-	}
+	message = r.bugDropCommittedTail(h.Op, message)
 	s := &r.journal.slots[i]
 	if message != nil {
 		r.journal.putPrepare(h, message)

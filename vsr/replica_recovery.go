@@ -44,10 +44,29 @@ func (r *Replica) startRecovery() {
 	}
 	r.rec = recoveryState{nonce: U128{Lo: r.random.Uint64() | 1, Hi: r.random.Uint64()}, primaryBuf: buf}
 	r.rec.retry.start(r.opts.RecoveryRetryTicks)
-	r.rec.fallback.start(r.opts.RecoveryTimeoutTicks + r.jitter())
+	if r.nothingToRecover() {
+		r.rec.fallback.start(r.opts.RecoveryRetryTicks)
+	} else {
+		r.rec.fallback.start(r.opts.RecoveryTimeoutTicks + r.jitter())
+	}
 	assert(!r.rec.nonce.IsZero(), "a recovery has a nonce")
 	assert(len(r.rec.primaryBuf) == int(r.opts.MessageSizeMax), "a recovery can hold the primary's log")
 	r.sendRecovery()
+}
+
+// nothingToRecover reports a replica still as formatted: view 0, an empty
+// and intact log, nothing executed. It cannot have promised anything, so it
+// waits for an answer to its recovery only one retry interval
+// (RecoveryRetryTicks) before it falls back to a view change, instead of
+// RecoveryTimeoutTicks: a freshly formatted cluster, none of whose replicas
+// can answer a recovery, elects its first primary at once. A replica that
+// restarts like this in a running cluster still hears from its primary
+// first, within a round trip; and falling back is safe at any time with an
+// intact journal.
+func (r *Replica) nothingToRecover() bool {
+	assert(r.open == nil, "the log is known once the data file is read")
+	assert(r.status == StatusRecovering, "only a recovering replica asks")
+	return r.view == 0 && r.op == 0 && r.commitMin == 0 && !r.journalFaulty && !r.rejoin
 }
 
 func (r *Replica) sendRecovery() {
@@ -106,7 +125,8 @@ func (r *Replica) onRecovery(h *Header) {
 		body = r.appendLogHeaders(r.scratch[:0])
 	}
 	reply := Header{Command: CommandRecoveryResponse, View: r.view, LogView: r.logView, Op: r.op,
-		Commit: min(r.commitMax, r.op), Context: h.Context, Parent: r.headChecksum()}
+		Commit: min(r.commitMax, r.op), Context: h.Context}
+	reply.SetLogHead(r.headChecksum())
 	r.send(h.Replica, &reply, body)
 }
 
@@ -160,9 +180,7 @@ func (r *Replica) onRecoveryResponse(h *Header, body []byte) {
 	assert(p.Command == CommandRecoveryResponse, "the primary's answer is a recovery_response")
 	assert(p.Replica == r.primaryIndex(p.View), "the primary's answer is its view's primary's")
 	assert(p.View >= r.view, "the primary's answer is of this view or a newer one")
-	start := *p
-	start.Context = p.Parent // the head's checksum, as a start_view carries it
 	r.rec.retry.stop()
 	r.rec.fallback.stop()
-	r.installPrimaryLog(&start, r.rec.primaryBody)
+	r.installPrimaryLog(p, r.rec.primaryBody)
 }

@@ -147,11 +147,10 @@ func (r *Replica) sendDoViewChange() {
 	// A backup may know of commits beyond its own head (from a heartbeat);
 	// the do_view_change reports only those within its log.
 	h := Header{Command: CommandDoViewChange, View: r.view, LogView: r.logView, Op: r.op,
-		Commit: min(r.commitMax, r.op), Context: r.headChecksum()}
-	if r.journal.faultyCount > 0 {
-		h.Request = 1
-	}
-	h.Client = r.nackMask()
+		Commit: min(r.commitMax, r.op)}
+	h.SetLogHead(r.headChecksum())
+	h.SetJournalFaulty(r.journal.faultyCount > 0)
+	h.SetNacks(r.nackMask())
 	r.send(primary, &h, body)
 }
 
@@ -190,7 +189,7 @@ func (r *Replica) onDoViewChange(h *Header, body []byte) {
 		r.sendStartView(h.Replica)
 		return
 	}
-	if err := checkHeaderRun(body, h.Op, h.Context); err != "" {
+	if err := checkHeaderRun(body, h.Op, h.LogHead()); err != "" {
 		r.violation(h.Command, "do_view_change headers: "+err)
 		return
 	}
@@ -199,7 +198,7 @@ func (r *Replica) onDoViewChange(h *Header, body []byte) {
 	assert(r.IsPrimary(), "a do_view_change is counted by the view's primary")
 	assert(h.Replica != r.opts.Replica, "a do_view_change is counted from a peer")
 	r.vc.svcFrom |= 1 << h.Replica
-	r.recordDoViewChange(h.Replica, h.LogView, h.Op, h.Commit, h.Request == 1, h.Client, body)
+	r.recordDoViewChange(h.Replica, h.LogView, h.Op, h.Commit, h.JournalFaulty(), h.Nacks(), body)
 	r.checkStartViewChangeQuorum()
 	if r.vc.installed {
 		// A do_view_change after the log was adopted may bring the nack
@@ -343,6 +342,10 @@ func (r *Replica) truncateNacked() {
 	case op < r.op && r.established(op+1):
 		checksum = r.journal.header(op + 1).Parent
 	}
+	// Below a gap, the head the truncation leaves may be established only
+	// because this replica vouches for it (a mark: seed 301's path).
+	vouched := op-1 > r.commitMin && op-1 < r.canonicalFloor() &&
+		r.journal.header(op-1).View != r.vc.dvcs[r.vc.best].logView
 	nacks, who := 0, ""
 	for i := range int(r.opts.ReplicaCount) {
 		if d := &r.vc.dvcs[i]; d.present && r.nacks(d, op, checksum) {
@@ -359,6 +362,9 @@ func (r *Replica) truncateNacked() {
 	assert(r.op == r.commitMin || r.established(r.op) || r.opts.ReplicaCount == 1,
 		"truncation leaves a head the adopted log establishes")
 	r.mark(MarkNackTruncation)
+	if vouched {
+		r.mark(MarkLogVouched)
+	}
 	if r.hook != nil {
 		r.emit(Event{Kind: EventStatus, Replica: r.opts.Replica, Status: r.status, View: r.view, Op: r.op,
 			Reason: fmt.Sprintf("truncated op %d and above: a nack quorum (%d) never held it:%s", op, nacks, who)})
@@ -387,8 +393,10 @@ func (r *Replica) firstUnestablished() uint64 {
 // established reports whether the entry the journal holds at op is one of
 // the adopted log: linked to its head by the hash chain, or a prepare of
 // the adopted log's view itself (the log of view v holds, at every op its
-// primary prepared, that prepare: one per op per view).
+// primary prepared, that prepare: one per op per view), or an entry this
+// replica vouches for as the primary that led the adopted log's view.
 func (r *Replica) established(op uint64) bool {
+	assert(op <= r.op, "established is asked of ops in the log")
 	h := r.journal.header(op)
 	if h == nil {
 		return false
@@ -396,7 +404,30 @@ func (r *Replica) established(op uint64) bool {
 	if op >= r.canonicalFloor() {
 		return true
 	}
-	return r.vc.installed && h.View == r.vc.dvcs[r.vc.best].logView
+	if !r.vc.installed {
+		return false
+	}
+	logView := r.vc.dvcs[r.vc.best].logView
+	return h.View == logView || (r.logView == logView && r.vouchesFor(op))
+}
+
+// vouchesFor reports whether this replica knows its entry at op to be of
+// its log_view's log though no chain from the head reaches it (seed 301:
+// ops nobody holds lie between). It does if it led log_view: it began that
+// view from a complete, linked log whose head was log_op, and an entry of
+// that log at or below log_op is never replaced while log_view stays (only
+// removed, or written over by entries of the same log); a crash that lost
+// a write leaves the slot blank or faulty, never an older entry of the op.
+// Ops it executed need no vouching; a faulty slot's header may be either
+// of two entries, so it vouches for none.
+func (r *Replica) vouchesFor(op uint64) bool {
+	assert(r.vc.installed, "a replica vouches for entries of a log it adopted")
+	if r.primaryIndex(r.logView) != r.opts.Replica || op > r.logOp || op <= r.commitMin {
+		return false
+	}
+	h := r.journal.header(op)
+	assert(h == nil || h.Op == op, "the journal names an op's own entry")
+	return h != nil && !r.journal.slotOf(op).faulty
 }
 
 // nacks reports whether a do_view_change proves its sender never held op
@@ -535,7 +566,8 @@ func (r *Replica) sendStartView(to uint8) {
 	assert(r.logView == r.view, "start_view carries a log of the view")
 	body := r.appendLogHeaders(r.scratch[:0])
 	h := Header{Command: CommandStartView, View: r.view, LogView: r.logView, Op: r.op,
-		Commit: r.commitMax, Context: r.headChecksum()}
+		Commit: r.commitMax}
+	h.SetLogHead(r.headChecksum())
 	r.send(to, &h, body)
 }
 
@@ -585,7 +617,7 @@ func (r *Replica) onStartView(h *Header, body []byte) {
 // installPrimaryLog makes a primary's log (from a start_view, or a
 // recovery_response) this backup's log in h.View, and goes normal.
 func (r *Replica) installPrimaryLog(h *Header, body []byte) {
-	if err := checkHeaderRun(body, h.Op, h.Context); err != "" {
+	if err := checkHeaderRun(body, h.Op, h.LogHead()); err != "" {
 		r.violation(h.Command, h.Command.String()+" headers: "+err)
 		return
 	}

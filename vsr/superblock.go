@@ -195,7 +195,10 @@ func formatSuperblocks(opts *Options, rejoin bool) (map[uint64][]byte, superbloc
 // it is durable when all copies are written. At most one update is in
 // flight; the latest wanted state is written when it completes.
 type superblock struct {
-	r            *Replica
+	opts         *Options
+	layout       *Layout
+	storage      Storage
+	owner        superblockOwner
 	buf          []byte          // one sector, shared by the copies' writes
 	last         superblockState // the latest update submitted
 	lastChecksum U128            // its checksum: the next update's parent
@@ -212,26 +215,46 @@ type superblock struct {
 	faultyAtOpen bool
 }
 
-// newSuperblock starts from the copies FormatDataFile wrote.
-func newSuperblock(r *Replica) superblock {
-	s := superblock{r: r, buf: make([]byte, SectorSize)}
-	_, s.durable, s.lastChecksum = formatSuperblocks(&r.opts, false)
+// superblockOwner is all the superblock may ask of its replica: the state
+// to make durable, whether the headers ring holds what that state names,
+// where to report a coverage mark, and what to call once an update is
+// durable and nothing newer is wanted.
+type superblockOwner interface {
+	superblockWant() superblockState
+	ringDurable() bool
+	mark(m Mark)
+	onDurable()
+}
+
+// newSuperblock starts from the copies FormatDataFile wrote, whose
+// checkpoint is root. It writes through storage at layout's offsets.
+func newSuperblock(opts *Options, layout *Layout, storage Storage, owner superblockOwner, root U128) superblock {
+	assert(storage != nil, "the superblock writes through a storage")
+	assert(owner != nil, "the superblock reports to its replica")
+	s := superblock{opts: opts, layout: layout, storage: storage, owner: owner, buf: make([]byte, SectorSize)}
+	_, s.durable, s.lastChecksum = formatSuperblocks(opts, false)
 	s.last = s.durable
 	assert(s.durable.view == 0, "a formatted data file is at view 0")
-	assert(s.durable.checkpoint.prepare == r.commitChecksum, "a formatted data file's checkpoint is the root")
+	assert(s.durable.checkpoint.prepare == root, "a formatted data file's checkpoint is the root")
 	return s
 }
 
-// persist asks for the replica's view, log_view, commit and latest
-// checkpoint to be made durable; the replica's onDurable runs when they are.
+// superblockWant is the state the replica's superblock makes durable: its
+// view, log_view, commit and latest checkpoint written.
+func (r *Replica) superblockWant() superblockState {
+	assert(r.open == nil, "the superblock is written only once the data file is open")
+	return superblockState{view: r.view, logView: r.logView, logOp: r.logOp, commit: r.commitMin,
+		checkpoint: r.cp.written, rejoin: r.rejoin, rejoinOp: r.rejoinOp}
+}
+
+// persist asks for the owner's state to be made durable; the owner's
+// onDurable runs when it is.
 func (s *superblock) persist() {
-	s.want = superblockState{view: s.r.view, logView: s.r.logView, logOp: s.r.logOp, commit: s.r.commitMin,
-		checkpoint: s.r.cp.written, rejoin: s.r.rejoin, rejoinOp: s.r.rejoinOp}
-	assert(s.r.open == nil, "the superblock is written only once the data file is open")
+	s.want = s.owner.superblockWant()
 	assert(s.want.view >= s.durable.view, "the durable view never goes back")
 	assert(s.want.logView >= s.durable.logView, "the durable log_view never goes back")
 	assert(s.want.checkpoint.op <= s.want.commit, "a checkpoint is of an executed op")
-	if !s.r.ringDurable() {
+	if !s.owner.ringDurable() {
 		s.waitingForRing = true
 		return
 	}
@@ -248,14 +271,12 @@ func (s *superblock) submit() {
 	assert(s.writing.sequence > s.durable.sequence, "the superblock sequence grows")
 	assert(s.writing.checkpoint.op >= s.durable.checkpoint.op, "the durable checkpoint never goes back")
 	onDisk := s.writing
-	if s.r.opts.TestingBug == BugStaleSuperblock {
-		onDisk.view, onDisk.logView = s.durable.view, s.durable.logView
-	}
-	s.lastChecksum = encodeSuperblock(s.buf, &s.r.opts, &onDisk)
+	s.bugStaleSuperblock(&onDisk)
+	s.lastChecksum = encodeSuperblock(s.buf, s.opts, &onDisk)
 	s.last = s.writing
 	s.copiesLeft, s.failed = SuperblockCopies, false
 	for i := range uint64(SuperblockCopies) {
-		s.r.storage.Write(s.r.layout.superblockOffset(i), s.buf, tag(tagSuperblock, i))
+		s.storage.Write(s.layout.superblockOffset(i), s.buf, tag(tagSuperblock, i))
 	}
 }
 
@@ -264,7 +285,7 @@ func (s *superblock) writeDone(err error) {
 	assert(s.writing.sequence == s.last.sequence, "the update in flight is the latest submitted")
 	s.copiesLeft--
 	if err != nil {
-		s.r.mark(MarkWriteErrorRetried)
+		s.owner.mark(MarkWriteErrorRetried)
 	}
 	s.failed = s.failed || err != nil
 	if s.copiesLeft > 0 {
@@ -274,13 +295,13 @@ func (s *superblock) writeDone(err error) {
 		s.durable = s.writing
 		if s.faultyAtOpen {
 			s.faultyAtOpen = false
-			s.r.mark(MarkSuperblockCopyRepaired)
+			s.owner.mark(MarkSuperblockCopyRepaired)
 		}
 	}
 	if s.want.view != s.durable.view || s.want.logView != s.durable.logView || s.want.logOp != s.durable.logOp ||
 		s.want.checkpoint != s.durable.checkpoint || s.want.rejoin != s.durable.rejoin ||
 		s.want.rejoinOp != s.durable.rejoinOp || s.failed {
-		if !s.r.ringDurable() {
+		if !s.owner.ringDurable() {
 			s.waitingForRing = true
 			return
 		}
@@ -288,5 +309,5 @@ func (s *superblock) writeDone(err error) {
 		return
 	}
 	assert(s.durable.sequence == s.writing.sequence, "the update written is durable")
-	s.r.onDurable()
+	s.owner.onDurable()
 }

@@ -60,6 +60,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "swarm" {
 		return swarm(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "scenario" {
+		return scenario(args[1:], stdout, stderr)
+	}
 	return runSeed(args, stdout, stderr)
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -54,12 +55,20 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var small = []string{"--cluster", "9", "--keys-max", "2048", "--journal-slots", "64", "--message-size-max-kib", "16"}
+// small are the limits of the test clusters; clients pass only the
+// message size.
+var (
+	small       = []string{"--keys-max", "2048", "--journal-slots", "64", "--message-size-max-kib", "16"}
+	smallClient = []string{"--message-size-max-kib", "16"}
+)
 
 func (c *cluster) args(cmd string, replica int, more ...string) []string {
-	args := append([]string{cmd, "--addresses", c.addresses}, small...)
+	args := []string{cmd, "--cluster", "9", "--addresses", c.addresses}
 	if replica >= 0 {
+		args = append(args, small...)
 		args = append(args, "--replica", fmt.Sprint(replica), "--data", filepath.Join(c.dir, fmt.Sprintf("%d.vsr", replica)))
+	} else {
+		args = append(args, smallClient...)
 	}
 	return append(args, more...)
 }
@@ -82,10 +91,12 @@ func newCluster(t *testing.T, n int) *cluster {
 func (c *cluster) start(i int) {
 	c.stops[i] = make(chan struct{})
 	c.wg.Add(1)
+	// The goroutine gets its own copies: the test appends to c.logs while it runs.
+	args, log := c.args("start", i), c.logs[i]
 	go func(stop chan struct{}) {
 		defer c.wg.Done()
-		if code := run(c.args("start", i), c.logs[i], c.logs[i], stop); code != exitOK {
-			c.t.Errorf("replica %d exited %d:\n%s", i, code, c.logs[i].String())
+		if code := run(args, log, log, stop); code != exitOK {
+			c.t.Errorf("replica %d exited %d:\n%s", i, code, log.String())
 		}
 	}(c.stops[i])
 }
@@ -117,8 +128,11 @@ func (c *cluster) benchmark(requests int) string {
 func TestClusterOverTCPAndFiles(t *testing.T) {
 	c := newCluster(t, 3)
 	out := c.benchmark(400)
-	if !strings.Contains(out, "requests replied        │ 400") {
-		t.Fatalf("benchmark output:\n%s", out)
+	for _, want := range []string{`requests replied\s+│ 400 `, `latency p50\s+│ \d`, `latency p90\s+│ \d`,
+		`latency p99\s+│ \d`, `latency p999\s+│ \d`, `latency max\s+│ \d`} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Fatalf("benchmark output lacks %s:\n%s", want, out)
+		}
 	}
 	// Stop a backup or the primary, keep working, restart it from its file.
 	c.stop(1)
@@ -149,7 +163,7 @@ func TestBadUsage(t *testing.T) {
 		{"format", "--addresses", "127.0.0.1:1", "--replica", "0", "--data", filepath.Join(dir, "x")},
 		{"format", "--cluster", "1", "--replica", "0", "--data", filepath.Join(dir, "x")},
 		{"format", "--cluster", "1", "--addresses", "127.0.0.1:1", "--replica", "3", "--data", filepath.Join(dir, "x")},
-		{"format", "--cluster", "1", "--addresses", "localhost:1", "--replica", "0", "--data", filepath.Join(dir, "x"), "--journal-slots", "7"},
+		{"format", "--cluster", "1", "--addresses", "localhost:1", "--replica", "0", "--data", filepath.Join(dir, "x"), "--journal-slots", "3"},
 		{"start", "--cluster", "1", "--addresses", "127.0.0.1:1", "--replica", "0"},
 		{"start", "--cluster", "1", "--addresses", "127.0.0.1:1", "--replica", "0", "--data", "x", "--bus-faults", "drop=0.1"},
 		{"start", "--cluster", "1", "--addresses", "127.0.0.1:1", "--replica", "0", "--data", "x", "--status-interval", "0s"},

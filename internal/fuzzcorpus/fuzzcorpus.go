@@ -18,9 +18,9 @@ func File(data []byte) []byte {
 	return fmt.Appendf(nil, "go test fuzz v1\n[]byte(%q)\n", data)
 }
 
-// Check compares testdata/fuzz/<target>/seed-NN with seeds[target][NN]
-// for every target, or writes them if write is set. The rewrite command
-// goes into the failure message.
+// Check compares each file testdata/fuzz/<target>/seed-NN with seed NN of
+// seeds[target], for every target, or writes them if write is set. The
+// rewrite command goes into the failure message.
 func Check(t testing.TB, seeds map[string][][]byte, write bool, rewrite string) {
 	t.Helper()
 	targets := make([]string, 0, len(seeds))

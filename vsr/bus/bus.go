@@ -6,12 +6,16 @@
 // whose checksum is verified before its size is believed. Connections that
 // send garbage are closed; dropped connections are dialed again with
 // backoff; queues are bounded, and a full one drops new messages (the
-// protocol retries).
+// protocol retries). Sends are batched: a message is appended to its
+// connection's send buffer, and Poll writes each buffer that has something,
+// once, before it waits and after it has handled what was ready, so that
+// the messages one input causes leave in one write per connection.
 package bus
 
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"time"
 
@@ -26,7 +30,7 @@ type Config struct {
 	Addresses      []string // every replica's host:port, by index
 	Replica        int      // this replica's index, or -1 for a client process
 	MessageSizeMax uint32
-	SendQueueMax   int // messages queued per connection (default 256)
+	SendQueueMax   int // messages queued per connection, counted as SendQueueMax × MessageSizeMax bytes (default 256)
 	ConnectionsMax int // connections accepted at once (default 1024)
 
 	// Faults turns on fault injection for chaos tests (faults.go); nil: off.
@@ -50,6 +54,8 @@ type Loop struct {
 	clients  map[vsr.U128]*conn // replica side: which connection a client's requests came on
 	receive  func(message []byte)
 	events   []unix.EpollEvent
+	watched  map[int32]func() // extra fds Poll wakes for (Watch), by fd
+	dirty    []*conn          // connections with bytes queued since the last flush
 	stats    Stats
 	faults   *faultState // nil unless Config.Faults
 }
@@ -60,9 +66,11 @@ type conn struct {
 	connecting bool
 	recv       []byte // MessageSizeMax bytes; recvLen of them hold a partial message
 	recvLen    int
-	send       [][]byte // queued messages, oldest first
-	sendOff    int      // bytes of send[0] already written
-	writable   bool     // registered for EPOLLOUT
+	send       []byte // queued messages, back to back; send[sendOff:] is not yet written
+	sendOff    int
+	dirty      bool // in Loop.dirty
+	closed     bool
+	writable   bool // registered for EPOLLOUT
 }
 
 // New opens the loop: it listens (a replica) and starts dialing the
@@ -107,16 +115,41 @@ func New(cfg Config, receive func(message []byte)) (*Loop, error) {
 	return l, nil
 }
 
+// sockaddr resolves a host:port: an IPv4 literal, a bracketed IPv6 literal, or a hostname,
+// looked up once, here (its first address wins).
 func sockaddr(address string) (unix.Sockaddr, error) {
 	ap, err := netip.ParseAddrPort(address)
-	if err != nil || !ap.Addr().Is4() {
-		return nil, fmt.Errorf("bus: address %q is not an IPv4 host:port", address)
+	if err != nil {
+		tcp, rerr := net.ResolveTCPAddr("tcp", address)
+		if rerr != nil {
+			return nil, fmt.Errorf("bus: address %q is not a host:port: %w", address, rerr)
+		}
+		ap = tcp.AddrPort()
 	}
-	return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}, nil
+	if a := ap.Addr().Unmap(); a.Is4() {
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}, nil
+	}
+	sa := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	if zone := ap.Addr().Zone(); zone != "" {
+		ifi, err := net.InterfaceByName(zone)
+		if err != nil {
+			return nil, fmt.Errorf("bus: address %q: zone: %w", address, err)
+		}
+		sa.ZoneId = uint32(ifi.Index)
+	}
+	return sa, nil
+}
+
+// family is the address family of a socket for sa.
+func family(sa unix.Sockaddr) int {
+	if _, ok := sa.(*unix.SockaddrInet6); ok {
+		return unix.AF_INET6
+	}
+	return unix.AF_INET
 }
 
 func (l *Loop) listen(sa unix.Sockaddr) error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(family(sa), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
@@ -134,6 +167,20 @@ func (l *Loop) listen(sa unix.Sockaddr) error {
 	}
 	l.listenFd = fd
 	return unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)})
+}
+
+// Watch makes Poll return when fd becomes readable (say, an eventfd the
+// storage signals when I/O completes), calling ready, which must make fd
+// not readable again. The loop does not own or close fd.
+func (l *Loop) Watch(fd int, ready func()) error {
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
+		return fmt.Errorf("bus: watch fd %d: %w", fd, err)
+	}
+	if l.watched == nil {
+		l.watched = map[int32]func(){}
+	}
+	l.watched[int32(fd)] = ready
+	return nil
 }
 
 // Close closes every connection and the loop.
@@ -175,13 +222,37 @@ func (l *Loop) SendToClient(client vsr.U128, message []byte) {
 }
 
 func (l *Loop) enqueue(c *conn, message []byte) {
-	if c == nil || c.connecting || len(c.send) >= l.cfg.SendQueueMax {
+	if c == nil || c.connecting || len(c.send)-c.sendOff+len(message) > l.cfg.SendQueueMax*int(l.cfg.MessageSizeMax) {
 		l.stats.Dropped++
 		return
 	}
-	c.send = append(c.send, append([]byte(nil), message...))
+	if c.sendOff > 0 && c.sendOff == len(c.send) {
+		c.send, c.sendOff = c.send[:0], 0
+	}
+	if c.sendOff > 0 && len(c.send)+len(message) > cap(c.send) {
+		// Reclaim the written prefix before the buffer would grow.
+		n := copy(c.send, c.send[c.sendOff:])
+		c.send, c.sendOff = c.send[:n], 0
+	}
+	c.send = append(c.send, message...)
 	l.stats.Sent++
-	l.flush(c)
+	if !c.dirty {
+		c.dirty = true
+		l.dirty = append(l.dirty, c)
+	}
+}
+
+// flushDirty writes every connection that queued messages since the last
+// flush.
+func (l *Loop) flushDirty() {
+	for i, c := range l.dirty {
+		c.dirty = false
+		l.dirty[i] = nil
+		if !c.closed {
+			l.flush(c)
+		}
+	}
+	l.dirty = l.dirty[:0]
 }
 
 // Poll dials the replicas it is missing, waits up to timeout for I/O, and
@@ -192,7 +263,10 @@ func (l *Loop) Poll(timeout time.Duration) error {
 	if l.faults != nil {
 		timeout = l.release(timeout)
 	}
-	n, err := unix.EpollWait(l.epfd, l.events, int(timeout.Milliseconds()))
+	l.flushDirty()
+	// Round up: a wait truncated to 0 ms would spin until the deadline.
+	n, err := unix.EpollWait(l.epfd, l.events, int((timeout+time.Millisecond-1)/time.Millisecond))
+	defer l.flushDirty()
 	if err != nil {
 		if errors.Is(err, unix.EINTR) {
 			return nil
@@ -202,6 +276,10 @@ func (l *Loop) Poll(timeout time.Duration) error {
 	for _, ev := range l.events[:n] {
 		if int(ev.Fd) == l.listenFd {
 			l.accept()
+			continue
+		}
+		if ready, ok := l.watched[ev.Fd]; ok {
+			ready()
 			continue
 		}
 		c, ok := l.conns[ev.Fd]
@@ -230,6 +308,9 @@ func (l *Loop) handle(c *conn, events uint32) {
 }
 
 func (l *Loop) dialMissing() {
+	if l.connected() {
+		return
+	}
 	now := time.Now()
 	for i := range l.peers {
 		if i == l.cfg.Replica || l.peers[i] != nil || now.Before(l.redial[i]) {
@@ -240,8 +321,19 @@ func (l *Loop) dialMissing() {
 	}
 }
 
+// connected reports whether this process holds a connection to every
+// other replica.
+func (l *Loop) connected() bool {
+	for i, p := range l.peers {
+		if p == nil && i != l.cfg.Replica {
+			return false
+		}
+	}
+	return true
+}
+
 func (l *Loop) dial(replica int) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(family(l.addrs[replica]), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return
 	}
@@ -302,6 +394,7 @@ func (l *Loop) accept() {
 func (l *Loop) close(c *conn) {
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
 	unix.Close(c.fd)
+	c.closed = true
 	delete(l.conns, int32(c.fd))
 	if c.peer >= 0 && l.peers[c.peer] == c {
 		l.peers[c.peer] = nil
@@ -338,12 +431,18 @@ func (l *Loop) read(c *conn) {
 // rest; it reports false if the stream holds something that is not a
 // message of this cluster.
 func (l *Loop) frame(c *conn) bool {
-	for c.recvLen >= vsr.HeaderSize {
-		h, err := vsr.DecodeHeader(c.recv[:vsr.HeaderSize])
-		if err != nil || h.Cluster != l.cfg.Cluster || h.Size > l.cfg.MessageSizeMax {
+	start := 0 // the whole messages before it are delivered
+	defer func() {
+		// Keep the partial message for the next read: one move per read,
+		// not one per message.
+		c.recvLen = copy(c.recv, c.recv[start:c.recvLen])
+	}()
+	for c.recvLen-start >= vsr.HeaderSize {
+		h, err := vsr.DecodeHeader(c.recv[start : start+vsr.HeaderSize])
+		if err != nil || h.Cluster != l.cfg.Cluster || h.Size > l.cfg.MessageSizeMax || h.Size < vsr.HeaderSize {
 			return false
 		}
-		if c.recvLen < int(h.Size) {
+		if c.recvLen-start < int(h.Size) {
 			return true
 		}
 		if c.peer < 0 && h.Command == vsr.CommandRequest {
@@ -351,23 +450,24 @@ func (l *Loop) frame(c *conn) bool {
 		}
 		l.stats.Received++
 		if l.faults == nil || !l.faults.cut(h.Command) {
-			l.receive(c.recv[:h.Size])
+			l.receive(c.recv[start : start+int(h.Size)])
 		}
-		copy(c.recv, c.recv[h.Size:c.recvLen])
-		c.recvLen -= int(h.Size)
+		start += int(h.Size)
 	}
 	return true
 }
 
 // flush writes queued messages until the socket is full.
 func (l *Loop) flush(c *conn) {
-	for len(c.send) > 0 && !c.connecting {
-		n, err := unix.Write(c.fd, c.send[0][c.sendOff:])
+	for range 1024 {
+		if c.sendOff == len(c.send) || c.connecting {
+			break
+		}
+		n, err := unix.Write(c.fd, c.send[c.sendOff:])
 		if n > 0 {
 			c.sendOff += n
-			if c.sendOff == len(c.send[0]) {
-				c.send[0] = nil
-				c.send, c.sendOff = c.send[1:], 0
+			if c.sendOff == len(c.send) {
+				c.send, c.sendOff = c.send[:0], 0
 			}
 			continue
 		}
@@ -377,7 +477,7 @@ func (l *Loop) flush(c *conn) {
 		}
 		break
 	}
-	l.wantWritable(c, len(c.send) > 0 || c.connecting)
+	l.wantWritable(c, c.sendOff < len(c.send) || c.connecting)
 }
 
 func (l *Loop) wantWritable(c *conn, want bool) {

@@ -89,7 +89,8 @@ func TestLoopsExchangeMessages(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	bad := []Config{
-		{Addresses: []string{"localhost:1"}, Replica: 0, MessageSizeMax: 1 << 10},
+		{Addresses: []string{"127.0.0.1"}, Replica: 0, MessageSizeMax: 1 << 10}, // no port
+		{Addresses: []string{"[::1:1"}, Replica: -1, MessageSizeMax: 1 << 10},
 		{Addresses: []string{"127.0.0.1:1"}, Replica: 1, MessageSizeMax: 1 << 10},
 		{Addresses: []string{"127.0.0.1:1"}, Replica: 0, MessageSizeMax: 10},
 	}

@@ -127,6 +127,22 @@ type Store struct {
 	// scratch holds one entry's encoding while it is hashed; it is
 	// allocated at New with room for the largest entry.
 	scratch []byte
+
+	// order lists every entry by key: sorted up to sortedCount, then the
+	// keys written since the last snapshot in arrival order. A snapshot
+	// sorts only that tail and merges it in (mergeBuf is the merge's other
+	// buffer), so taking one costs the store's size in copying, not a sort
+	// of every key. Keys are never deleted, so order only grows, up to
+	// KeysMax.
+	order       []keyed
+	sortedCount int
+	mergeBuf    []keyed
+}
+
+// keyed is an entry with its key (the map's own string).
+type keyed struct {
+	key string
+	e   *entry
 }
 
 var _ vsr.StateMachine = (*Store)(nil)
@@ -221,7 +237,9 @@ func (s *Store) write(key, value []byte) Status {
 	}
 	e := &entry{value: make([]byte, len(value))}
 	copy(e.value, value)
-	s.entries[string(key)] = e
+	k := string(key)
+	s.entries[k] = e
+	s.order = append(s.order, keyed{k, e})
 	s.join(key, e)
 	if len(s.entries) > s.options.KeysMax {
 		panic(fmt.Sprintf("kv: %d keys, more than KeysMax %d", len(s.entries), s.options.KeysMax))

@@ -42,18 +42,9 @@ func (s *Store) snapshotSize() int {
 }
 
 // AppendSnapshot appends the snapshot of the store to dst (format above).
-// It allocates only to grow dst and to sort the keys.
+// It allocates only to grow dst and, while the store grows, its key index.
 func (s *Store) AppendSnapshot(dst []byte) []byte {
-	type keyed struct {
-		key string
-		e   *entry
-	}
-	sorted := make([]keyed, 0, len(s.entries))
-	for k, e := range s.entries { // order is discarded by the sort below
-		sorted = append(sorted, keyed{k, e})
-	}
-	slices.SortFunc(sorted, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
-
+	sorted := s.sortedEntries()
 	start, size := len(dst), s.snapshotSize()
 	dst = slices.Grow(dst, size)
 	dst = append(dst, snapshotMagic...)
@@ -196,6 +187,7 @@ func (s *Store) load(body []byte, plan snapshotPlan) {
 	values := make([]byte, 0, plan.valueBytes)
 	entries := make([]entry, plan.count)
 	m := make(map[string]*entry, plan.count)
+	order := slices.Grow(s.order[:0], plan.count)
 	var sum vsr.U128
 	keyOff := 0
 	for i, off := 0, 0; off < len(body); i++ {
@@ -205,7 +197,9 @@ func (s *Store) load(body []byte, plan snapshotPlan) {
 		start := len(values)
 		values = append(values, value...)
 		entries[i].value = values[start:len(values):len(values)]
-		m[allKeys[keyOff:keyOff+len(key)]] = &entries[i]
+		k := allKeys[keyOff : keyOff+len(key)]
+		m[k] = &entries[i]
+		order = append(order, keyed{k, &entries[i]})
 		keyOff += len(key)
 		off += n
 	}
@@ -213,6 +207,34 @@ func (s *Store) load(body []byte, plan snapshotPlan) {
 		panic(fmt.Sprintf("kv: loaded %d keys (%d bytes) and %d value bytes, checked %+v", len(m), keyOff, len(values), plan))
 	}
 	s.entries, s.sum, s.payload, s.opLast = m, sum, plan.keyBytes+plan.valueBytes, 0
+	s.order, s.sortedCount = order, len(order) // a snapshot lists its keys sorted
+}
+
+// sortedEntries returns every entry in increasing key order: it sorts the
+// keys written since the last call and merges them into those already
+// sorted.
+func (s *Store) sortedEntries() []keyed {
+	if len(s.order) != len(s.entries) {
+		panic(fmt.Sprintf("kv: key index holds %d keys, the store %d", len(s.order), len(s.entries)))
+	}
+	if s.sortedCount == len(s.order) {
+		return s.order
+	}
+	byKey := func(a, b keyed) int { return strings.Compare(a.key, b.key) }
+	fresh := s.order[s.sortedCount:]
+	slices.SortFunc(fresh, byKey)
+	merged := slices.Grow(s.mergeBuf[:0], len(s.order))
+	old := s.order[:s.sortedCount]
+	for len(old) > 0 && len(fresh) > 0 {
+		if old[0].key < fresh[0].key { // keys are unique: never equal
+			merged, old = append(merged, old[0]), old[1:]
+		} else {
+			merged, fresh = append(merged, fresh[0]), fresh[1:]
+		}
+	}
+	merged = append(append(merged, old...), fresh...)
+	s.order, s.mergeBuf, s.sortedCount = merged, s.order, len(merged)
+	return s.order
 }
 
 // entryAt returns the key and value of the entry at off of a checked body.

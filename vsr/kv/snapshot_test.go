@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -228,5 +229,37 @@ func TestAppendSnapshotAppends(t *testing.T) {
 	got := s.AppendSnapshot(bytes.Clone(prefix))
 	if !bytes.Equal(got[:len(prefix)], prefix) || !bytes.Equal(got[len(prefix):], alone) {
 		t.Fatal("AppendSnapshot with a prefix differs from the snapshot alone")
+	}
+}
+
+// TestSnapshotBetweenWrites takes snapshots while keys keep arriving (the
+// key index sorts only the new ones and merges them in), and after a
+// Restore: each must equal the snapshot of a store that got the same
+// contents in one go, in another order.
+func TestSnapshotBetweenWrites(t *testing.T) {
+	o := Options{KeysMax: 500, KeySizeMax: 8, ValueSizeMax: 8}
+	s := newStore(t, o)
+	want := map[string]string{}
+	for round := range 10 {
+		for i := range 50 {
+			key := fmt.Sprintf("k%03d", (i*37+round*11)%500) // new keys and overwrites, out of order
+			value := fmt.Sprintf("v%d", round)
+			apply(t, s, OperationWrite, encWrite(key, value))
+			want[key] = value
+		}
+		fresh := newStore(t, o)
+		for _, key := range slices.Backward(slices.Sorted(maps.Keys(want))) {
+			apply(t, fresh, OperationWrite, encWrite(key, want[key]))
+		}
+		if got, exp := s.AppendSnapshot(nil), fresh.AppendSnapshot(nil); !bytes.Equal(got, exp) {
+			t.Fatalf("round %d: snapshot of %d keys differs from a fresh store's", round, len(want))
+		}
+		if round == 5 { // a restored store goes on from its snapshot's order
+			restored := newStore(t, o)
+			if err := restored.Restore(s.AppendSnapshot(nil)); err != nil {
+				t.Fatal(err)
+			}
+			s = restored
+		}
 	}
 }

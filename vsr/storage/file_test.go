@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/govsr/govsr/vsr"
 )
@@ -36,20 +37,85 @@ func TestFormatOpenWriteRead(t *testing.T) {
 	f.Write(offset, data, 1)
 	buf := make([]byte, vsr.SectorSize)
 	f.Read(offset, buf, 2)
-	var tags []uint64
-	if n := f.Drain(func(tag uint64, err error) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		tags = append(tags, tag)
-	}); n != 2 || tags[0] != 1 || tags[1] != 2 {
-		t.Fatalf("drained %d completions %v", n, tags)
+	tags := drainAll(t, f, 2)
+	if tags[0] != 1 || tags[1] != 2 {
+		t.Fatalf("completions %v, want tags 1 then 2", tags)
 	}
 	if !bytes.Equal(buf, data) {
 		t.Fatal("read back different bytes")
 	}
 	if f.Pending() || f.Drain(func(uint64, error) {}) != 0 {
 		t.Fatal("completions left after draining")
+	}
+}
+
+// openFormatted formats a data file for testOptions in a temporary
+// directory and opens it; the test's cleanup closes it.
+func openFormatted(t *testing.T) (*File, vsr.Options) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "0.vsr")
+	o := testOptions()
+	if err := Format(path, o, false); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, o
+}
+
+// drainAll drains f until it has handed over n completions (or fails the
+// test after a few seconds), and returns their tags in order.
+func drainAll(t *testing.T, f *File, n int) []uint64 {
+	t.Helper()
+	var tags []uint64
+	deadline := time.Now().Add(10 * time.Second)
+	for len(tags) < n && time.Now().Before(deadline) {
+		f.Drain(func(tag uint64, err error) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			tags = append(tags, tag)
+		})
+		time.Sleep(time.Millisecond)
+	}
+	if len(tags) != n {
+		t.Fatalf("drained %d completions %v, want %d", len(tags), tags, n)
+	}
+	return tags
+}
+
+// TestGroupCommit submits many writes at once and checks that they all
+// complete, in order, with their bytes in the file, under fewer fdatasyncs
+// than writes.
+func TestGroupCommit(t *testing.T) {
+	f, o := openFormatted(t)
+	offset := vsr.NewLayout(o).PreparesOffset
+	const writes = 64
+	data := make([]byte, vsr.SectorSize)
+	for i := range writes {
+		data[0] = byte(i) // Write copies: changing data afterwards changes nothing written
+		f.Write(offset+uint64(i%8)*vsr.SectorSize, data, uint64(i))
+	}
+	tags := drainAll(t, f, writes)
+	for i, tag := range tags {
+		if tag != uint64(i) {
+			t.Fatalf("completion %d has tag %d: completions out of order", i, tag)
+		}
+	}
+	s := f.Stats()
+	if s.Writes != writes || s.Syncs == 0 || s.Syncs >= writes {
+		t.Fatalf("stats %+v: want %d writes under fewer fdatasyncs", s, writes)
+	}
+	buf := make([]byte, vsr.SectorSize)
+	for slot := range 8 {
+		f.Read(offset+uint64(slot)*vsr.SectorSize, buf, 0)
+		drainAll(t, f, 1)
+		if want := byte(writes - 8 + slot); buf[0] != want {
+			t.Fatalf("slot %d holds write %d, want the last one, %d", slot, buf[0], want)
+		}
 	}
 }
 
@@ -70,16 +136,7 @@ func TestOpenRefusesOtherGeometry(t *testing.T) {
 }
 
 func TestUnalignedIOPanics(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "0.vsr")
-	o := testOptions()
-	if err := Format(path, o, false); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(path, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f, _ := openFormatted(t)
 	defer func() {
 		if recover() == nil {
 			t.Fatal("an I/O off the sector grid was accepted")

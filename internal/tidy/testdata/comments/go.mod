@@ -1,0 +1,3 @@
+module example.com/comments
+
+go 1.26

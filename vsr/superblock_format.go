@@ -1,0 +1,45 @@
+package vsr
+
+import "encoding/binary"
+
+// DataFileFormat is what every superblock copy records of the options its
+// data file was formatted with, so that an environment can tell an
+// operator which of their settings differ from the file's before it opens
+// a replica on it.
+type DataFileFormat struct {
+	Cluster           U128
+	Replica           uint8
+	ReplicaCount      uint8
+	JournalSlots      int
+	MessageSizeMax    uint32
+	ClientsMax        int
+	CheckpointSizeMax uint64
+}
+
+// DecodeDataFileFormat reads the format fields of one superblock copy (a
+// sector at the start of a data file). It fails for a sector that is not a
+// valid copy: blank, torn or corrupt.
+func DecodeDataFileFormat(sector []byte) (DataFileFormat, error) {
+	if len(sector) != SectorSize || getU128(sector[0:]) != Checksum(sector[16:]) ||
+		string(sector[16:24]) != superblockMagic {
+		return DataFileFormat{}, errNotSuperblock
+	}
+	le := binary.LittleEndian
+	f := DataFileFormat{Cluster: getU128(sector[24:]), Replica: sector[40], ReplicaCount: sector[41],
+		JournalSlots: int(le.Uint32(sector[44:])), MessageSizeMax: le.Uint32(sector[48:]),
+		ClientsMax: int(le.Uint32(sector[52:])), CheckpointSizeMax: le.Uint64(sector[56:])}
+	assert(f.JournalSlots >= 0, "a u32 count of slots is not negative")
+	assert(f.ClientsMax >= 0, "a u32 count of clients is not negative")
+	return f, nil
+}
+
+// Format returns the format a data file for o records.
+func (o Options) Format() DataFileFormat {
+	o = o.withDefaults()
+	f := DataFileFormat{Cluster: o.Cluster, Replica: o.Replica, ReplicaCount: o.ReplicaCount,
+		JournalSlots: o.JournalSlots, MessageSizeMax: o.MessageSizeMax, ClientsMax: o.ClientsMax,
+		CheckpointSizeMax: o.CheckpointSizeMax}
+	assert(f.JournalSlots > 0, "options with defaults have journal slots")
+	assert(f.ClientsMax > 0, "options with defaults have client sessions")
+	return f
+}
