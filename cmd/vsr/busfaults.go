@@ -4,9 +4,31 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/govsr/govsr/vsr/bus"
+	"github.com/govsr/govsr/vsr/server"
 )
+
+// chaosFlags adds the flags a chaos test starts replicas with; the
+// returned string is --bus-faults, for parseBusFaults.
+func (c *command) chaosFlags() *string {
+	spec := c.fs.String("bus-faults", "", "chaos testing: drop, delay and corrupt messages, isolate the replica, "+
+		"e.g. seed=7,drop=1/100,delay=1/50,delay-mean=20ms,corrupt=1/1000,isolate=1/200,isolate-mean=1s "+
+		"(SIGUSR1 arms, SIGUSR2 disarms, SIGHUP isolates for isolate-mean)")
+	c.fs.DurationVar(&c.config.StatusInterval, "status-interval", 5*time.Second, "how often to print the replica's status line")
+	return spec
+}
+
+// parseBusFaults sets c.BusFaults from --bus-faults ("" leaves them off).
+func parseBusFaults(c *server.Config, spec string) error {
+	if spec == "" {
+		return nil
+	}
+	var err error
+	c.BusFaults, err = bus.ParseFaults(spec)
+	return err
+}
 
 // armOnSignals lets a chaos test turn the bus's fault injection on
 // (SIGUSR1) and off (SIGUSR2) in a running replica, so that it can heal the
