@@ -3,8 +3,9 @@ GO       ?= go
 FUZZTIME ?= 30s
 
 SEEDS    ?= 1000
+CHAOS    ?= 30m
 
-.PHONY: test fmt vet lint-workflows fuzz bench swarm cross-arch
+.PHONY: test fmt vet lint-workflows fuzz bench swarm cross-arch chaos
 
 ## test: gofmt check, go vet, actionlint on the workflows, then every test of the module.
 test: fmt vet lint-workflows
@@ -39,3 +40,7 @@ swarm:
 ## cross-arch: a fixed set of seeds on amd64, arm64 and s390x (qemu-user); fails unless every digest is the same.
 cross-arch:
 	scripts/cross-arch.sh
+
+## chaos: the real-process chaos test for CHAOS of faults, split between 3 and 5 replicas (make chaos CHAOS=2h).
+chaos:
+	$(GO) test ./chaos -run TestChaos -v -timeout 0 -chaos.duration $(CHAOS)

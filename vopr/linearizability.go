@@ -3,12 +3,10 @@ package vopr
 import (
 	"fmt"
 	"math"
-	"sort"
 	"time"
 
 	"github.com/anishathalye/porcupine"
-	"github.com/govsr/govsr/vsr"
-	"github.com/govsr/govsr/vsr/kv"
+	"github.com/govsr/govsr/internal/kvmodel"
 )
 
 // linearizabilityTimeout bounds porcupine's search. It is the only wall
@@ -30,103 +28,11 @@ type linResult struct {
 	visualize func(path string) error
 }
 
-// kvState is one key's value in the model; absent keys have exists false.
-type kvState struct {
-	exists bool
-	value  string
-}
-
-// kvModel is the sequential specification of one key of the store.
-// Histories are partitioned by key; an op with an unknown outcome may take
-// effect or not, and a read with an unknown outcome constrains nothing.
-var kvModel = porcupine.Model{
-	Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
-		byKey := map[string][]porcupine.Operation{}
-		var keys []string
-		for _, op := range history {
-			k := op.Input.(*historyOp).key
-			if _, ok := byKey[k]; !ok {
-				keys = append(keys, k)
-			}
-			byKey[k] = append(byKey[k], op)
-		}
-		sort.Strings(keys)
-		parts := make([][]porcupine.Operation, 0, len(keys))
-		for _, k := range keys {
-			parts = append(parts, byKey[k])
-		}
-		return parts
-	},
-	Init: func() any { return kvState{} },
-	Step: func(state, input, _ any) (bool, any) {
-		return kvStep(state.(kvState), input.(*historyOp))
-	},
-	Equal: func(a, b any) bool { return a.(kvState) == b.(kvState) },
-	// Hash lets porcupine's cache of visited states skip most Equal calls.
-	Hash: func(state any) uint64 {
-		s := state.(kvState)
-		if !s.exists {
-			return 0
-		}
-		return vsr.Checksum([]byte(s.value)).Lo | 1
-	},
-	DescribeOperation: func(input, _ any) string {
-		op := input.(*historyOp)
-		out := fmt.Sprintf("%s → %s %q", op.describe(), op.status, op.output)
-		if op.unknown {
-			out = op.describe() + " → ?"
-		}
-		return out
-	},
-	DescribeState: func(state any) string {
-		s := state.(kvState)
-		if !s.exists {
-			return "absent"
-		}
-		return fmt.Sprintf("%q", s.value)
-	},
-}
-
-func (op *historyOp) describe() string {
-	switch op.kind {
-	case opRead:
-		return fmt.Sprintf("read(%s)", op.key)
-	case opWrite:
-		return fmt.Sprintf("write(%s, %s)", op.key, op.value)
-	default:
-		return fmt.Sprintf("cas(%s, %s → %s)", op.key, op.from, op.value)
-	}
-}
-
-// kvStep applies op to state if its recorded outcome is possible there.
-func kvStep(state kvState, op *historyOp) (bool, kvState) {
-	switch op.kind {
-	case opRead:
-		switch {
-		case op.unknown:
-			return true, state
-		case op.status == kv.StatusOK:
-			return state.exists && state.value == op.output, state
-		default:
-			return op.status == kv.StatusNotFound && !state.exists, state
-		}
-	case opWrite:
-		return op.unknown || op.status == kv.StatusOK, kvState{exists: true, value: op.value}
-	}
-	matches := state.exists && state.value == op.from
-	switch {
-	case op.unknown:
-		if matches {
-			return true, kvState{exists: true, value: op.value}
-		}
-		return true, state
-	case op.status == kv.StatusOK:
-		return matches, kvState{exists: true, value: op.value}
-	case op.status == kv.StatusMismatch:
-		return state.exists && !matches && state.value == op.output, state
-	default:
-		return op.status == kv.StatusNotFound && !state.exists, state
-	}
+// call is op as the store's sequential specification (kvmodel) sees it.
+func (op *historyOp) call() kvmodel.Call {
+	kinds := [...]kvmodel.Kind{opRead: kvmodel.Read, opWrite: kvmodel.Write, opCAS: kvmodel.CAS}
+	return kvmodel.Call{Kind: kinds[op.kind], Key: op.key, Value: op.value, From: op.from, Unknown: op.unknown,
+		Status: op.status, Output: op.output}
 }
 
 // checkLinearizability checks the clients' history with porcupine. An op
@@ -139,6 +45,7 @@ func kvStep(state kvState, op *historyOp) (bool, kvState) {
 func (s *Simulator) checkLinearizability() linResult {
 	committed := s.check.committedRequests()
 	ops := make([]porcupine.Operation, 0, len(s.check.history))
+	calls := make([]kvmodel.Call, len(s.check.history))
 	for i := range s.check.history {
 		op := &s.check.history[i]
 		ret := int64(op.retNs)
@@ -149,16 +56,17 @@ func (s *Simulator) checkLinearizability() linResult {
 				continue
 			}
 		}
-		ops = append(ops, porcupine.Operation{ClientId: op.client, Input: op, Call: int64(op.callNs), Output: op, Return: ret})
+		calls[i] = op.call()
+		ops = append(ops, porcupine.Operation{ClientId: op.client, Input: &calls[i], Call: int64(op.callNs), Output: op, Return: ret})
 	}
-	result, info := porcupine.CheckOperationsVerbose(kvModel, ops, linearizabilityTimeout)
+	result, info := porcupine.CheckOperationsVerbose(kvmodel.Model, ops, linearizabilityTimeout)
 	switch result {
 	case porcupine.Ok:
 		return linResult{verdict: linOK}
 	case porcupine.Illegal:
 		return linResult{verdict: linIllegal,
 			message:   fmt.Sprintf("the history of %d operations is not linearizable", len(ops)),
-			visualize: func(path string) error { return porcupine.VisualizePath(kvModel, info, path) }}
+			visualize: func(path string) error { return porcupine.VisualizePath(kvmodel.Model, info, path) }}
 	}
 	return linResult{verdict: linUnknown,
 		message: fmt.Sprintf("search of %d operations not done within %s", len(ops), linearizabilityTimeout)}

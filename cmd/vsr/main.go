@@ -114,15 +114,22 @@ func start(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	cmd.fs.StringVar(&cmd.config.MetricsAddress, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (host:port)")
 	cmd.fs.StringVar(&cmd.config.PprofAddress, "pprof", "", "serve Go profiles at http://ADDR/debug/pprof/ (host:port)")
 	cmd.fs.IntVar(&cmd.config.PipelineMax, "pipeline-max", server.PipelineMaxDefault, "prepares in flight at the primary")
+	busFaults := cmd.chaosFlags()
 	if err := cmd.parse(args, true, false); err != nil {
 		return usageError(stderr, err)
 	}
 	c := &cmd.config
+	if err := parseBusFaults(c, *busFaults); err != nil {
+		return usageError(stderr, err)
+	}
 	s, err := server.Open(*c, stdout)
 	if err != nil {
 		return fail(stderr, err)
 	}
 	defer s.Close()
+	if c.BusFaults != nil {
+		defer armOnSignals(s.Bus(), c.BusFaults)()
+	}
 	fmt.Fprintf(stdout, "replica %d of cluster %d listening on %s\n", c.Replica, c.Cluster, c.Addresses[c.Replica])
 	if a := s.MetricsAddress(); a != "" {
 		fmt.Fprintf(stdout, "metrics at http://%s/metrics\n", a)

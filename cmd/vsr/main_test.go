@@ -165,6 +165,8 @@ func TestBadUsage(t *testing.T) {
 		{"format", "--cluster", "1", "--addresses", "127.0.0.1:1", "--replica", "3", "--data", filepath.Join(dir, "x")},
 		{"format", "--cluster", "1", "--addresses", "localhost:1", "--replica", "0", "--data", filepath.Join(dir, "x"), "--journal-slots", "3"},
 		{"start", "--cluster", "1", "--addresses", "127.0.0.1:1", "--replica", "0"},
+		{"start", "--cluster", "1", "--addresses", "127.0.0.1:1", "--replica", "0", "--data", "x", "--bus-faults", "drop=0.1"},
+		{"start", "--cluster", "1", "--addresses", "127.0.0.1:1", "--replica", "0", "--data", "x", "--status-interval", "-1s"},
 		{"benchmark", "--cluster", "1", "--addresses", "127.0.0.1:1", "--clients", "0"},
 	}
 	for _, args := range cases {

@@ -32,6 +32,9 @@ type Config struct {
 	MessageSizeMax uint32
 	SendQueueMax   int // messages queued per connection, counted as SendQueueMax × MessageSizeMax bytes (default 256)
 	ConnectionsMax int // connections accepted at once (default 1024)
+
+	// Faults turns on fault injection for chaos tests (faults.go); nil: off.
+	Faults *Faults
 }
 
 // Stats counts what the bus did.
@@ -54,6 +57,7 @@ type Loop struct {
 	watched  map[int32]func() // extra fds Poll wakes for (Watch), by fd
 	dirty    []*conn          // connections with bytes queued since the last flush
 	stats    Stats
+	faults   *faultState // nil unless Config.Faults
 }
 
 type conn struct {
@@ -85,6 +89,12 @@ func New(cfg Config, receive func(message []byte)) (*Loop, error) {
 	l := &Loop{cfg: cfg, listenFd: -1, conns: map[int32]*conn{}, clients: map[vsr.U128]*conn{},
 		peers: make([]*conn, len(cfg.Addresses)), redial: make([]time.Time, len(cfg.Addresses)),
 		receive: receive, events: make([]unix.EpollEvent, 64)}
+	if cfg.Faults != nil {
+		if err := cfg.Faults.Validate(); err != nil {
+			return nil, err
+		}
+		l.faults = newFaultState(cfg.Faults, cfg.Replica)
+	}
 	for _, a := range cfg.Addresses {
 		sa, err := sockaddr(a)
 		if err != nil {
@@ -192,12 +202,22 @@ func (l *Loop) SendToReplica(replica uint8, message []byte) {
 	if int(replica) == l.cfg.Replica || int(replica) >= len(l.peers) {
 		panic(fmt.Sprintf("bus: send to replica %d from replica %d", replica, l.cfg.Replica))
 	}
+	if l.faults != nil {
+		if message = l.faults.inject(destination{replica: int(replica)}, message); message == nil {
+			return
+		}
+	}
 	l.enqueue(l.peers[replica], message)
 }
 
 // SendToClient queues a copy of message on the connection client's
 // requests arrive on, if it still has one.
 func (l *Loop) SendToClient(client vsr.U128, message []byte) {
+	if l.faults != nil {
+		if message = l.faults.inject(destination{replica: -1, client: client}, message); message == nil {
+			return
+		}
+	}
 	l.enqueue(l.clients[client], message)
 }
 
@@ -240,6 +260,9 @@ func (l *Loop) flushDirty() {
 // room to send.
 func (l *Loop) Poll(timeout time.Duration) error {
 	l.dialMissing()
+	if l.faults != nil {
+		timeout = l.release(timeout)
+	}
 	l.flushDirty()
 	// Round up: a wait truncated to 0 ms would spin until the deadline.
 	n, err := unix.EpollWait(l.epfd, l.events, int((timeout+time.Millisecond-1)/time.Millisecond))
@@ -426,7 +449,9 @@ func (l *Loop) frame(c *conn) bool {
 			l.clients[h.Client] = c
 		}
 		l.stats.Received++
-		l.receive(c.recv[start : start+int(h.Size)])
+		if l.faults == nil || !l.faults.cut(h.Command) {
+			l.receive(c.recv[start : start+int(h.Size)])
+		}
 		start += int(h.Size)
 	}
 	return true

@@ -11,8 +11,10 @@ package server
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/govsr/govsr/vsr"
+	"github.com/govsr/govsr/vsr/bus"
 	"github.com/govsr/govsr/vsr/kv"
 	"github.com/govsr/govsr/vsr/storage"
 )
@@ -35,6 +37,11 @@ type Config struct {
 	// Served by Open beside the replica when set (host:port; port 0 picks one).
 	MetricsAddress string // Prometheus metrics at /metrics
 	PprofAddress   string // Go profiles at /debug/pprof/
+
+	// For chaos tests: faults the bus injects (nil: none), and how often Run
+	// prints a status line (0: every 5 s).
+	BusFaults      *bus.Faults
+	StatusInterval time.Duration
 }
 
 // PipelineMaxDefault is the real cluster's pipeline: one prepare syncing,
@@ -66,6 +73,10 @@ func (c *Config) check(needReplica bool) error {
 		return fmt.Errorf("replica %d is not an index of the %d addresses", c.Replica, len(c.Addresses))
 	case needReplica && c.Data == "":
 		return errors.New("a data file is required")
+	case c.StatusInterval < 0:
+		return fmt.Errorf("status interval %s is negative", c.StatusInterval)
+	case c.BusFaults != nil:
+		return c.BusFaults.Validate()
 	}
 	return nil
 }

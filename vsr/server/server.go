@@ -16,7 +16,8 @@ import (
 // Tick is the wall-clock length of one replica tick.
 const Tick = 10 * time.Millisecond
 
-// reportInterval is how often Run prints a status line.
+// reportInterval is how often Run prints a status line, unless the
+// config says otherwise.
 const reportInterval = 5 * time.Second
 
 // drainRoundsMax bounds the storage completions handed over between two
@@ -29,6 +30,8 @@ type Server struct {
 	file    *storage.File
 	loop    *bus.Loop
 	log     io.Writer
+
+	statusInterval time.Duration
 
 	storageDone     func(tag uint64, err error) // the replica's, timed when metrics are on
 	metrics         *metrics                    // nil without MetricsAddress
@@ -61,9 +64,12 @@ func Open(c Config, log io.Writer) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{file: file, log: log}
+	s := &Server{file: file, log: log, statusInterval: reportInterval}
+	if c.StatusInterval > 0 {
+		s.statusInterval = c.StatusInterval
+	}
 	s.loop, err = bus.New(bus.Config{Cluster: o.Cluster, Addresses: c.Addresses, Replica: c.Replica,
-		MessageSizeMax: o.MessageSizeMax}, func(m []byte) { s.replica.Receive(m) })
+		MessageSizeMax: o.MessageSizeMax, Faults: c.BusFaults}, func(m []byte) { s.replica.Receive(m) })
 	if err != nil {
 		file.Close()
 		return nil, err
@@ -133,7 +139,7 @@ func (s *Server) Close() error {
 // stop is closed (nil) or the replica or the bus fails (the error).
 func (s *Server) Run(stop <-chan struct{}) error {
 	r := s.replica
-	next, report := time.Now().Add(Tick), time.Now().Add(reportInterval)
+	next, report := time.Now().Add(Tick), time.Now().Add(s.statusInterval)
 	opening := true
 	for {
 		select {
@@ -169,7 +175,7 @@ func (s *Server) Run(stop <-chan struct{}) error {
 			s.metrics.update(r)
 		}
 		if now.After(report) {
-			report = now.Add(reportInterval)
+			report = now.Add(s.statusInterval)
 			s.status("")
 		}
 	}
@@ -191,6 +197,12 @@ func (s *Server) status(what string) {
 	if what != "" {
 		what = " " + what
 	}
-	fmt.Fprintf(s.log, "replica %d%s: %s view=%d op=%d commit=%d\n", r.Index(), what,
-		r.Status(), r.View(), r.Op(), r.CommitMin())
+	// Replicas at the same commit have the same digest (of the state
+	// machine and the client table): how a chaos test sees that they agree.
+	fmt.Fprintf(s.log, "replica %d%s: %s view=%d op=%d commit=%d digest=%s\n", r.Index(), what,
+		r.Status(), r.View(), r.Op(), r.CommitMin(), r.Digest())
 }
+
+// Bus is the replica's bus, for a chaos test's fault controls (ArmFaults,
+// IsolateFor are safe from any goroutine).
+func (s *Server) Bus() *bus.Loop { return s.loop }
