@@ -81,7 +81,7 @@ func dialClients(cluster vsr.U128, addresses []string, messageSizeMax uint32, co
 		s := &session{}
 		id := vsr.U128{Lo: random.Uint64() | 1, Hi: random.Uint64()}
 		s.client, err = vsr.NewClient(vsr.ClientOptions{Cluster: cluster, ID: id, ReplicaCount: uint8(len(addresses)),
-			MessageSizeMax: messageSizeMax, RequestTimeoutTicks: requestTimeoutTicks, BackoffMaxTicks: backoffMaxTicks}, loop, random.Stream(fmt.Sprintf("session-%d", i)), func(r *vsr.ClientResult) {
+			MessageSizeMax: messageSizeMax, RequestTimeoutTicks: requestTimeoutTicks, BackoffTicksMax: backoffMaxTicks}, loop, random.Stream(fmt.Sprintf("session-%d", i)), func(r *vsr.ClientResult) {
 			c.result(s, r)
 		})
 		if err != nil {
