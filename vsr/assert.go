@@ -20,7 +20,7 @@ func init() {
 	assert(checkpointHeaderSize%8 == 0, "the checkpoint header keeps its fields aligned")
 	assert(SuperblockCopies >= 2, "a torn superblock write leaves another copy")
 	assert(int(commandCount) == len(commandNames), "every command has a name")
-	assert(tagReadCheckpoint < 1<<(64-tagKindShift), "I/O kinds fit the top byte of a tag")
+	assert(tagReread < 1<<(64-tagKindShift), "I/O kinds fit the top byte of a tag")
 	for n := 1; n <= ReplicasMax; n++ {
 		replication, viewChange := QuorumReplication(n), QuorumViewChange(n)
 		assert(replication+viewChange > n, "a view-change quorum meets every replication quorum")

@@ -141,12 +141,13 @@ const (
 	tagReadHeaders    = 6 // open: read of a headers-ring sector
 	tagReadPrepare    = 7 // open: read of a journal slot
 	tagReadCheckpoint = 8 // open: read of the checkpoint
+	tagReread         = 9 // read of a journal slot whose body the open lost (journal_reread.go)
 	tagIndexMask      = 1<<tagKindShift - 1
 )
 
 func tag(kind, index uint64) uint64 {
 	assert(kind >= tagSuperblock, "a known I/O kind")
-	assert(kind <= tagReadCheckpoint, "a known I/O kind")
+	assert(kind <= tagReread, "a known I/O kind")
 	assert(index <= tagIndexMask, "an I/O index fits below the kind")
 	return kind<<tagKindShift | index
 }

@@ -45,6 +45,7 @@ type Replica struct {
 	super          superblock
 	viewChange     viewChangeState
 	repairProgress repairState
+	reread         rereadState
 	checkpoint     checkpointState
 	// logOp is the head of the log when logView was set (the superblock
 	// keeps it): at open, entries above it from other views are stale.

@@ -171,6 +171,7 @@ func (r *Replica) repair() {
 		}
 	}
 	assert(r.repairing(), "repair of a log this replica may repair")
+	r.rereadLostBody()
 	peer := r.repairPeer()
 	if r.repairProgress.headOp > r.op {
 		r.requestPrepare(peer, r.repairProgress.headOp, r.repairProgress.headChecksum)

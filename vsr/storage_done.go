@@ -19,6 +19,8 @@ func (r *Replica) storageDone(tag uint64, err error) {
 		r.headerSectorWriteDone(index, err)
 	case tagCheckpoint:
 		r.checkpointWriteDone(index, err)
+	case tagReread:
+		r.rereadDone(index, err)
 	case tagReadSuper, tagReadHeaders, tagReadPrepare, tagReadCheckpoint:
 		r.readDone(tag>>tagKindShift, index, err)
 	default:
