@@ -5,9 +5,22 @@ package vsr
 // protocol path that the bug bends; with TestingBug zero, as in production,
 // every method changes nothing. So a protocol path reads as the protocol,
 // plus a call whose name says which planted bug may bend it there.
-//
-// Not here yet: BugLongestLogWins, BugIgnoreStartView and BugOldStartView
-// are still tested inline in replica_view.go.
+
+// bugLongestLogWins reports whether, under BugLongestLogWins, the new
+// primary takes do_view_change d as the best log so far because it is the
+// longest, whatever its log_view.
+func (r *Replica) bugLongestLogWins(best int, d *dvcRecord) bool {
+	assert(d.present, "only a do_view_change received is weighed")
+	assert(best < int(r.opts.ReplicaCount), "the best so far is a replica of the cluster")
+	return r.bugOn(BugLongestLogWins) && (best < 0 || d.op > r.viewChange.dvcs[best].op)
+}
+
+// bugOldStartView reports whether a normal backup installs a start_view
+// of an older view (BugOldStartView) instead of dropping it as stale.
+func (r *Replica) bugOldStartView() bool {
+	assert(r.status != StatusRecovering, "a start_view is weighed outside recovery")
+	return r.bugOn(BugOldStartView) && r.status == StatusNormal
+}
 
 // bugOn reports whether the replica was told to have bug b.
 func (r *Replica) bugOn(b Bug) bool {

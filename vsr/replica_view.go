@@ -268,7 +268,7 @@ func (r *Replica) checkDoViewChangeQuorum() {
 		}
 		count++
 		commit = max(commit, d.commit)
-		if r.opts.TestingBug == BugLongestLogWins && (best < 0 || d.op > r.viewChange.dvcs[best].op) {
+		if r.bugLongestLogWins(best, d) {
 			best = i
 			continue
 		}
@@ -595,10 +595,10 @@ func (r *Replica) onRequestStartView(h *Header) {
 // onStartView installs the new primary's log at a backup.
 func (r *Replica) onStartView(h *Header, body []byte) {
 	switch {
-	case r.opts.TestingBug == BugIgnoreStartView:
+	case r.bugOn(BugIgnoreStartView):
 		r.drop(h.Command, "deliberate bug: start_view ignored")
 		return
-	case h.View < r.view && !(r.opts.TestingBug == BugOldStartView && r.status == StatusNormal):
+	case h.View < r.view && !r.bugOldStartView():
 		r.dropStale(h.Command, "start_view of an older view")
 		return
 	case h.View == r.view && r.status == StatusNormal:
