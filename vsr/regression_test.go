@@ -309,3 +309,32 @@ func TestRecoveringReplicaServesRepair(t *testing.T) {
 		t.Fatal("serving repair changed r2's status")
 	}
 }
+
+// Seed 7004183: a read error at open made a replica take a prepare still
+// intact on its disk for lost (the slot's body lost, its header kept), and
+// with no peer holding it a view change stalled. Repair reads such a body
+// back from the replica's own disk.
+func TestLostBodyIsReadBackFromTheReplicasOwnDisk(t *testing.T) {
+	net := newTestNet(t, 3, nil)
+	clients := net.registerClients(1)
+	net.submit(clients[0], "a")
+	net.submit(clients[0], "b")
+	op := net.replicas[2].Op()
+	l := NewLayout(net.options[2])
+	slotOffset := l.prepareOffset(op % l.JournalSlots)
+	net.crash(2)
+	net.storages[2].SetFaults(MemoryFaults{ReadErrorPerMillion: 1_000_000,
+		Faulty: func(offset uint64) bool { return offset >= slotOffset && offset < slotOffset+l.PrepareSlotSize }})
+	net.restart(2)
+	net.storages[2].SetFaults(MemoryFaults{})
+	r := net.replicas[2]
+	if s := r.journal.slotOf(op); !s.bodyLost || r.journal.hasPrepare(op) {
+		t.Fatalf("set-up: after a read error op %d has bodyLost %v, prepare held %v", op, s.bodyLost, r.journal.hasPrepare(op))
+	}
+	// No peer sends r2 a prepare: only its own disk can give op back.
+	net.drop = func(p *packet) bool { return p.header.Command == CommandPrepare && p.to.replica == 2 }
+	net.run(500, "r2 holds op's prepare again", func() bool { return net.replicas[2].journal.hasPrepare(op) })
+	net.drop = nil
+	net.run(500, "r2 executed op", func() bool { return net.replicas[2].CommitMin() >= op })
+	net.checkAgreement()
+}
