@@ -30,6 +30,13 @@ func (c *recoveryViews) onStatus(i int, e *vsr.Event, v verdicts) {
 	switch e.Status {
 	case vsr.StatusRecovering:
 		c.floor[i], c.recovering[i] = c.started, true
+	case vsr.StatusViewChange:
+		// Recovery fell back to a view change (no primary answered): the
+		// replica joins views by the view-change rules from here on, as
+		// any replica does, and may take a start_view of a view some
+		// other quorum has left (seed 7010923). Only recovery's own
+		// answers are held to the newest view.
+		c.recovering[i] = false
 	case vsr.StatusNormal:
 		if c.recovering[i] && e.View < c.floor[i] {
 			v.fail(Correctness, fmt.Sprintf("replica %d recovered into view %d, but view %d had started before its "+
