@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/govsr/govsr/vsr/server"
-	"github.com/govsr/govsr/vsr/server/servertest"
+	"github.com/govsr/govsr/server"
+	"github.com/govsr/govsr/server/servertest"
 )
 
 func dial(t *testing.T, cluster *servertest.Cluster, opts Options) *Client {

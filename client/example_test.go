@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/govsr/govsr/client"
-	"github.com/govsr/govsr/vsr/server/servertest"
+	"github.com/govsr/govsr/server/servertest"
 )
 
 func Example() {

@@ -6,8 +6,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/govsr/govsr/server"
 	"github.com/govsr/govsr/vsr/bus"
-	"github.com/govsr/govsr/vsr/server"
 )
 
 // chaosFlags adds the flags a chaos test starts replicas with; the

@@ -6,8 +6,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/govsr/govsr/server"
 	"github.com/govsr/govsr/vsr"
-	"github.com/govsr/govsr/vsr/server"
 )
 
 // command is one subcommand's flag set: only the flags it uses, and an

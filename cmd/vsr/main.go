@@ -10,7 +10,7 @@
 // --cluster, --addresses and limits. Exit codes: 0 done, 1 failure, 2 bad
 // usage (vsr kv has its own, in its --help).
 // This package is flags and wiring only: the replica's loop is in
-// vsr/server and the load generator in vsr/benchmark.
+// server and the load generator in benchmark.
 package main
 
 import (
@@ -23,9 +23,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/govsr/govsr/benchmark"
+	"github.com/govsr/govsr/server"
 	"github.com/govsr/govsr/vsr"
-	"github.com/govsr/govsr/vsr/benchmark"
-	"github.com/govsr/govsr/vsr/server"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 )

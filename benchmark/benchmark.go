@@ -13,10 +13,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/govsr/govsr/server"
 	"github.com/govsr/govsr/vsr"
 	"github.com/govsr/govsr/vsr/bus"
 	"github.com/govsr/govsr/vsr/kv"
-	"github.com/govsr/govsr/vsr/server"
 )
 
 // Limits of a benchmark's configuration.

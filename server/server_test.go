@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/govsr/govsr/client"
-	"github.com/govsr/govsr/vsr/server"
-	"github.com/govsr/govsr/vsr/server/servertest"
+	"github.com/govsr/govsr/server"
+	"github.com/govsr/govsr/server/servertest"
 )
 
 // dial connects a client to the cluster for the rest of the test, and

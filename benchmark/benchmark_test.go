@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/govsr/govsr/vsr/server"
+	"github.com/govsr/govsr/server"
 )
 
 func TestPercentiles(t *testing.T) {

@@ -1,5 +1,5 @@
 // Package servertest runs a real cluster inside a test process: each
-// replica a vsr/server over loopback TCP and a data file in a temporary
+// replica a server.Server over loopback TCP and a data file in a temporary
 // directory, on its own goroutine. Replicas can be stopped and started
 // again on their files.
 package servertest
@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/govsr/govsr/vsr/server"
+	"github.com/govsr/govsr/server"
 )
 
 // Cluster is a running in-process cluster.
