@@ -120,9 +120,10 @@ const allocateChunk = 1 << 20
 // already allocated, and its fdatasync flushes data only. A write into a
 // hole (or an fallocated, unwritten extent) also commits the file
 // system's metadata, which on this machine's ext4 made each sync on the
-// request path about 1.7 times as slow (see README, Durability) for the
-// whole first lap of the journal. The checkpoint areas stay sparse: they
-// are written in large pieces, off the acknowledgement path.
+// request path about 1.7 times as slow for the whole first lap of the
+// journal (README, "Throughput, memory, and etcd side by side"). The
+// checkpoint areas stay sparse: they are written in large pieces, off the
+// acknowledgement path.
 func allocateJournal(f *os.File, l *vsr.Layout) error {
 	zeros := make([]byte, allocateChunk)
 	for at := l.HeadersOffset; at < l.CheckpointOffset; {
