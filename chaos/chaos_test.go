@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/govsr/govsr/faults"
-	"github.com/govsr/govsr/vsr"
 )
 
 var (
@@ -121,7 +120,7 @@ func runCluster(t *testing.T, bin string, n int, random *faults.PRNG, chaosFor t
 	}
 	defer r.c.close()
 	t.Logf("%d replicas on %s; bus faults %s", n, strings.Join(addresses, ","), r.rates.spec(0, true))
-	if err := r.setUp(vsr.U128{Lo: id}, addresses); err != nil {
+	if err := r.setUp(id, addresses); err != nil {
 		t.Fatalf("seed %d: %v", random.Seed(), err)
 	}
 	for round, spent := 0, time.Duration(0); spent < chaosFor; round++ {
@@ -142,23 +141,21 @@ func (r *run) fail(format string, args ...any) {
 }
 
 // setUp starts every replica (faults disarmed) and the clients.
-func (r *run) setUp(cluster vsr.U128, addresses []string) error {
+func (r *run) setUp(cluster uint64, addresses []string) error {
 	launcher := r.random.Stream("setup")
 	for _, p := range r.c.replicas {
 		if err := r.c.launch(p, r.rates.spec(launcher.Uint64(), false).String()); err != nil {
 			return err
 		}
 	}
+	dialing, stopDialing := context.WithTimeout(context.Background(), *convergeFlag)
+	defer stopDialing()
 	var err error
-	r.clients, err = dialClients(cluster, addresses, messageSizeMax, *clientsFlag, r.rates.spec(launcher.Uint64(), false),
-		r.random.Stream("clients"))
+	r.clients, err = dialClients(dialing, cluster, addresses, *clientsFlag, newSendFaults(r.rates, r.random.Stream("clients")))
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.clients.run(ctx); close(done) }()
-	r.t.Cleanup(func() { cancel(); <-done })
+	r.t.Cleanup(r.clients.close)
 	// Faults start once the cluster has elected its first primary: a
 	// replica restarted before that only waits, recovering, for one to
 	// exist, so chaos from the first second mostly measures the wait.
