@@ -20,13 +20,15 @@ import (
 var (
 	durationFlag = flag.Duration("chaos.duration", 0,
 		"chaos time in all, split between the 3- and 5-replica clusters (0: about 12s each, for make test)")
-	roundFlag    = flag.Duration("chaos.round", time.Minute, "chaos time of one round; each round ends healed and checked")
-	convergeFlag = flag.Duration("chaos.converge", 30*time.Second, "how long after the heal every call must have a reply and the replicas agree")
-	seedFlag     = flag.Uint64("chaos.seed", 0, "the seed of the fault schedule and the clients (0: a fresh one, printed)")
-	dirFlag      = flag.String("chaos.dir", "", "where to make the run's directory (default: the system's temporary directory)")
-	keepFlag     = flag.Bool("chaos.keep", false, "keep the run's directory even when the test passes")
-	nemesisFlag  = flag.Bool("chaos.nemesis", true, "run the nemesis and the bus faults (false: the workload and checks alone, a baseline)")
-	clientsFlag  = flag.Int("chaos.clients", 6, "concurrent clients, one call in flight each")
+	roundFlag       = flag.Duration("chaos.round", time.Minute, "chaos time of one round; each round ends healed and checked")
+	convergeFlag    = flag.Duration("chaos.converge", 30*time.Second, "how long after the heal every call must have a reply and the replicas agree")
+	seedFlag        = flag.Uint64("chaos.seed", 0, "the seed of the fault schedule and the clients (0: a fresh one, printed)")
+	dirFlag         = flag.String("chaos.dir", "", "where to make the run's directory (default: the system's temporary directory)")
+	keepFlag        = flag.Bool("chaos.keep", false, "keep the run's directory even when the test passes")
+	nemesisFlag     = flag.Bool("chaos.nemesis", true, "run the nemesis and the bus faults (false: the workload and checks alone, a baseline)")
+	clientsFlag     = flag.Int("chaos.clients", 6, "concurrent clients, one call in flight each")
+	callTimeoutFlag = flag.Duration("chaos.call-timeout", 2*time.Second,
+		"the most a call waits during chaos (each draws its own, from a quarter of this); one it ends is indefinite, or failed if never sent")
 )
 
 // shortChaos is each cluster's chaos time when no duration is given.
@@ -35,6 +37,10 @@ const shortChaos = 12 * time.Second
 func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the chaos test runs real processes for about a minute; not in -short")
+	}
+	if *callTimeoutFlag < 4*time.Millisecond || *clientsFlag < 1 || *clientsFlag > 16 {
+		t.Fatalf("-chaos.call-timeout %s and -chaos.clients %d: want at least 4ms and 1 to 16 clients (two sessions each, of the cluster's 32)",
+			*callTimeoutFlag, *clientsFlag)
 	}
 	seed := *seedFlag
 	if seed == 0 {
@@ -164,9 +170,17 @@ func (r *run) setUp(cluster uint64, addresses []string) error {
 	return r.awaitAgreement(warm, 0)
 }
 
-// stopAll stops every replica with SIGTERM and checks that they stopped
-// at the same commit with the same state.
+// stopAll closes the client, whose sessions may still be retrying calls
+// that timed out, waits until the replicas agree on the last of them, then
+// stops every replica with SIGTERM and checks that they stopped at the
+// same commit with the same state.
 func (r *run) stopAll() error {
+	r.clients.close()
+	quiet, stop := context.WithTimeout(context.Background(), *convergeFlag)
+	defer stop()
+	if err := r.awaitAgreement(quiet, 0); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(r.c.replicas))
 	for i, p := range r.c.replicas {

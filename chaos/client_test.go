@@ -34,13 +34,15 @@ type reply struct {
 type clients struct {
 	lib    *client.Client
 	faults *sendFaults
-	count  int // workers, each with one call in flight: the library opens a session for each
+	count  int // workers, each with one call in flight
 }
 
 // dialClients dials the cluster through the fault-injecting dialer
-// (disarmed until a round arms it).
+// (disarmed until a round arms it). The library may open two sessions per
+// worker: a call that timed out holds its session while the session
+// retries it, and the worker's next call takes another.
 func dialClients(ctx context.Context, cluster uint64, addresses []string, count int, faults *sendFaults) (*clients, error) {
-	lib, err := client.Dial(ctx, cluster, addresses, client.Options{SessionsMax: count, MessageSizeMax: messageSizeMax,
+	lib, err := client.Dial(ctx, cluster, addresses, client.Options{SessionsMax: 2 * count, MessageSizeMax: messageSizeMax,
 		DialTimeout: *convergeFlag, Dialer: faults.dial})
 	if err != nil {
 		return nil, err

@@ -32,6 +32,7 @@ type operation struct {
 	err      string // the library's error, if any
 	failed   bool   // the error was definite: the call did not happen
 	timedOut bool   // the error was its context's deadline
+	final    bool   // a read after the heal: it must have its reply
 }
 
 // apply records the call's outcome: its status and value, or the
@@ -103,23 +104,23 @@ func writeHistory(w io.Writer, history []*operation) {
 	}
 }
 
-// checkErrors fails a round in which a call ran out of time (no reply
-// within the converge time after the heal: the cluster or the library
-// wedged) or failed definitely for any other reason (nothing the test
+// checkErrors fails a round in which a read after the heal had no reply
+// (within the converge time: the cluster or the library wedged), or a
+// call failed definitely other than by its own timeout (nothing the test
 // sends is refused).
 func checkErrors(history []*operation) error {
-	var timedOut, failed []string
+	var wedged, failed []string
 	for _, o := range history {
 		switch {
-		case o.timedOut:
-			timedOut = append(timedOut, fmt.Sprintf("%s (%s)", o, o.err))
-		case o.failed:
+		case o.final && o.err != "":
+			wedged = append(wedged, fmt.Sprintf("%s (%s)", o, o.err))
+		case o.failed && !o.timedOut:
 			failed = append(failed, fmt.Sprintf("%s (%s)", o, o.err))
 		}
 	}
-	if len(timedOut) > 0 {
-		return fmt.Errorf("wedged: %d calls had no reply %s after the heal, e.g. %s", len(timedOut), *convergeFlag,
-			strings.Join(timedOut[:min(len(timedOut), 3)], "; "))
+	if len(wedged) > 0 {
+		return fmt.Errorf("wedged: %d reads after the heal had no reply within %s, e.g. %s", len(wedged), *convergeFlag,
+			strings.Join(wedged[:min(len(wedged), 3)], "; "))
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d calls failed, e.g. %s", len(failed), strings.Join(failed[:min(len(failed), 3)], "; "))

@@ -75,11 +75,16 @@ func (r *run) round(round int, chaosFor time.Duration) error {
 	return r.check(deadline, round, history)
 }
 
-// work runs calls until generate ends; the last call may run on until
-// deadline.
+// work runs calls until generate ends, each with a timeout of its own
+// (Jepsen's: a call that outlives it is indefinite, or failed if it was
+// never sent); none outlives deadline.
 func (r *run) work(generate, deadline context.Context, w *worker) {
 	for generate.Err() == nil {
-		r.call(deadline, w, w.next())
+		req := w.next()
+		timeout := time.Duration(w.random.Range(uint64(*callTimeoutFlag/4), uint64(*callTimeoutFlag)))
+		ctx, cancel := context.WithTimeout(deadline, timeout)
+		r.call(ctx, w, req)
+		cancel()
 	}
 }
 
@@ -139,7 +144,7 @@ func (r *run) readBack(ctx context.Context, round int, history []*operation) []*
 		go func() {
 			defer wg.Done()
 			for k := i; k < len(keys); k += len(workers) {
-				r.call(ctx, workers[i], request{kind: kvmodel.Read, key: keys[k]})
+				r.call(ctx, workers[i], request{kind: kvmodel.Read, key: keys[k]}).final = true
 			}
 		}()
 	}
