@@ -90,8 +90,9 @@ func TestParseStatus(t *testing.T) {
 }
 
 // Each outcome of the library lands in the history as Jepsen records it
-// (ok, fail, info), and checkErrors refuses a round with a call that ran
-// out of time or failed definitely.
+// (ok, fail, info), and checkErrors refuses a round with a call that
+// failed definitely other than by its own timeout, or a read after the
+// heal without its reply.
 func TestOutcomes(t *testing.T) {
 	indefinite := func(err error) error { return fmt.Errorf("client: write: %w (%w)", err, client.ErrIndefinite) }
 	cases := []struct {
@@ -111,9 +112,9 @@ func TestOutcomes(t *testing.T) {
 		{kind: kvmodel.Write, err: fmt.Errorf("client: write: %w", client.ErrFull), want: kvmodel.Call{Status: kv.StatusFull}},
 		{kind: kvmodel.Write, err: indefinite(client.ErrEvicted), want: kvmodel.Call{Unknown: true}},
 		{kind: kvmodel.Write, err: indefinite(context.DeadlineExceeded), want: kvmodel.Call{Unknown: true},
-			timedOut: true, refused: true},
+			timedOut: true},
 		{kind: kvmodel.Write, err: fmt.Errorf("client: write: %w", context.DeadlineExceeded), failed: true,
-			timedOut: true, refused: true},
+			timedOut: true},
 		{kind: kvmodel.CAS, err: fmt.Errorf("client: cas: %w", client.ErrInvalid), failed: true, refused: true},
 	}
 	for i, c := range cases {
@@ -127,6 +128,11 @@ func TestOutcomes(t *testing.T) {
 		}
 		if err := checkErrors([]*operation{o}); (err != nil) != c.refused {
 			t.Errorf("case %d: checkErrors %v, want refused %t", i, err, c.refused)
+		}
+		// A read after the heal must have its reply: any error refuses it.
+		o.final = true
+		if err := checkErrors([]*operation{o}); (err != nil) != (c.failed || c.want.Unknown) {
+			t.Errorf("case %d after the heal: checkErrors %v", i, err)
 		}
 	}
 	// A failed call is left out of the check: a write that did not happen
