@@ -34,9 +34,9 @@ import (
 //
 // Data page:
 //
-//	     0     4  entries          number of entries in the page
-//	     4     4  used             bytes of the entries
-//	     8        entries          (u16 key_len, u32 value_len, key, value)
+//	0     4  entries          number of entries in the page
+//	4     4  used             bytes of the entries
+//	8        entries          (u16 key_len, u32 value_len, key, value)
 //
 // The bytes are a function of the contents and of the order of the writes
 // that made them (pages.go), which every replica applies alike; a store
