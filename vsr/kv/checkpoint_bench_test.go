@@ -130,23 +130,8 @@ func BenchmarkOpen100k(b *testing.B) {
 	br.send(OperationWrite, input)
 	want := br.replica.Digest()
 	for b.Loop() {
-		store, _ := New(Options{KeysMax: 100_000, KeySizeMax: 16, ValueSizeMax: 64})
-		st := br.storage.Clone(benchRandom{})
-		var ids []uint64
-		st.OnSubmit = func(id uint64) { ids = append(ids, id) }
-		r, err := vsr.OpenReplica(br.opts, vsr.Env{Bus: br.bus, Storage: st, StateMachine: store, Random: benchRandom{}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for len(ids) > 0 {
-			id := ids[0]
-			ids = ids[1:]
-			if tag, err, ok := st.Complete(id); ok {
-				r.StorageDone(tag, err)
-			}
-		}
-		if r.Opening() || r.Digest() != want {
-			b.Fatalf("reopened replica: opening %v, digest %s want %s", r.Opening(), r.Digest(), want)
+		if r := reopen(b, br, 100_000); r.Digest() != want {
+			b.Fatalf("reopened replica: digest %s want %s", r.Digest(), want)
 		}
 	}
 }

@@ -42,7 +42,7 @@ func TestCheckpointWritesWhatChanged(t *testing.T) {
 	if br.replica.CommitMin() < 320 || br.bus.replies < 320 {
 		t.Fatalf("executed %d ops, %d replies: the writes did not run", br.replica.CommitMin(), br.bus.replies)
 	}
-	reopened := reopen(t, br)
+	reopened := reopen(t, br, 20_000)
 	if reopened.Digest() != br.replica.Digest() {
 		t.Fatalf("reopened replica's digest %s, want %s", reopened.Digest(), br.replica.Digest())
 	}
@@ -51,10 +51,11 @@ func TestCheckpointWritesWhatChanged(t *testing.T) {
 	}
 }
 
-// reopen opens a replica from a copy of br's disk and completes its reads.
-func reopen(t *testing.T, br *benchReplica) *vsr.Replica {
+// reopen opens a replica of a store of keys keys from a copy of br's disk
+// and completes its reads.
+func reopen(t testing.TB, br *benchReplica, keys int) *vsr.Replica {
 	t.Helper()
-	store, err := New(Options{KeysMax: 20_000, KeySizeMax: 16, ValueSizeMax: 64})
+	store, err := New(Options{KeysMax: keys, KeySizeMax: 16, ValueSizeMax: 64})
 	if err != nil {
 		t.Fatal(err)
 	}

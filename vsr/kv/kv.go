@@ -9,7 +9,8 @@
 // Every replica runs the same Store over the same committed ops, so the
 // store is deterministic to the byte: nothing reads a clock or a random
 // source, and map iteration order never reaches anything visible (the
-// snapshot sorts its keys; the digest is an order-independent sum).
+// snapshot lists entries in pages placed by the order of the writes, and
+// the digest is an order-independent sum).
 // Memory is bounded by [Options]: a write of a new key into a full store
 // is answered [StatusFull], never grown into.
 package kv
