@@ -294,20 +294,26 @@ func (s *Store) load(b []byte, plan snapshotPlan) error {
 	entries := make([]entry, plan.count)
 	m := make(map[string]*entry, plan.count)
 	pages := make([]dataPage, plan.pages)
+	pageKeys := make([]keyed, plan.count) // each page's keys a piece of it, capped
 	var sum vsr.U128
 	var dup error
 	n, keyOff := 0, 0
 	s.forEachEntry(b, plan.pages, func(i int, key, value []byte) {
+		if pages[i].keys == nil {
+			count := int(binary.LittleEndian.Uint32(b[(1+i)*page:]))
+			pages[i].keys = pageKeys[n:n:min(n+count, len(pageKeys))]
+		}
 		sum = add128(sum, s.entryHash(key, value))
 		start := len(values)
 		values = append(values, value...)
 		e := &entries[n]
 		e.value, e.page = values[start:len(values):len(values)], int32(i)
 		k := allKeys[keyOff : keyOff+len(key)]
-		if m[k] != nil && dup == nil {
+		before := len(m)
+		m[k] = e
+		if len(m) == before && dup == nil {
 			dup = fmt.Errorf("kv: snapshot holds key %q twice", k)
 		}
-		m[k] = e
 		pages[i].keys = append(pages[i].keys, keyed{k, e})
 		pages[i].used += entrySize(k, e.value)
 		n, keyOff = n+1, keyOff+len(key)
