@@ -200,7 +200,7 @@ func (c *promisesChecker) checkpointIntact(i int, sb *diskState) bool {
 	}
 	b := make([]byte, (sb.size+vsr.SectorSize-1)/vsr.SectorSize*vsr.SectorSize)
 	st.Peek(l.CheckpointOffset+uint64(sb.area)*l.CheckpointAreaSize, b)
-	return vsr.Checksum(b[16:sb.size]) == sb.checksum
+	return vsr.CheckpointChecksum(b[:sb.size]) == sb.checksum
 }
 
 // diskViews reads the view and log_view an open after a crash now would find.
