@@ -64,21 +64,28 @@ const headLossesMax = 1
 
 const headLossKind = "head-loss"
 
-// drawHeadLoss draws the kind's options from a stream of its own, every
-// draw made whether or not it is on, so that every other option of every
-// seed stays as drawn before the kind existed.
+// drawHeadLoss draws the kind's options (drawAimedKind).
 func drawHeadLoss(seed uint64, force Force, c *ChaosOptions) {
-	p := faults.New(seed).Stream("options/chaos/head-loss")
+	c.HeadLoss, c.HeadLossNsMean = drawAimedKind(seed, force, headLossKind,
+		[2]faults.Ratio{faults.PerMillion(5_000), faults.PerMillion(50_000)}, [2]uint64{1_000_000_000, 5_000_000_000})
+}
+
+// drawAimedKind draws a kind that is on in 30% of seeds, with a ratio and
+// a mean time drawn between bounds, from a stream of its own, every draw
+// made whether or not it is on, so that every other option of every seed
+// stays as drawn before the kind existed. Off, the ratio is never.
+func drawAimedKind(seed uint64, force Force, kind string, ratio [2]faults.Ratio, meanNs [2]uint64) (faults.Ratio, uint64) {
+	p := faults.New(seed).Stream("options/chaos/" + kind)
 	on := p.Chance(faults.Percent(30))
-	ratio := p.RatioBetween(faults.PerMillion(5_000), faults.PerMillion(50_000))
-	meanNs := p.Range(1_000_000_000, 5_000_000_000)
-	if forced, ok := force[headLossKind]; ok {
+	r := p.RatioBetween(ratio[0], ratio[1])
+	mean := p.Range(meanNs[0], meanNs[1])
+	if forced, ok := force[kind]; ok {
 		on = forced
 	}
-	c.HeadLoss, c.HeadLossNsMean = faults.Never, 0
-	if on {
-		c.HeadLoss, c.HeadLossNsMean = ratio, meanNs
+	if !on {
+		return faults.Never, 0
 	}
+	return r, mean
 }
 
 // stepHeadLoss runs every 100 ms: it may arm a head loss, and gives up one
