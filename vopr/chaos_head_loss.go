@@ -34,14 +34,13 @@ import (
 
 // headLossState is one head loss in progress.
 type headLossState struct {
-	phase      int
-	armedNs    uint64 // when the phase began
-	primary    int
-	view       uint32
-	op         uint64 // the prepare whose holders crash
-	holders    uint8  // replicas the prepare may reach (bit i: replica i)
-	damaged    int    // the holder whose disk loses the op's slot
-	damageLoss int    // its copies faults may strike: 1 (one of the two) or 2 (both)
+	phase   int
+	armedNs uint64 // when the phase began
+	primary int
+	view    uint32
+	op      uint64 // the prepare whose holders crash
+	holders uint8  // replicas the prepare may reach (bit i: replica i)
+	damaged int    // the holder whose disk loses the op's slot
 }
 
 const (
@@ -145,7 +144,7 @@ func (c *chaos) headLossPrepare(from int, hd *vsr.Header) {
 		}
 	}
 	*h = headLossState{phase: headLossWatching, armedNs: c.sim.now, primary: from, view: hd.View, op: hd.Op,
-		holders: holders, damaged: damaged, damageLoss: loss}
+		holders: holders, damaged: damaged}
 	c.sim.logf(logShort, "chaos: head loss: op %d of view %d reaches replicas %s only; replica %d's disk will lose it",
 		hd.Op, hd.View, maskString(holders, n), damaged)
 }
