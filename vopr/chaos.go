@@ -40,6 +40,8 @@ type chaos struct {
 	clientRepliedNs    []uint64                // per client: when its latest request was answered
 
 	partitionPR *faults.PRNG // partition restarts (chaos_partition.go)
+	headLossPR  *faults.PRNG // head losses (chaos_head_loss.go)
+	headLoss    headLossState
 	churn       churnState
 	backlog     backlogState
 	meter       divergenceMeter
@@ -73,6 +75,8 @@ type ChaosStats struct {
 	ChurnEpisodes     uint64
 	ChurnIsolations   uint64
 	PartitionRestarts uint64 // replicas rebooted beside a primary cut off by a partition
+	HeadLosses        uint64 // power losses of an op's holders as it commits (chaos_head_loss.go)
+	HeadLossSlotsLost uint64 // of them, those whose returning replica lost both copies of the op
 
 	CheckpointChunks   uint64 // state-transfer chunks sent
 	CheckpointBytesMax uint64 // largest checkpoint a chunk belonged to
@@ -93,10 +97,11 @@ func newChaos(s *Simulator) *chaos {
 		aim: s.root.Stream("chaos/target"), window: s.root.Stream("chaos/crash-window"),
 		group: s.root.Stream("chaos/crash-group"), churnPR: s.root.Stream("chaos/churn"),
 		restart: s.root.Stream("chaos/restart"), partitionPR: s.root.Stream("chaos/partition-restart"),
-		held: make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
+		headLossPR: s.root.Stream("chaos/head-loss"),
+		held:       make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
 		clientRegisteredNs: make([]uint64, s.opts.Clients), clientRepliedNs: make([]uint64, s.opts.Clients),
 	}
-	for _, k := range []string{"target", "crash-window", "churn"} {
+	for _, k := range []string{"target", "crash-window", "churn", headLossKind} {
 		if on, _ := o.kindOn(k); on {
 			c.watch = true
 		}
@@ -110,6 +115,7 @@ const (
 	actionCrash            = iota + 1 // tag: the reason (a crash* constant) and incarnation
 	actionIsolate                     // tag: how long, ns
 	actionPartitionRestart            // tag: the old primary (chaos_partition.go)
+	actionHeadLoss                    // the watched op committed (chaos_head_loss.go)
 )
 
 // Why chaos crashed a replica: the stats counter it feeds.
@@ -141,6 +147,8 @@ func (c *chaos) handle(e *event) {
 		c.isolate(e.a, e.tag)
 	case actionPartitionRestart:
 		c.partitionRestart(e.a, int(e.tag))
+	case actionHeadLoss:
+		c.headLossStrike()
 	default:
 		panic("vopr: unknown chaos action")
 	}
@@ -213,6 +221,7 @@ func (c *chaos) step() {
 	c.stepClientLinks()
 	c.stepCrashGroup()
 	c.stepChurn()
+	c.stepHeadLoss()
 	c.backlog.step(c)
 }
 

@@ -81,6 +81,12 @@ type ChaosOptions struct {
 	// view-change quorum, the chance that replica reboots at once.
 	PartitionRestart       faults.Ratio `json:"partition_restart"`
 	PartitionRestartNsMean uint64       `json:"partition_restart_ns_mean"`
+	// Head loss ("head-loss", vopr/chaos_head_loss.go): per 100 ms, the
+	// chance that the holders of the primary's next op lose power as it
+	// commits, one of them losing the op's slot and returning first, after
+	// exp(HeadLossNsMean).
+	HeadLoss       faults.Ratio `json:"head_loss"`
+	HeadLossNsMean uint64       `json:"head_loss_ns_mean"`
 
 	// Small messages ("small-messages"): Options.MessageSizeMax is drawn
 	// below 4 KiB, down to vsr.MessageSizeMin, and need not be a multiple
@@ -114,7 +120,8 @@ type ChaosOptions struct {
 
 // chaosKinds are the fault kinds of ChaosOptions, appended to FaultKinds.
 var chaosKinds = []string{"client-links", "long-delay", "target", "crash-window", "crash-group", "churn",
-	"small-messages", "big-state", "load", "backlog", partitionRestartKind}
+	"small-messages", "big-state", "load", "backlog", partitionRestartKind,
+	headLossKind}
 
 // chaosOnPercent is how often the swarm turns each chaos kind on. Below
 // the older kinds' 60%: nine more kinds all at 60% would leave few seeds
@@ -304,7 +311,7 @@ func (c *ChaosOptions) ratios() []namedRatio {
 		{"crash prepare_ok", &c.CrashPrepareOk}, {"crash view change sent", &c.CrashViewChangeSent},
 		{"crash group", &c.CrashGroup}, {"crash group all", &c.CrashGroupAll},
 		{"crash group aimed", &c.CrashGroupAimed}, {"churn", &c.Churn},
-		{"partition restart", &c.PartitionRestart},
+		{"partition restart", &c.PartitionRestart}, {"head loss", &c.HeadLoss},
 	}
 }
 
@@ -344,6 +351,8 @@ func (c *ChaosOptions) kindOn(k string) (on, ok bool) {
 		return live(c.Churn) && c.ChurnViews > 0, true
 	case partitionRestartKind:
 		return live(c.PartitionRestart), true
+	case headLossKind:
+		return live(c.HeadLoss), true
 	case "small-messages":
 		return c.SmallMessages, true
 	case "big-state":
@@ -383,6 +392,7 @@ func (c *ChaosOptions) Rows() [][2]string {
 		{"load / backlog", fmt.Sprintf("%v / %v: pause at %s until %d ops behind, crash %s after, restart by %s; quiet network %v",
 			c.Load, c.Backlog, sec(c.BacklogAtNs), c.BacklogOps, sec(c.BacklogCrashNs), sec(c.BacklogRestartNs), c.BacklogQuiet)},
 		c.partitionRestartRow(pct, sec),
+		c.headLossRow(pct, sec),
 	}
 	return rows
 }

@@ -103,6 +103,7 @@ func (s *Simulator) replicaEnv(r *simReplica) vsr.Env {
 		Random: s.root.Stream(fmt.Sprintf("replica-%d/incarnation-%d", index, r.incarnation)), Buffers: r.buffers,
 		Hook: func(e *vsr.Event) {
 			s.check.onEvent(index, e)
+			s.chaos.headLossEvent(index, e)
 			if s.tap != nil {
 				s.tap(index, e)
 			}
