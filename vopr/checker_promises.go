@@ -119,7 +119,10 @@ func (c *promisesChecker) onSend(from int, message []byte) {
 		c.acked[from][ackKey{view: h.View, op: h.Op, checksum: h.Context}] = struct{}{}
 	case vsr.CommandStartView:
 		c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
-		c.cluster.startViewSent(from, &h, message[vsr.HeaderSize:h.Size])
+		// A copy for the interface call, which the compiler cannot see
+		// through: passing &h would move h to the heap on every send.
+		sv := h
+		c.cluster.startViewSent(from, &sv, message[vsr.HeaderSize:h.Size])
 	case vsr.CommandDoViewChange:
 		c.needViews(from, &h, diskViews{view: h.View, logView: h.LogView})
 		c.checkNacks(from, &h, message[vsr.HeaderSize:h.Size])
