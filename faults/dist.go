@@ -39,7 +39,7 @@ func (p *PRNG) Exponential(mean uint64) uint64 {
 // inversion. x = 0 (u = 0, -ln u infinite) gives the cap.
 func exponentialFrom(x, mean uint64) uint64 {
 	valueMax := mean * ExponentialMeansMax
-	if x == 0 {
+	if x == 0 || mean == 0 { // mean 0: the product below is 0 too, without the logarithm
 		return valueMax
 	}
 	nlnQ32 := negLnQ32(x)
