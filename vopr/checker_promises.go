@@ -275,7 +275,7 @@ func (c *promisesChecker) needPrepare(i int, op uint64, checksum vsr.U128) {
 	if uint64(len(c.slot)) != l.PrepareSlotSize {
 		c.slot = make([]byte, l.PrepareSlotSize)
 	}
-	st.Peek(slotOffset, c.slot)
+	c.peekPrepare(st, slotOffset)
 	p, _, err := vsr.Decode(c.slot, c.sizeMax)
 	held := err == nil && p.Command == vsr.CommandPrepare && p.Op == op && p.Checksum == checksum
 	st.Peek(sectorOffset, c.sector)
@@ -286,6 +286,25 @@ func (c *promisesChecker) needPrepare(i int, op uint64, checksum vsr.U128) {
 		c.v.fail(Correctness, fmt.Sprintf("replica %d acknowledged op %d (prepare %s) while its disk holds "+
 			"the prepare: %v, its ring header: %v", i, op, checksum, held, named))
 	}
+}
+
+// headerSizeOffset is where a vsr header holds the message's size
+// (TestHeaderSizeOffset checks it against an encoded message).
+const headerSizeOffset = 148
+
+// peekPrepare reads the prepare slot at offset into c.slot as far as
+// Decode will look: the sectors up to the size its header names (Decode
+// reads no further), or just the first if that size is out of bounds
+// (Decode fails on the size then). A slot is up to 16 KiB; most prepares
+// fit a sector.
+func (c *promisesChecker) peekPrepare(st *simStorage, offset uint64) {
+	st.Peek(offset, c.slot[:vsr.SectorSize])
+	size := uint64(binary.LittleEndian.Uint32(c.slot[headerSizeOffset:]))
+	if size <= vsr.SectorSize || size > uint64(len(c.slot)) {
+		return
+	}
+	end := (size + vsr.SectorSize - 1) / vsr.SectorSize * vsr.SectorSize
+	st.Peek(offset+vsr.SectorSize, c.slot[vsr.SectorSize:end])
 }
 
 // checkNacks fails the run if replica i's do_view_change h (headers body)
