@@ -48,6 +48,9 @@ type promisesChecker struct {
 	starts logStarts // where each log_view's log began (checker_log_start.go)
 	slot   []byte    // one prepare slot, reused
 	sector []byte    // one sector, reused
+	// headers decodes what replicas send (the simulator's, shared with
+	// the chaos scenarios, which decode the same sends).
+	headers *headerMemo
 }
 
 // diskViews is the view and log_view a superblock copy holds.
@@ -92,7 +95,8 @@ func (s *Simulator) durableCheckpointOp(i int) uint64 {
 }
 
 func newPromisesChecker(s *Simulator, v verdicts) promisesChecker {
-	c := promisesChecker{v: v, cluster: s, sizeMax: s.opts.MessageSizeMax, sector: make([]byte, vsr.SectorSize)}
+	c := promisesChecker{v: v, cluster: s, sizeMax: s.opts.MessageSizeMax, sector: make([]byte, vsr.SectorSize),
+		headers: &s.sentHeaders}
 	for i := range c.acked {
 		c.acked[i] = map[ackKey]struct{}{}
 	}
@@ -108,7 +112,7 @@ func (c *promisesChecker) onSend(from int, message []byte) {
 	default:
 		return
 	}
-	h, err := vsr.DecodeHeader(message)
+	h, err := c.headers.decode(message)
 	if err != nil {
 		panic("vopr: a replica sent a message whose header does not decode: " + err.Error())
 	}

@@ -103,6 +103,10 @@ type Simulator struct {
 	logLevel LogLevel
 	failure  *Result
 	stats    Stats
+
+	// sentHeaders decodes the headers of replicas' sends for the promises
+	// checker and the chaos scenarios (header_memo.go).
+	sentHeaders headerMemo
 }
 
 type phase uint8
