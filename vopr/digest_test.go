@@ -2,6 +2,7 @@ package vopr
 
 import (
 	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"github.com/govsr/govsr/faults"
@@ -55,5 +56,20 @@ func TestFoldDigestMatches(t *testing.T) {
 		check(vsr.U128{}, 0, 0, 0, 0, v, vsr.U128{})
 		check(vsr.U128{}, 0, 0, 0, 0, 0, vsr.U128{Lo: v})
 		check(vsr.U128{}, 0, 0, 0, 0, 0, vsr.U128{Hi: v})
+	}
+}
+
+// TestKeyAndValueNames pins the workload's key and value names to the
+// format they always had ("k%d", "c%d.%d"): they are in every request, so
+// in every run's digest.
+func TestKeyAndValueNames(t *testing.T) {
+	var o Options
+	for _, n := range []int{0, 1, 9, 10, 12345, -3} {
+		if got, want := o.keyName(n), fmt.Sprintf("k%d", n); got != want {
+			t.Fatalf("keyName(%d) = %q, want %q", n, got, want)
+		}
+		if got, want := o.valueOf(n, n*7+1), fmt.Sprintf("c%d.%d", n, n*7+1); got != want {
+			t.Fatalf("valueOf(%d, %d) = %q, want %q", n, n*7+1, got, want)
+		}
 	}
 }
