@@ -36,7 +36,7 @@ func (c *chaos) observe(from, to int, message []byte) bool {
 	default:
 		return false
 	}
-	h, err := vsr.DecodeHeader(message)
+	h, err := c.sim.sentHeaders.decode(message)
 	if err != nil {
 		panic("vopr: a replica sent a message whose header does not decode: " + err.Error())
 	}

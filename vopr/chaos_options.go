@@ -2,6 +2,7 @@ package vopr
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/govsr/govsr/faults"
@@ -419,7 +420,7 @@ func (o *Options) kvOptions() kv.Options {
 // keyName is the workload's key number key; with big state, padded to a
 // length of its own up to the key size max.
 func (o *Options) keyName(key int) string {
-	name := fmt.Sprintf("k%d", key)
+	name := "k" + strconv.Itoa(key) // fmt.Sprintf("k%d"), without its cost per request
 	return pad(name, o.Chaos.KeySizeMax)
 }
 
@@ -427,7 +428,7 @@ func (o *Options) keyName(key int) string {
 // tells which write it saw; with big state, padded to a length of its own
 // up to the value size max (a cas that expects it pads it alike).
 func (o *Options) valueOf(client, n int) string {
-	return pad(fmt.Sprintf("c%d.%d", client, n), o.Chaos.ValueSizeMax)
+	return pad("c"+strconv.Itoa(client)+"."+strconv.Itoa(n), o.Chaos.ValueSizeMax) // as "c%d.%d"
 }
 
 // pad extends s to a length between len(s) and sizeMax that depends on s
