@@ -41,6 +41,8 @@ type chaos struct {
 
 	partitionPR *faults.PRNG // partition restarts (chaos_partition.go)
 	headLossPR  *faults.PRNG // head losses (chaos_head_loss.go)
+	replayPR    *faults.PRNG // client replays (chaos_replay.go)
+	tapes       []replayTape // per client, when client-replay is on
 	headLoss    headLossState
 	churn       churnState
 	backlog     backlogState
@@ -77,6 +79,7 @@ type ChaosStats struct {
 	PartitionRestarts uint64 // replicas rebooted beside a primary cut off by a partition
 	HeadLosses        uint64 // power losses of an op's holders as it commits (chaos_head_loss.go)
 	HeadLossSlotsLost uint64 // of them, those whose returning replica lost both copies of the op
+	ClientReplays     uint64 // evicted sessions replayed (chaos_replay.go)
 
 	CheckpointChunks   uint64 // state-transfer chunks sent
 	CheckpointBytesMax uint64 // largest checkpoint a chunk belonged to
@@ -97,8 +100,8 @@ func newChaos(s *Simulator) *chaos {
 		aim: s.root.Stream("chaos/target"), window: s.root.Stream("chaos/crash-window"),
 		group: s.root.Stream("chaos/crash-group"), churnPR: s.root.Stream("chaos/churn"),
 		restart: s.root.Stream("chaos/restart"), partitionPR: s.root.Stream("chaos/partition-restart"),
-		headLossPR: s.root.Stream("chaos/head-loss"),
-		held:       make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
+		headLossPR: s.root.Stream("chaos/head-loss"), replayPR: s.root.Stream("chaos/client-replay"),
+		held: make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
 		clientRegisteredNs: make([]uint64, s.opts.Clients), clientRepliedNs: make([]uint64, s.opts.Clients),
 	}
 	for _, k := range []string{"target", "crash-window", "churn", headLossKind} {
@@ -116,6 +119,7 @@ const (
 	actionIsolate                     // tag: how long, ns
 	actionPartitionRestart            // tag: the old primary (chaos_partition.go)
 	actionHeadLoss                    // the watched op committed (chaos_head_loss.go)
+	actionReplay                      // a: the client's node; data: a message it sent (chaos_replay.go)
 )
 
 // Why chaos crashed a replica: the stats counter it feeds.
@@ -149,6 +153,8 @@ func (c *chaos) handle(e *event) {
 		c.partitionRestart(e.a, int(e.tag))
 	case actionHeadLoss:
 		c.headLossStrike()
+	case actionReplay:
+		c.replay(e.data)
 	default:
 		panic("vopr: unknown chaos action")
 	}

@@ -88,6 +88,12 @@ type ChaosOptions struct {
 	// exp(HeadLossNsMean).
 	HeadLoss       faults.Ratio `json:"head_loss"`
 	HeadLossNsMean uint64       `json:"head_loss_ns_mean"`
+	// Client replay ("client-replay", vopr/chaos_replay.go): per session
+	// the primary evicts, the chance that the client drops off and the
+	// network replays its register, then after exp(ClientReplayNsMean) its
+	// requests of that session.
+	ClientReplay       faults.Ratio `json:"client_replay"`
+	ClientReplayNsMean uint64       `json:"client_replay_ns_mean"`
 
 	// Small messages ("small-messages"): Options.MessageSizeMax is drawn
 	// below 4 KiB, down to vsr.MessageSizeMin, and need not be a multiple
@@ -122,7 +128,7 @@ type ChaosOptions struct {
 // chaosKinds are the fault kinds of ChaosOptions, appended to FaultKinds.
 var chaosKinds = []string{"client-links", "long-delay", "target", "crash-window", "crash-group", "churn",
 	"small-messages", "big-state", "load", "backlog", partitionRestartKind,
-	headLossKind}
+	headLossKind, clientReplayKind}
 
 // chaosOnPercent is how often the swarm turns each chaos kind on. Below
 // the older kinds' 60%: nine more kinds all at 60% would leave few seeds
@@ -313,6 +319,7 @@ func (c *ChaosOptions) ratios() []namedRatio {
 		{"crash group", &c.CrashGroup}, {"crash group all", &c.CrashGroupAll},
 		{"crash group aimed", &c.CrashGroupAimed}, {"churn", &c.Churn},
 		{"partition restart", &c.PartitionRestart}, {"head loss", &c.HeadLoss},
+		{"client replay", &c.ClientReplay},
 	}
 }
 
@@ -354,6 +361,8 @@ func (c *ChaosOptions) kindOn(k string) (on, ok bool) {
 		return live(c.PartitionRestart), true
 	case headLossKind:
 		return live(c.HeadLoss), true
+	case clientReplayKind:
+		return live(c.ClientReplay), true
 	case "small-messages":
 		return c.SmallMessages, true
 	case "big-state":
@@ -394,6 +403,7 @@ func (c *ChaosOptions) Rows() [][2]string {
 			c.Load, c.Backlog, sec(c.BacklogAtNs), c.BacklogOps, sec(c.BacklogCrashNs), sec(c.BacklogRestartNs), c.BacklogQuiet)},
 		c.partitionRestartRow(pct, sec),
 		c.headLossRow(pct, sec),
+		c.clientReplayRow(pct, sec),
 	}
 	return rows
 }

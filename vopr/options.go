@@ -201,6 +201,7 @@ func Draw(seed uint64, force Force) Options {
 	drawChaos(seed, force, &o)
 	drawPartitionRestart(seed, force, &o.Chaos)
 	drawHeadLoss(seed, force, &o.Chaos)
+	drawClientReplay(seed, force, &o.Chaos)
 	drawLiveness(&o, force)
 	o.Storage.Atlas = drawStorageAtlas(seed, o.Replicas, force)
 	return o

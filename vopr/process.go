@@ -104,6 +104,7 @@ func (s *Simulator) replicaEnv(r *simReplica) vsr.Env {
 		Hook: func(e *vsr.Event) {
 			s.check.onEvent(index, e)
 			s.chaos.headLossEvent(index, e)
+			s.chaos.replayEvent(index, e)
 			if s.tap != nil {
 				s.tap(index, e)
 			}

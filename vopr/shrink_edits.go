@@ -96,6 +96,8 @@ func withoutChaosKind(o *Options, kind string) {
 		setNever(&c.PartitionRestart)
 	case headLossKind:
 		setNever(&c.HeadLoss)
+	case clientReplayKind:
+		setNever(&c.ClientReplay)
 	case "small-messages":
 		c.SmallMessages = false
 		o.MessageSizeMax = max(o.MessageSizeMax, messageSizeNoSmallMessages)

@@ -294,6 +294,7 @@ func (s *Simulator) recordRequest(message []byte, last *sentRequest) {
 		if i, ok := s.clientOf[h.Client]; ok {
 			last.client = i
 		}
+		s.chaos.tape(last.client, &h, message)
 	}
 	s.check.sent[last.checksum] = struct{}{}
 	if last.client >= 0 {

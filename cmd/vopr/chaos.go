@@ -29,6 +29,7 @@ func chaosResultRows(st *vopr.ChaosStats) [][]any {
 		{"crashes in window: journal / superblock write, prepare_ok / view change sent", fmt.Sprintf("%d / %d, %d / %d",
 			st.CrashJournalWrite, st.CrashSuperblockWrite, st.CrashPrepareOk, st.CrashViewChangeSent)},
 		{"crash groups / whole cluster", fmt.Sprintf("%d / %d", st.CrashGroups, st.CrashWholeCluster)},
+		{"client sessions replayed after eviction", st.ClientReplays},
 		{"churn episodes / isolations", fmt.Sprintf("%d / %d", st.ChurnEpisodes, st.ChurnIsolations)},
 		{"state transfer chunks / largest checkpoint", fmt.Sprintf("%d / %d bytes", st.CheckpointChunks, st.CheckpointBytesMax)},
 		{"backlog pauses / beyond journal / crashes after", fmt.Sprintf("%d / %d / %d", st.BacklogPauses,
@@ -47,6 +48,7 @@ type chaosTally struct {
 	SeedsDivergent       uint64 `json:"seeds_with_divergent_view_change"`
 	SeedsLateRegister    uint64 `json:"seeds_with_late_old_register"`
 	SeedsBeyondJournal   uint64 `json:"seeds_with_backlog_beyond_journal_then_crash"`
+	SeedsClientReplay    uint64 `json:"seeds_with_client_replay"`
 }
 
 func (c *chaosTally) add(st *vopr.ChaosStats) {
@@ -58,6 +60,9 @@ func (c *chaosTally) add(st *vopr.ChaosStats) {
 	}
 	if st.LateOldRegisters > 0 {
 		c.SeedsLateRegister++
+	}
+	if st.ClientReplays > 0 {
+		c.SeedsClientReplay++
 	}
 	if st.BacklogBeyondJournal > 0 && st.BacklogCrashes > 0 {
 		c.SeedsBeyondJournal++
@@ -71,5 +76,6 @@ func (c *chaosTally) rows() [][]any {
 		{"seeds with a view change over divergent logs", c.SeedsDivergent},
 		{"seeds with a late old register", c.SeedsLateRegister},
 		{"seeds with a backlog beyond the journal, then a crash", c.SeedsBeyondJournal},
+		{"seeds with a client session replayed after eviction", c.SeedsClientReplay},
 	}
 }
