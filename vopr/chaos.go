@@ -40,6 +40,8 @@ type chaos struct {
 	clientRepliedNs    []uint64                // per client: when its latest request was answered
 
 	partitionPR *faults.PRNG // partition restarts (chaos_partition.go)
+	tailsPR     *faults.PRNG // stale tails (chaos_tails.go)
+	tails       tailsState
 	churn       churnState
 	backlog     backlogState
 	meter       divergenceMeter
@@ -73,6 +75,8 @@ type ChaosStats struct {
 	ChurnEpisodes     uint64
 	ChurnIsolations   uint64
 	PartitionRestarts uint64 // replicas rebooted beside a primary cut off by a partition
+	TailsEpisodes     uint64 // stale-tails episodes started (a primary cut from the replicas)
+	TailsReturns      uint64 // ... that brought the oldest tail's holder back to lead a view change
 
 	CheckpointChunks   uint64 // state-transfer chunks sent
 	CheckpointBytesMax uint64 // largest checkpoint a chunk belonged to
@@ -93,10 +97,11 @@ func newChaos(s *Simulator) *chaos {
 		aim: s.root.Stream("chaos/target"), window: s.root.Stream("chaos/crash-window"),
 		group: s.root.Stream("chaos/crash-group"), churnPR: s.root.Stream("chaos/churn"),
 		restart: s.root.Stream("chaos/restart"), partitionPR: s.root.Stream("chaos/partition-restart"),
-		held: make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
+		tailsPR: s.root.Stream("chaos/stale-tails"), heldMax: max(1, s.opts.Network.LinkCapacity/4),
+		held:               make([]int, s.net.nodes*s.net.nodes),
 		clientRegisteredNs: make([]uint64, s.opts.Clients), clientRepliedNs: make([]uint64, s.opts.Clients),
 	}
-	for _, k := range []string{"target", "crash-window", "churn"} {
+	for _, k := range []string{"target", "crash-window", "churn", tailsKind} {
 		if on, _ := o.kindOn(k); on {
 			c.watch = true
 		}
@@ -110,6 +115,7 @@ const (
 	actionCrash            = iota + 1 // tag: the reason (a crash* constant) and incarnation
 	actionIsolate                     // tag: how long, ns
 	actionPartitionRestart            // tag: the old primary (chaos_partition.go)
+	actionTailsCut                    // cut from the other replicas (chaos_tails.go)
 )
 
 // Why chaos crashed a replica: the stats counter it feeds.
@@ -141,6 +147,8 @@ func (c *chaos) handle(e *event) {
 		c.isolate(e.a, e.tag)
 	case actionPartitionRestart:
 		c.partitionRestart(e.a, int(e.tag))
+	case actionTailsCut:
+		c.cutReplicaLinksNow(e.a)
 	default:
 		panic("vopr: unknown chaos action")
 	}
@@ -213,6 +221,7 @@ func (c *chaos) step() {
 	c.stepClientLinks()
 	c.stepCrashGroup()
 	c.stepChurn()
+	c.stepTails()
 	c.backlog.step(c)
 }
 

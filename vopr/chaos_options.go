@@ -81,6 +81,9 @@ type ChaosOptions struct {
 	// view-change quorum, the chance that replica reboots at once.
 	PartitionRestart       faults.Ratio `json:"partition_restart"`
 	PartitionRestartNsMean uint64       `json:"partition_restart_ns_mean"`
+	// Stale tails ("stale-tails", vopr/chaos_tails.go): per step, the
+	// chance an episode starts.
+	Tails faults.Ratio `json:"stale_tails"`
 
 	// Small messages ("small-messages"): Options.MessageSizeMax is drawn
 	// below 4 KiB, down to vsr.MessageSizeMin, and need not be a multiple
@@ -114,7 +117,7 @@ type ChaosOptions struct {
 
 // chaosKinds are the fault kinds of ChaosOptions, appended to FaultKinds.
 var chaosKinds = []string{"client-links", "long-delay", "target", "crash-window", "crash-group", "churn",
-	"small-messages", "big-state", "load", "backlog", partitionRestartKind}
+	"small-messages", "big-state", "load", "backlog", partitionRestartKind, tailsKind}
 
 // chaosOnPercent is how often the swarm turns each chaos kind on. Below
 // the older kinds' 60%: nine more kinds all at 60% would leave few seeds
@@ -304,7 +307,7 @@ func (c *ChaosOptions) ratios() []namedRatio {
 		{"crash prepare_ok", &c.CrashPrepareOk}, {"crash view change sent", &c.CrashViewChangeSent},
 		{"crash group", &c.CrashGroup}, {"crash group all", &c.CrashGroupAll},
 		{"crash group aimed", &c.CrashGroupAimed}, {"churn", &c.Churn},
-		{"partition restart", &c.PartitionRestart},
+		{"partition restart", &c.PartitionRestart}, {"stale tails", &c.Tails},
 	}
 }
 
@@ -344,6 +347,8 @@ func (c *ChaosOptions) kindOn(k string) (on, ok bool) {
 		return live(c.Churn) && c.ChurnViews > 0, true
 	case partitionRestartKind:
 		return live(c.PartitionRestart), true
+	case tailsKind:
+		return live(c.Tails), true
 	case "small-messages":
 		return c.SmallMessages, true
 	case "big-state":
@@ -383,6 +388,7 @@ func (c *ChaosOptions) Rows() [][2]string {
 		{"load / backlog", fmt.Sprintf("%v / %v: pause at %s until %d ops behind, crash %s after, restart by %s; quiet network %v",
 			c.Load, c.Backlog, sec(c.BacklogAtNs), c.BacklogOps, sec(c.BacklogCrashNs), sec(c.BacklogRestartNs), c.BacklogQuiet)},
 		c.partitionRestartRow(pct, sec),
+		c.tailsRow(pct),
 	}
 	return rows
 }

@@ -30,6 +30,7 @@ func chaosResultRows(st *vopr.ChaosStats) [][]any {
 			st.CrashJournalWrite, st.CrashSuperblockWrite, st.CrashPrepareOk, st.CrashViewChangeSent)},
 		{"crash groups / whole cluster", fmt.Sprintf("%d / %d", st.CrashGroups, st.CrashWholeCluster)},
 		{"churn episodes / isolations", fmt.Sprintf("%d / %d", st.ChurnEpisodes, st.ChurnIsolations)},
+		{"stale-tails episodes / oldest tail back to lead", fmt.Sprintf("%d / %d", st.TailsEpisodes, st.TailsReturns)},
 		{"state transfer chunks / largest checkpoint", fmt.Sprintf("%d / %d bytes", st.CheckpointChunks, st.CheckpointBytesMax)},
 		{"backlog pauses / beyond journal / crashes after", fmt.Sprintf("%d / %d / %d", st.BacklogPauses,
 			st.BacklogBeyondJournal, st.BacklogCrashes)},
