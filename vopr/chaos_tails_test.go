@@ -15,3 +15,11 @@ func TestChaosStaleTailsHappen(t *testing.T) {
 	expectHappened(t, map[string]uint64{"stale-tails episode": st.TailsEpisodes,
 		"oldest tail back to lead": st.TailsReturns, "nack truncation": truncations})
 }
+
+// A new primary that adopts the longest log whatever its log_view is
+// caught by stale tails alone: the oldest tail's holder leads a view
+// change with a newer view's shorter log in hand (seed 12 of 1-12; the
+// same seed with the same cluster shape and no episodes passes).
+func TestChaosStaleTailsCatchLongestLogWins(t *testing.T) {
+	expectCaughtOnSeeds(t, "longest-log-wins", []uint64{12}, chaosOff(tailsKind), Correctness, "canonical")
+}
