@@ -15,19 +15,20 @@ import (
 	"time"
 
 	"github.com/govsr/govsr/faults"
-	"github.com/govsr/govsr/vsr"
 )
 
 var (
 	durationFlag = flag.Duration("chaos.duration", 0,
 		"chaos time in all, split between the 3- and 5-replica clusters (0: about 12s each, for make test)")
-	roundFlag    = flag.Duration("chaos.round", time.Minute, "chaos time of one round; each round ends healed and checked")
-	convergeFlag = flag.Duration("chaos.converge", 30*time.Second, "how long after the heal every call must have a reply and the replicas agree")
-	seedFlag     = flag.Uint64("chaos.seed", 0, "the seed of the fault schedule and the clients (0: a fresh one, printed)")
-	dirFlag      = flag.String("chaos.dir", "", "where to make the run's directory (default: the system's temporary directory)")
-	keepFlag     = flag.Bool("chaos.keep", false, "keep the run's directory even when the test passes")
-	nemesisFlag  = flag.Bool("chaos.nemesis", true, "run the nemesis and the bus faults (false: the workload and checks alone, a baseline)")
-	clientsFlag  = flag.Int("chaos.clients", 6, "concurrent clients, one call in flight each")
+	roundFlag       = flag.Duration("chaos.round", time.Minute, "chaos time of one round; each round ends healed and checked")
+	convergeFlag    = flag.Duration("chaos.converge", 30*time.Second, "how long after the heal every call must have a reply and the replicas agree")
+	seedFlag        = flag.Uint64("chaos.seed", 0, "the seed of the fault schedule and the clients (0: a fresh one, printed)")
+	dirFlag         = flag.String("chaos.dir", "", "where to make the run's directory (default: the system's temporary directory)")
+	keepFlag        = flag.Bool("chaos.keep", false, "keep the run's directory even when the test passes")
+	nemesisFlag     = flag.Bool("chaos.nemesis", true, "run the nemesis and the bus faults (false: the workload and checks alone, a baseline)")
+	clientsFlag     = flag.Int("chaos.clients", 6, "concurrent clients, one call in flight each")
+	callTimeoutFlag = flag.Duration("chaos.call-timeout", 2*time.Second,
+		"the most a call waits during chaos (each draws its own, from a quarter of this); one it ends is indefinite, or failed if never sent")
 )
 
 // shortChaos is each cluster's chaos time when no duration is given.
@@ -36,6 +37,10 @@ const shortChaos = 12 * time.Second
 func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the chaos test runs real processes for about a minute; not in -short")
+	}
+	if *callTimeoutFlag < 4*time.Millisecond || *clientsFlag < 1 || *clientsFlag > 16 {
+		t.Fatalf("-chaos.call-timeout %s and -chaos.clients %d: want at least 4ms and 1 to 16 clients (two sessions each, of the cluster's 32)",
+			*callTimeoutFlag, *clientsFlag)
 	}
 	seed := *seedFlag
 	if seed == 0 {
@@ -121,7 +126,7 @@ func runCluster(t *testing.T, bin string, n int, random *faults.PRNG, chaosFor t
 	}
 	defer r.c.close()
 	t.Logf("%d replicas on %s; bus faults %s", n, strings.Join(addresses, ","), r.rates.spec(0, true))
-	if err := r.setUp(vsr.U128{Lo: id}, addresses); err != nil {
+	if err := r.setUp(id, addresses); err != nil {
 		t.Fatalf("seed %d: %v", random.Seed(), err)
 	}
 	for round, spent := 0, time.Duration(0); spent < chaosFor; round++ {
@@ -142,23 +147,21 @@ func (r *run) fail(format string, args ...any) {
 }
 
 // setUp starts every replica (faults disarmed) and the clients.
-func (r *run) setUp(cluster vsr.U128, addresses []string) error {
+func (r *run) setUp(cluster uint64, addresses []string) error {
 	launcher := r.random.Stream("setup")
 	for _, p := range r.c.replicas {
 		if err := r.c.launch(p, r.rates.spec(launcher.Uint64(), false).String()); err != nil {
 			return err
 		}
 	}
+	dialing, stopDialing := context.WithTimeout(context.Background(), *convergeFlag)
+	defer stopDialing()
 	var err error
-	r.clients, err = dialClients(cluster, addresses, messageSizeMax, *clientsFlag, r.rates.spec(launcher.Uint64(), false),
-		r.random.Stream("clients"))
+	r.clients, err = dialClients(dialing, cluster, addresses, *clientsFlag, newSendFaults(r.rates, r.random.Stream("clients")))
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.clients.run(ctx); close(done) }()
-	r.t.Cleanup(func() { cancel(); <-done })
+	r.t.Cleanup(r.clients.close)
 	// Faults start once the cluster has elected its first primary: a
 	// replica restarted before that only waits, recovering, for one to
 	// exist, so chaos from the first second mostly measures the wait.
@@ -167,9 +170,17 @@ func (r *run) setUp(cluster vsr.U128, addresses []string) error {
 	return r.awaitAgreement(warm, 0)
 }
 
-// stopAll stops every replica with SIGTERM and checks that they stopped
-// at the same commit with the same state.
+// stopAll closes the client, whose sessions may still be retrying calls
+// that timed out, waits until the replicas agree on the last of them, then
+// stops every replica with SIGTERM and checks that they stopped at the
+// same commit with the same state.
 func (r *run) stopAll() error {
+	r.clients.close()
+	quiet, stop := context.WithTimeout(context.Background(), *convergeFlag)
+	defer stop()
+	if err := r.awaitAgreement(quiet, 0); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(r.c.replicas))
 	for i, p := range r.c.replicas {

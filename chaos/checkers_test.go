@@ -1,12 +1,16 @@
 package chaos
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/govsr/govsr/client"
 	"github.com/govsr/govsr/internal/kvmodel"
 	"github.com/govsr/govsr/vsr/kv"
 )
@@ -82,5 +86,61 @@ func TestParseStatus(t *testing.T) {
 	}
 	if _, ok := parseStatus("normal view=3 op=40"); ok {
 		t.Error("a short line parsed")
+	}
+}
+
+// Each outcome of the library lands in the history as Jepsen records it
+// (ok, fail, info), and checkErrors refuses a round with a call that
+// failed definitely other than by its own timeout, or a read after the
+// heal without its reply.
+func TestOutcomes(t *testing.T) {
+	indefinite := func(err error) error { return fmt.Errorf("client: write: %w (%w)", err, client.ErrIndefinite) }
+	cases := []struct {
+		kind                      kvmodel.Kind
+		value                     string
+		swapped                   bool
+		err                       error
+		want                      kvmodel.Call
+		failed, timedOut, refused bool
+	}{
+		{kind: kvmodel.Read, value: "a", want: kvmodel.Call{Status: kv.StatusOK, Output: "a"}},
+		{kind: kvmodel.Read, err: fmt.Errorf("client: read: %w", client.ErrNotFound),
+			want: kvmodel.Call{Status: kv.StatusNotFound}},
+		{kind: kvmodel.CAS, value: "b", want: kvmodel.Call{Status: kv.StatusMismatch, Output: "b"}},
+		{kind: kvmodel.CAS, swapped: true, want: kvmodel.Call{Status: kv.StatusOK}},
+		{kind: kvmodel.CAS, err: client.ErrNotFound, want: kvmodel.Call{Status: kv.StatusNotFound}},
+		{kind: kvmodel.Write, err: fmt.Errorf("client: write: %w", client.ErrFull), want: kvmodel.Call{Status: kv.StatusFull}},
+		{kind: kvmodel.Write, err: indefinite(client.ErrEvicted), want: kvmodel.Call{Unknown: true}},
+		{kind: kvmodel.Write, err: indefinite(context.DeadlineExceeded), want: kvmodel.Call{Unknown: true},
+			timedOut: true},
+		{kind: kvmodel.Write, err: fmt.Errorf("client: write: %w", context.DeadlineExceeded), failed: true,
+			timedOut: true},
+		{kind: kvmodel.CAS, err: fmt.Errorf("client: cas: %w", client.ErrInvalid), failed: true, refused: true},
+	}
+	for i, c := range cases {
+		o := &operation{Call: kvmodel.Call{Kind: c.kind}}
+		o.apply(outcome(c.kind, []byte(c.value), c.swapped, c.err))
+		got := o.Call
+		got.Kind = 0
+		if got != c.want || o.failed != c.failed || o.timedOut != c.timedOut {
+			t.Errorf("case %d: %+v failed %t timed out %t; want %+v failed %t timed out %t", i, got, o.failed, o.timedOut,
+				c.want, c.failed, c.timedOut)
+		}
+		if err := checkErrors([]*operation{o}); (err != nil) != c.refused {
+			t.Errorf("case %d: checkErrors %v, want refused %t", i, err, c.refused)
+		}
+		// A read after the heal must have its reply: any error refuses it.
+		o.final = true
+		if err := checkErrors([]*operation{o}); (err != nil) != (c.failed || c.want.Unknown) {
+			t.Errorf("case %d after the heal: checkErrors %v", i, err)
+		}
+	}
+	// A failed call is left out of the check: a write that did not happen
+	// does not explain a read of its value.
+	w := at(0, 0, 1, kvmodel.Call{Kind: kvmodel.Write, Key: "k", Value: "a"})
+	w.apply(reply{err: errors.New("refused")})
+	r := at(1, 2, 3, kvmodel.Call{Kind: kvmodel.Read, Key: "k", Status: kv.StatusOK, Output: "a"})
+	if err := checkLinearizable([]*operation{w, r}, filepath.Join(t.TempDir(), "lin.html")); err == nil {
+		t.Error("a read of a value only a failed write wrote is linearizable")
 	}
 }

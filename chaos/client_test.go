@@ -1,202 +1,89 @@
 package chaos
 
-// The test's clients, over what main offers today: the vsr.Client protocol
-// code driven by one bus loop on one goroutine, the way vsr benchmark does
-// it. Workers call do, which blocks like a client library's Read, Write and
-// CompareAndSet would; switching to the client package later replaces this
-// file only.
+// The test's clients: the client library (client/) that applications use,
+// one *client.Client shared by every worker, so that kills, pauses and bus
+// faults test the library's retries, session handling and error
+// classification too. Each outcome goes into the history as Jepsen
+// records it: ok (a reply), fail (definitely did not happen) or info
+// (ErrIndefinite: it may have happened, now or later).
 
 import (
 	"context"
 	"errors"
-	"fmt"
-	"time"
 
-	"github.com/govsr/govsr/faults"
+	"github.com/govsr/govsr/client"
 	"github.com/govsr/govsr/internal/kvmodel"
-	"github.com/govsr/govsr/vsr"
-	"github.com/govsr/govsr/vsr/bus"
 	"github.com/govsr/govsr/vsr/kv"
 )
-
-// A client retries after 200 ms, backing off to 1 s: the protocol's
-// defaults (500 ms to 8 s) would leave a chaos round mostly waiting.
-const (
-	requestTimeoutTicks = 20
-	backoffMaxTicks     = 100
-)
-
-// errNoReply is returned when the context ends before the cluster answers:
-// the call may or may not have run.
-var errNoReply = errors.New("chaos: no reply before the deadline")
-
-// errSessionBusy refuses a call on a session whose last call was abandoned.
-var errSessionBusy = errors.New("chaos: the session's last call is still in flight")
 
 type request struct {
 	kind             kvmodel.Kind
 	key, value, from string
 }
 
+// reply is a call's outcome: a status (and value) from the cluster, or the
+// library's error.
 type reply struct {
 	status kv.Status
 	value  string
-	op     uint64
+	op     uint64 // the op that executed it, when it has a status
 	err    error
 }
 
-// call is a request on its way to the loop goroutine.
-type call struct {
-	session int
-	request request
-	done    chan reply // buffered: the loop never waits for the worker
-}
-
-// session is one protocol session, used by one worker at a time.
-type session struct {
-	client  *vsr.Client
-	pending *call // submitted, or waiting for the register to finish
-}
-
-// clients multiplexes the workers' calls onto their sessions.
+// clients are the workers' shared client and the faults on what it sends.
 type clients struct {
-	loop     *bus.Loop
-	sessions []*session
-	byID     map[vsr.U128]*session
-	calls    chan *call
+	lib    *client.Client
+	faults *sendFaults
+	count  int // workers, each with one call in flight
 }
 
-// dialClients opens one bus loop (with its own fault hook) and count
-// sessions; run must be started for anything to move.
-func dialClients(cluster vsr.U128, addresses []string, messageSizeMax uint32, count int, busFaults *bus.Faults,
-	random *faults.PRNG) (*clients, error) {
-	c := &clients{byID: map[vsr.U128]*session{}, calls: make(chan *call, count)}
-	loop, err := bus.New(bus.Config{Cluster: cluster, Addresses: addresses, Replica: -1, MessageSizeMax: messageSizeMax,
-		Faults: busFaults}, c.receive)
+// dialClients dials the cluster through the fault-injecting dialer
+// (disarmed until a round arms it). The library may open two sessions per
+// worker: a call that timed out holds its session while the session
+// retries it, and the worker's next call takes another.
+func dialClients(ctx context.Context, cluster uint64, addresses []string, count int, faults *sendFaults) (*clients, error) {
+	lib, err := client.Dial(ctx, cluster, addresses, client.Options{SessionsMax: 2 * count, MessageSizeMax: messageSizeMax,
+		DialTimeout: *convergeFlag, Dialer: faults.dial})
 	if err != nil {
 		return nil, err
 	}
-	c.loop = loop
-	for i := range count {
-		s := &session{}
-		id := vsr.U128{Lo: random.Uint64() | 1, Hi: random.Uint64()}
-		s.client, err = vsr.NewClient(vsr.ClientOptions{Cluster: cluster, ID: id, ReplicaCount: uint8(len(addresses)),
-			MessageSizeMax: messageSizeMax, RequestTimeoutTicks: requestTimeoutTicks, BackoffTicksMax: backoffMaxTicks}, loop, random.Stream(fmt.Sprintf("session-%d", i)), func(r *vsr.ClientResult) {
-			c.result(s, r)
-		})
-		if err != nil {
-			loop.Close()
-			return nil, err
-		}
-		c.sessions = append(c.sessions, s)
-		c.byID[id] = s
-	}
-	return c, nil
+	return &clients{lib: lib, faults: faults, count: count}, nil
 }
 
-func (c *clients) receive(m []byte) {
-	h, err := vsr.DecodeHeader(m[:vsr.HeaderSize])
-	if s, ok := c.byID[h.Client]; err == nil && ok {
-		s.client.Receive(m)
-	}
-}
+func (c *clients) close() { c.lib.Close() }
 
-// run is the loop goroutine: it polls the bus, ticks the sessions every
-// 10 ms and takes calls, until ctx ends; then it closes the loop.
-func (c *clients) run(ctx context.Context) {
-	defer c.loop.Close()
-	next := time.Now()
-	for ctx.Err() == nil {
-		for drained := false; !drained; {
-			select {
-			case k := <-c.calls:
-				c.start(k)
-			default:
-				drained = true
-			}
-		}
-		if err := c.loop.Poll(time.Millisecond); err != nil {
-			panic(err) // epoll itself failed: nothing in the test can go on
-		}
-		for now := time.Now(); !now.Before(next); next = next.Add(10 * time.Millisecond) {
-			for _, s := range c.sessions {
-				s.client.Tick()
-			}
-		}
-	}
-}
-
-// start submits k, registering its session first if it has none.
-func (c *clients) start(k *call) {
-	s := c.sessions[k.session]
-	if s.pending != nil { // its last call was abandoned and is still in flight
-		k.done <- reply{err: errSessionBusy}
-		return
-	}
-	s.pending = k
-	if !s.client.Registered() {
-		if err := s.client.Register(); err != nil && !errors.Is(err, vsr.ErrBusy) {
-			c.finish(s, reply{err: err})
-		}
-		return
-	}
-	c.submit(s)
-}
-
-func (c *clients) submit(s *session) {
-	var input []byte
+// do runs one request until its reply or until ctx ends.
+func (c *clients) do(ctx context.Context, r request) reply {
+	var op uint64
+	var value []byte
+	var swapped bool
 	var err error
-	operation := kv.OperationRead
-	switch r := s.pending.request; r.kind {
+	switch r.kind {
 	case kvmodel.Read:
-		input, err = kv.EncodeRead(nil, []byte(r.key))
+		value, err = c.lib.Read(ctx, []byte(r.key), client.ReportOp(&op))
 	case kvmodel.Write:
-		operation = kv.OperationWrite
-		input, err = kv.EncodeWrite(nil, []byte(r.key), []byte(r.value))
+		err = c.lib.Write(ctx, []byte(r.key), []byte(r.value), client.ReportOp(&op))
 	default:
-		operation = kv.OperationCAS
-		input, err = kv.EncodeCAS(nil, []byte(r.key), []byte(r.from), []byte(r.value))
+		swapped, value, err = c.lib.CompareAndSet(ctx, []byte(r.key), []byte(r.from), []byte(r.value), client.ReportOp(&op))
 	}
-	if err == nil {
-		_, err = s.client.Submit(operation, input)
-	}
-	if err != nil {
-		c.finish(s, reply{err: err})
-	}
+	got := outcome(r.kind, value, swapped, err)
+	got.op = op
+	return got
 }
 
-func (c *clients) result(s *session, r *vsr.ClientResult) {
+// outcome maps what the library returned onto the store's statuses: the
+// errors that report a reply (not found, full) are statuses; any other
+// error stays an error, ErrIndefinite or not.
+func outcome(kind kvmodel.Kind, value []byte, swapped bool, err error) reply {
 	switch {
-	case s.pending == nil:
-		return // a register left over from an abandoned call
-	case r.Err != nil:
-		c.finish(s, reply{err: r.Err})
-	case r.Operation == vsr.OperationRegister:
-		c.submit(s)
-	default:
-		decoded, err := kv.DecodeReply(r.Body)
-		c.finish(s, reply{status: decoded.Status, value: string(decoded.Value), op: r.Op, err: err})
+	case err == nil && kind == kvmodel.CAS && !swapped:
+		return reply{status: kv.StatusMismatch, value: string(value)}
+	case err == nil:
+		return reply{status: kv.StatusOK, value: string(value)}
+	case errors.Is(err, client.ErrNotFound) && kind != kvmodel.Write:
+		return reply{status: kv.StatusNotFound}
+	case errors.Is(err, client.ErrFull) && kind == kvmodel.Write:
+		return reply{status: kv.StatusFull}
 	}
-}
-
-func (c *clients) finish(s *session, r reply) {
-	s.pending.done <- r
-	s.pending = nil
-}
-
-// do runs one request on session and waits for its reply or for ctx. An
-// eviction or errNoReply leaves the outcome unknown.
-func (c *clients) do(ctx context.Context, session int, r request) reply {
-	k := &call{session: session, request: r, done: make(chan reply, 1)}
-	select {
-	case c.calls <- k:
-	case <-ctx.Done():
-		return reply{err: errNoReply}
-	}
-	select {
-	case got := <-k.done:
-		return got
-	case <-ctx.Done():
-		return reply{err: errNoReply}
-	}
+	return reply{err: err}
 }

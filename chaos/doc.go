@@ -1,11 +1,14 @@
 // Package chaos holds a Jepsen-style test of the real cluster: it builds
 // cmd/vsr, runs 3 and then 5 replica processes on loopback, drives
-// concurrent clients doing read, write and compare-and-set on a few keys
-// while recording their history, and meanwhile, from a seed, kills
+// concurrent workers doing read, write and compare-and-set on a few keys
+// through the client library (client/) while recording their history as
+// Jepsen does (ok; fail: definitely did not happen; info: ErrIndefinite,
+// may happen then or later), and meanwhile, from a seed, kills
 // replicas (SIGKILL), pauses them (SIGSTOP/SIGCONT), restarts them,
 // cuts the primary off from its peers while its clients still reach it,
 // replaces one replica's data file with a --rejoin format, and has the
-// bus drop, delay and corrupt messages (vsr start --bus-faults). Then it
+// bus drop, delay and corrupt messages (vsr start --bus-faults; the
+// client's requests through its Options.Dialer). Then it
 // heals everything and checks that porcupine finds the history
 // linearizable, that every acknowledged write is readable, and that the
 // replicas agree on their state.

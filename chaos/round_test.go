@@ -39,13 +39,13 @@ func (r *run) round(round int, chaosFor time.Duration) error {
 		if err := n.arm(); err != nil {
 			return err
 		}
-		r.clients.loop.ArmFaults(true)
+		r.clients.faults.armed.Store(true)
 	}
 	generate, stopGenerating := context.WithTimeout(context.Background(), chaosFor)
 	defer stopGenerating()
 	deadline, cancel := context.WithTimeout(context.Background(), chaosFor+*convergeFlag)
 	defer cancel()
-	workers := make([]*worker, len(r.clients.sessions))
+	workers := make([]*worker, r.clients.count)
 	var wg sync.WaitGroup
 	for i := range workers {
 		workers[i] = &worker{index: i, round: round, random: r.random.Stream(fmt.Sprintf("round-%d/client-%d", round, i)),
@@ -59,13 +59,14 @@ func (r *run) round(round int, chaosFor time.Duration) error {
 	}
 	<-generate.Done()
 	healErr := n.heal()
-	r.clients.loop.ArmFaults(false)
+	r.clients.faults.armed.Store(false)
 	healed := time.Now()
 	wg.Wait()
 	if err := errors.Join(nemesisErr, healErr); err != nil {
 		return err
 	}
-	r.c.note("round %d: the clients stopped %s after the heal", round, time.Since(healed).Round(time.Millisecond))
+	r.c.note("round %d: the clients stopped %s after the heal; %s so far", round, time.Since(healed).Round(time.Millisecond),
+		r.clients.faults)
 	var history []*operation
 	for _, w := range workers {
 		history = append(history, w.history...)
@@ -74,11 +75,16 @@ func (r *run) round(round int, chaosFor time.Duration) error {
 	return r.check(deadline, round, history)
 }
 
-// work runs calls until generate ends; the last call may run on until
-// deadline.
+// work runs calls until generate ends, each with a timeout of its own
+// (Jepsen's: a call that outlives it is indefinite, or failed if it was
+// never sent); none outlives deadline.
 func (r *run) work(generate, deadline context.Context, w *worker) {
 	for generate.Err() == nil {
-		r.call(deadline, w, w.next())
+		req := w.next()
+		timeout := time.Duration(w.random.Range(uint64(*callTimeoutFlag/4), uint64(*callTimeoutFlag)))
+		ctx, cancel := context.WithTimeout(deadline, timeout)
+		r.call(ctx, w, req)
+		cancel()
 	}
 }
 
@@ -86,17 +92,11 @@ func (r *run) work(generate, deadline context.Context, w *worker) {
 func (r *run) call(ctx context.Context, w *worker, req request) *operation {
 	o := &operation{Call: kvmodel.Call{Kind: req.kind, Key: req.key, Value: req.value, From: req.from},
 		client: w.index, call: time.Since(r.began)}
-	got := r.clients.do(ctx, w.index, req)
+	got := r.clients.do(ctx, req)
 	o.ret = time.Since(r.began)
 	w.history = append(w.history, o)
-	if got.err != nil {
-		o.Unknown = true
-		o.Output = got.err.Error() // kept for the report; the model ignores it
+	if o.apply(got); got.err != nil {
 		return o
-	}
-	o.Status, o.op = got.status, got.op
-	if req.kind == kvmodel.Read || got.status == kv.StatusMismatch {
-		o.Output = got.value
 	}
 	if got.status == kv.StatusOK && req.kind != kvmodel.Read {
 		w.seen[req.key] = req.value
@@ -136,7 +136,7 @@ func (r *run) readBack(ctx context.Context, round int, history []*operation) []*
 			keys = append(keys, o.Key)
 		}
 	}
-	workers := make([]*worker, len(r.clients.sessions))
+	workers := make([]*worker, r.clients.count)
 	var wg sync.WaitGroup
 	for i := range workers {
 		workers[i] = &worker{index: i, round: round, seen: map[string]string{}}
@@ -144,7 +144,7 @@ func (r *run) readBack(ctx context.Context, round int, history []*operation) []*
 		go func() {
 			defer wg.Done()
 			for k := i; k < len(keys); k += len(workers) {
-				r.call(ctx, workers[i], request{kind: kvmodel.Read, key: keys[k]})
+				r.call(ctx, workers[i], request{kind: kvmodel.Read, key: keys[k]}).final = true
 			}
 		}()
 	}
@@ -167,16 +167,9 @@ func (r *run) check(ctx context.Context, round int, history []*operation) error 
 	if problems := r.c.problems(); len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
 	}
-	var noReply []string
-	for _, o := range history {
-		if o.Unknown && o.Output == errNoReply.Error() {
-			noReply = append(noReply, o.String())
-		}
-	}
-	if len(noReply) > 0 {
+	if err := checkErrors(history); err != nil {
 		_, lines := r.agreement(time.Now(), 0)
-		return fmt.Errorf("wedged: %d calls had no reply %s after the heal, e.g. %s; the replicas: %s", len(noReply),
-			*convergeFlag, strings.Join(noReply[:min(len(noReply), 3)], "; "), strings.Join(lines, " | "))
+		return fmt.Errorf("%w; the replicas: %s", err, strings.Join(lines, " | "))
 	}
 	if err := checkUniqueWrites(history); err != nil {
 		return err
@@ -184,7 +177,7 @@ func (r *run) check(ctx context.Context, round int, history []*operation) error 
 	if err := checkLinearizable(history, filepath.Join(r.dir, fmt.Sprintf("linearizability-round-%d.html", round))); err != nil {
 		return err
 	}
-	r.t.Logf("round %d: %d calls linearizable; %s", round, len(history), summarize(history))
+	r.t.Logf("round %d: %d calls linearizable; %s; %s so far", round, len(history), summarize(history), r.clients.faults)
 	return r.awaitAgreement(ctx, highestOp(history))
 }
 
@@ -229,6 +222,8 @@ func summarize(history []*operation) string {
 		switch {
 		case o.Unknown:
 			counts["unknown"]++
+		case o.failed:
+			counts["failed"]++
 		default:
 			counts[o.Status.String()]++
 		}

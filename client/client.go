@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	mathrand "math/rand/v2"
+	"net"
 	"sync"
 	"time"
 
@@ -48,6 +49,11 @@ type Options struct {
 	// SendQueueMax bounds the messages queued for each replica; a full
 	// queue drops new ones, which the protocol resends (default 256).
 	SendQueueMax int
+	// Dialer opens the connection to a replica at address (host:port),
+	// again whenever it drops (default: TCP with a 1 s timeout). A dialer
+	// can tunnel, pick a source address, or wrap the connection (a test
+	// injects faults into what the client sends).
+	Dialer func(ctx context.Context, address string) (net.Conn, error)
 }
 
 func (o Options) withDefaults() Options {
@@ -68,6 +74,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SendQueueMax == 0 {
 		o.SendQueueMax = 256
+	}
+	if o.Dialer == nil {
+		o.Dialer = dialTCP
 	}
 	return o
 }
@@ -241,7 +250,7 @@ func (c *Client) deliver(h *vsr.Header, message []byte) {
 }
 
 // Read returns the value of key, or ErrNotFound.
-func (c *Client) Read(ctx context.Context, key []byte) ([]byte, error) {
+func (c *Client) Read(ctx context.Context, key []byte, opts ...CallOption) ([]byte, error) {
 	if err := c.checkSizes(key); err != nil {
 		return nil, err
 	}
@@ -249,7 +258,7 @@ func (c *Client) Read(ctx context.Context, key []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	reply, err := c.do(ctx, "read", kv.OperationRead, input)
+	reply, err := c.do(ctx, "read", kv.OperationRead, input, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +272,7 @@ func (c *Client) Read(ctx context.Context, key []byte) ([]byte, error) {
 }
 
 // Write sets key to value.
-func (c *Client) Write(ctx context.Context, key, value []byte) error {
+func (c *Client) Write(ctx context.Context, key, value []byte, opts ...CallOption) error {
 	if err := c.checkSizes(key, field{"value", value}); err != nil {
 		return err
 	}
@@ -271,7 +280,7 @@ func (c *Client) Write(ctx context.Context, key, value []byte) error {
 	if err != nil {
 		return err
 	}
-	reply, err := c.do(ctx, "write", kv.OperationWrite, input)
+	reply, err := c.do(ctx, "write", kv.OperationWrite, input, opts)
 	if err != nil {
 		return err
 	}
@@ -284,7 +293,8 @@ func (c *Client) Write(ctx context.Context, key, value []byte) error {
 // CompareAndSet sets key to to if it holds from. It reports whether it did
 // and, when it did not, the value key holds; a key that does not exist is
 // ErrNotFound.
-func (c *Client) CompareAndSet(ctx context.Context, key, from, to []byte) (swapped bool, current []byte, err error) {
+func (c *Client) CompareAndSet(ctx context.Context, key, from, to []byte, opts ...CallOption) (swapped bool, current []byte,
+	err error) {
 	if err := c.checkSizes(key, field{"from", from}, field{"to", to}); err != nil {
 		return false, nil, err
 	}
@@ -292,7 +302,7 @@ func (c *Client) CompareAndSet(ctx context.Context, key, from, to []byte) (swapp
 	if err != nil {
 		return false, nil, err
 	}
-	reply, err := c.do(ctx, "cas", kv.OperationCAS, input)
+	reply, err := c.do(ctx, "cas", kv.OperationCAS, input, opts)
 	if err != nil {
 		return false, nil, err
 	}
@@ -314,7 +324,8 @@ func statusError(operation string, status kv.Status) error {
 	case kv.StatusInvalid:
 		return fmt.Errorf("client: %s: %w", operation, ErrInvalid)
 	}
-	return fmt.Errorf("client: %s: unexpected reply status %s", operation, status)
+	// It ran, with an outcome this client does not know how to read.
+	return indefinite(operation, fmt.Errorf("unexpected reply status %s", status))
 }
 
 // field is a named value of a request.

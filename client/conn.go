@@ -63,13 +63,18 @@ func (r *replica) shut() {
 	r.mu.Unlock()
 }
 
+// dialTCP is the default Options.Dialer.
+func dialTCP(ctx context.Context, address string) (net.Conn, error) {
+	d := net.Dialer{Timeout: dialTimeout}
+	return d.DialContext(ctx, "tcp", address)
+}
+
 // run dials and serves connections until the client closes.
 func (r *replica) run() {
 	defer r.c.wg.Done()
 	backoff := redialMin
 	for r.ctx.Err() == nil {
-		d := net.Dialer{Timeout: dialTimeout}
-		conn, err := d.DialContext(r.ctx, "tcp", r.address)
+		conn, err := r.c.opts.Dialer(r.ctx, r.address)
 		if err == nil {
 			backoff = redialMin
 			r.serve(conn)

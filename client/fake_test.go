@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,8 @@ import (
 type fakeReplica struct {
 	listener net.Listener
 	answer   func(h *vsr.Header) *vsr.Header // nil: no answer
+	mu       sync.Mutex
+	body     []byte // the body of replies to operations (nil: status ok), under mu
 	wg       sync.WaitGroup
 }
 
@@ -75,6 +78,11 @@ func (f *fakeReplica) serve(conn net.Conn) {
 		body := []byte(nil)
 		if reply.Command == vsr.CommandReply {
 			body = []byte{byte(kv.StatusOK)}
+			f.mu.Lock()
+			if f.body != nil && h.Operation != vsr.OperationRegister {
+				body = f.body
+			}
+			f.mu.Unlock()
 		}
 		out := make([]byte, vsr.HeaderSize+len(body))
 		if _, err := vsr.Encode(out, reply, body); err != nil {
@@ -84,6 +92,13 @@ func (f *fakeReplica) serve(conn net.Conn) {
 			return
 		}
 	}
+}
+
+// setBody sets the body of the replies to operations from now on.
+func (f *fakeReplica) setBody(body []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.body = body
 }
 
 // replyTo answers h as a replica that executed it at op.
@@ -152,4 +167,111 @@ func TestSilentClusterIsNotUnreachable(t *testing.T) {
 	if !errors.Is(err, ErrIndefinite) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrUnreachable) {
 		t.Fatalf("read the cluster never answers: %v", err)
 	}
+}
+
+// dialFake dials the fake replica with opts.
+func dialFake(t *testing.T, f *fakeReplica, opts Options) *Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, fakeCluster.Lo, []string{f.listener.Addr().String()}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// ReportOp hands back the op of the reply, for replies of every status;
+// a call without a reply leaves it alone.
+func TestReportOp(t *testing.T) {
+	var mu sync.Mutex
+	answering, op := true, uint64(40)
+	f := newFakeReplica(t, func(h *vsr.Header) *vsr.Header {
+		mu.Lock()
+		defer mu.Unlock()
+		if h.Operation == vsr.OperationRegister {
+			return replyTo(h, 1)
+		}
+		if !answering {
+			return nil
+		}
+		op++
+		return replyTo(h, op)
+	})
+	c := dialFake(t, f, Options{SessionsMax: 1})
+	ctx := timeout(t, 10*time.Second)
+	var got uint64
+	if err := c.Write(ctx, []byte("k"), []byte("v"), ReportOp(&got)); err != nil || got != 41 {
+		t.Fatalf("write: op %d, %v; want op 41", got, err)
+	}
+	f.setBody([]byte{byte(kv.StatusNotFound)})
+	if _, err := c.Read(ctx, []byte("k"), ReportOp(&got)); !errors.Is(err, ErrNotFound) || got != 42 {
+		t.Fatalf("read of a missing key: op %d, %v; want op 42 and not found", got, err)
+	}
+	mu.Lock()
+	answering = false
+	mu.Unlock()
+	got = 7
+	_, _, err := c.CompareAndSet(timeout(t, 200*time.Millisecond), []byte("k"), nil, nil, ReportOp(&got))
+	if !errors.Is(err, ErrIndefinite) || got != 7 {
+		t.Fatalf("cas without a reply: op %d, %v; want op 7 left alone, indefinite", got, err)
+	}
+}
+
+// A reply the client cannot decode, or of a status the operation never
+// returns, came from an operation that ran: its outcome is unknown.
+func TestUnreadableReplyIsIndefinite(t *testing.T) {
+	f := newFakeReplica(t, func(h *vsr.Header) *vsr.Header { return replyTo(h, 2) })
+	c := dialFake(t, f, Options{})
+	ctx := timeout(t, 10*time.Second)
+	for _, body := range [][]byte{{0xff}, {byte(kv.StatusMismatch)}} {
+		f.setBody(body)
+		if err := c.Write(ctx, []byte("k"), []byte("v")); !errors.Is(err, ErrIndefinite) {
+			t.Errorf("write answered %x: %v, want indefinite", body, err)
+		}
+	}
+	f.setBody([]byte{byte(kv.StatusFull)}) // a definite refusal
+	if err := c.Write(ctx, []byte("k"), []byte("v")); !errors.Is(err, ErrFull) || errors.Is(err, ErrIndefinite) {
+		t.Errorf("write answered full: %v, want full and definite", err)
+	}
+}
+
+// Options.Dialer opens every connection: one that wraps the TCP
+// connection sees the client's bytes; one that fails leaves the cluster
+// unreachable.
+func TestDialer(t *testing.T) {
+	f := newFakeReplica(t, func(h *vsr.Header) *vsr.Header { return replyTo(h, 3) })
+	var dials, written atomic.Int64
+	dialer := func(ctx context.Context, address string) (net.Conn, error) {
+		dials.Add(1)
+		conn, err := dialTCP(ctx, address)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{Conn: conn, written: &written}, nil
+	}
+	c := dialFake(t, f, Options{Dialer: dialer})
+	if err := c.Write(timeout(t, 10*time.Second), []byte("k"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if dials.Load() != 1 || written.Load() < 2*vsr.HeaderSize {
+		t.Fatalf("%d dials, %d bytes written; want 1 dial carrying a register and a request", dials.Load(), written.Load())
+	}
+	refuse := func(context.Context, string) (net.Conn, error) { return nil, errors.New("refused by the test") }
+	_, err := Dial(timeout(t, 300*time.Millisecond), fakeCluster.Lo, []string{f.listener.Addr().String()},
+		Options{Dialer: refuse})
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("dial through a dialer that fails: %v", err)
+	}
+}
+
+type countingConn struct {
+	net.Conn
+	written *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.written.Add(int64(len(p)))
+	return c.Conn.Write(p)
 }

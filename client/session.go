@@ -27,7 +27,24 @@ type call struct {
 
 type result struct {
 	body []byte // the reply, copied
+	op   uint64 // the op that executed it
 	err  error
+}
+
+// CallOption adjusts one call (Read, Write, CompareAndSet).
+type CallOption func(*callOptions)
+
+type callOptions struct {
+	op *uint64
+}
+
+// ReportOp has a call store in *op the number of the log entry (the op)
+// the cluster executed it at, once its reply comes (ErrNotFound and ErrFull
+// come in replies too); a call without a reply leaves *op alone. Ops number the cluster's operations in the order they
+// ran, so they order a client's calls against other clients' and against
+// the replicas' logs.
+func ReportOp(op *uint64) CallOption {
+	return func(o *callOptions) { o.op = op }
 }
 
 // newSessionLocked creates a session with a fresh random id; it registers
@@ -107,7 +124,8 @@ func (c *Client) gaveUp(err error) error {
 }
 
 // do runs one operation on a session and decodes its reply.
-func (c *Client) do(ctx context.Context, name string, operation vsr.Operation, input []byte) (kv.Reply, error) {
+func (c *Client) do(ctx context.Context, name string, operation vsr.Operation, input []byte,
+	opts []CallOption) (kv.Reply, error) {
 	if err := ctx.Err(); err != nil {
 		return kv.Reply{}, fmt.Errorf("client: %s: %w", name, err)
 	}
@@ -132,7 +150,15 @@ func (c *Client) do(ctx context.Context, name string, operation vsr.Operation, i
 	}
 	reply, err := kv.DecodeReply(res.body)
 	if err != nil {
-		return kv.Reply{}, fmt.Errorf("client: %s: %w", name, err)
+		// It ran; what it returned is lost.
+		return kv.Reply{}, indefinite(name, err)
+	}
+	var o callOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.op != nil {
+		*o.op = res.op
 	}
 	return reply, nil
 }
@@ -225,7 +251,7 @@ func (s *session) onResult(r *vsr.ClientResult) {
 		// The next call registers the session again.
 		cl.done <- result{err: indefinite(operationName(cl.operation), ErrEvicted)}
 	} else {
-		cl.done <- result{body: append([]byte(nil), r.Body...)}
+		cl.done <- result{body: append([]byte(nil), r.Body...), op: r.Op}
 	}
 	s.release()
 }

@@ -36,13 +36,21 @@ func (p *PRNG) Exponential(mean uint64) uint64 {
 }
 
 // exponentialFrom maps a uniform 64-bit x to mean·(-ln u), u = x/2^64, by
-// inversion. x = 0 (u = 0, -ln u infinite) gives the cap.
+// inversion. x = 0 (u = 0, -ln u infinite) gives the cap. It computes
+// scaleNegLn(negLnQ32(x), ...), stopping the logarithm early once the
+// bits left cannot change the value (dist_early.go).
 func exponentialFrom(x, mean uint64) uint64 {
 	valueMax := mean * ExponentialMeansMax
-	if x == 0 {
+	if x == 0 || mean == 0 { // mean 0: the product below is 0 too, without the logarithm
 		return valueMax
 	}
-	nlnQ32 := negLnQ32(x)
+	return exponentialEarly(x, mean, valueMax)
+}
+
+// scaleNegLn returns mean·nlnQ32 rounded to an integer, capped at valueMax
+// once nlnQ32 reaches ExponentialMeansMax. It never decreases as nlnQ32
+// grows.
+func scaleNegLn(nlnQ32, mean, valueMax uint64) uint64 {
 	if nlnQ32 >= ExponentialMeansMax<<fracBits {
 		return valueMax
 	}
@@ -64,9 +72,14 @@ func negLnQ32(x uint64) uint64 {
 		panic("faults: negLnQ32(0): logarithm of zero")
 	}
 	lz := bits.LeadingZeros64(x)
-	nlog2Q32 := uint64(lz+1)<<fracBits - log2FracQ32(x<<lz)
-	hi, lo := bits.Mul64(nlog2Q32, ln2Q64)
-	return hi + lo>>63 // round to nearest
+	return lnOfLog2Q32(uint64(lz+1)<<fracBits - log2FracQ32(x<<lz))
+}
+
+// lnOfLog2Q32 turns a base-2 logarithm into a natural one (both Q32),
+// rounded to nearest; it never decreases as its argument grows.
+func lnOfLog2Q32(log2Q32 uint64) uint64 {
+	hi, lo := bits.Mul64(log2Q32, ln2Q64)
+	return hi + lo>>63
 }
 
 // log2FracQ32 returns log2(m) in Q32 for m = mant/2^63 in [1, 2), that is for
@@ -78,24 +91,30 @@ func log2FracQ32(mant uint64) uint64 {
 	if mant>>63 != 1 {
 		panic(fmt.Sprintf("faults: log2FracQ32(%#x): mantissa not normalized", mant))
 	}
-	var frac uint64
+	var frac, bit uint64
 	for range fracBits {
-		hi, lo := bits.Mul64(mant, mant) // m² · 2^126, m² in [1, 4)
-		bit := hi >> 63                  // m² >= 2
-		// bit 1: (m²/2)·2^63 = hi; bit 0: m²·2^63 = hi<<1 | lo>>63. The bit
-		// is a coin flip the CPU cannot predict: the two candidates are
-		// computed side by side and one is picked by a conditional move
-		// (the branchy form measured twice as slow; selecting by a mask,
-		// as before, kept the selection on the loop's critical path and
-		// measured about 1.7 times slower). Same result bit for bit.
-		next := hi<<1 | lo>>63
-		if bit != 0 {
-			next = hi
-		}
-		mant = next
+		mant, bit = log2Step(mant)
 		frac = frac<<1 | bit
 	}
 	return frac
+}
+
+// log2Step is one step of log2FracQ32: the next bit of the logarithm and
+// the mantissa that carries on.
+func log2Step(mant uint64) (next, bit uint64) {
+	hi, lo := bits.Mul64(mant, mant) // m² · 2^126, m² in [1, 4)
+	bit = hi >> 63                   // m² >= 2
+	// bit 1: (m²/2)·2^63 = hi; bit 0: m²·2^63 = hi<<1 | lo>>63. The bit
+	// is a coin flip the CPU cannot predict: the two candidates are
+	// computed side by side and one is picked by a conditional move
+	// (the branchy form measured twice as slow; selecting by a mask,
+	// as before, kept the selection on the loop's critical path and
+	// measured about 1.7 times slower). Same result bit for bit.
+	next = hi<<1 | lo>>63
+	if bit != 0 {
+		next = hi
+	}
+	return next, bit
 }
 
 // Uniform returns a duration or size uniformly in [lo, hi], both ends

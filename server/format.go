@@ -28,6 +28,11 @@ func checkFormat(path string, o vsr.Options) error {
 		if err != nil {
 			continue
 		}
+		if found.Layout != vsr.DataFileLayout {
+			return fmt.Errorf("%w: %s has data file layout %d, written by another govsr version; this one "+
+				"reads layout %d: format it again, or replace it with --rejoin", ErrConfig, path,
+				found.Layout, vsr.DataFileLayout)
+		}
 		if diff := formatDiff(found, o.Format()); diff != "" {
 			return fmt.Errorf("%w: %s was formatted with %s: start it with the settings it was formatted with",
 				ErrConfig, path, diff)

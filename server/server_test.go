@@ -103,6 +103,12 @@ func TestMetricsAndProfiles(t *testing.T) {
 		m := get(t, "http://"+cluster.Server(i).MetricsAddress()+"/metrics")
 		label := fmt.Sprintf(`{replica="%d"}`, i)
 		if metricValue(m, "govsr_replica_primary"+label) == 1 {
+			// The loop updates its metrics after the poll that sent the
+			// last reply: the client may read them a moment before.
+			for deadline := time.Now().Add(2 * time.Second); metricValue(m, "govsr_requests_total"+label) < writes && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+				m = get(t, "http://"+cluster.Server(i).MetricsAddress()+"/metrics")
+			}
 			primary, primaryLabel = m, label
 		}
 		for _, name := range []string{"govsr_replica_view", "govsr_replica_op", "govsr_replica_commit", "govsr_view_changes_total",

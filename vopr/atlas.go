@@ -81,6 +81,7 @@ type atlas struct {
 	corrupt    [][]bool    // per replica, per slot: found corrupt at its last restart (audit)
 	replace    *faults.PRNG
 	stats      StorageAtlasStats
+	auditBuf   []byte // audit's reads, kept from one restart to the next
 }
 
 // byteRun is the byte range [start, end) of a disk.

@@ -40,6 +40,8 @@ type chaos struct {
 	clientRepliedNs    []uint64                // per client: when its latest request was answered
 
 	partitionPR *faults.PRNG // partition restarts (chaos_partition.go)
+	headLossPR  *faults.PRNG // head losses (chaos_head_loss.go)
+	headLoss    headLossState
 	tailsPR     *faults.PRNG // stale tails (chaos_tails.go)
 	tails       tailsState
 	churn       churnState
@@ -75,6 +77,8 @@ type ChaosStats struct {
 	ChurnEpisodes     uint64
 	ChurnIsolations   uint64
 	PartitionRestarts uint64 // replicas rebooted beside a primary cut off by a partition
+	HeadLosses        uint64 // power losses of an op's holders as it commits (chaos_head_loss.go)
+	HeadLossSlotsLost uint64 // of them, those whose returning replica lost both copies of the op
 	TailsEpisodes     uint64 // stale-tails episodes started (a primary cut from the replicas)
 	TailsReturns      uint64 // ... that brought the oldest tail's holder back to lead a view change
 
@@ -97,11 +101,11 @@ func newChaos(s *Simulator) *chaos {
 		aim: s.root.Stream("chaos/target"), window: s.root.Stream("chaos/crash-window"),
 		group: s.root.Stream("chaos/crash-group"), churnPR: s.root.Stream("chaos/churn"),
 		restart: s.root.Stream("chaos/restart"), partitionPR: s.root.Stream("chaos/partition-restart"),
-		tailsPR: s.root.Stream("chaos/stale-tails"), heldMax: max(1, s.opts.Network.LinkCapacity/4),
-		held:               make([]int, s.net.nodes*s.net.nodes),
+		headLossPR: s.root.Stream("chaos/head-loss"), tailsPR: s.root.Stream("chaos/stale-tails"),
+		held: make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
 		clientRegisteredNs: make([]uint64, s.opts.Clients), clientRepliedNs: make([]uint64, s.opts.Clients),
 	}
-	for _, k := range []string{"target", "crash-window", "churn", tailsKind} {
+	for _, k := range []string{"target", "crash-window", "churn", headLossKind, tailsKind} {
 		if on, _ := o.kindOn(k); on {
 			c.watch = true
 		}
@@ -115,6 +119,7 @@ const (
 	actionCrash            = iota + 1 // tag: the reason (a crash* constant) and incarnation
 	actionIsolate                     // tag: how long, ns
 	actionPartitionRestart            // tag: the old primary (chaos_partition.go)
+	actionHeadLoss                    // the watched op committed (chaos_head_loss.go)
 	actionTailsCut                    // cut from the other replicas (chaos_tails.go)
 )
 
@@ -147,6 +152,8 @@ func (c *chaos) handle(e *event) {
 		c.isolate(e.a, e.tag)
 	case actionPartitionRestart:
 		c.partitionRestart(e.a, int(e.tag))
+	case actionHeadLoss:
+		c.headLossStrike()
 	case actionTailsCut:
 		c.cutReplicaLinksNow(e.a)
 	default:
@@ -221,6 +228,7 @@ func (c *chaos) step() {
 	c.stepClientLinks()
 	c.stepCrashGroup()
 	c.stepChurn()
+	c.stepHeadLoss()
 	c.stepTails()
 	c.backlog.step(c)
 }

@@ -36,7 +36,7 @@ func (c *chaos) observe(from, to int, message []byte) bool {
 	default:
 		return false
 	}
-	h, err := vsr.DecodeHeader(message)
+	h, err := c.sim.sentHeaders.decode(message)
 	if err != nil {
 		panic("vopr: a replica sent a message whose header does not decode: " + err.Error())
 	}
@@ -63,7 +63,7 @@ func (c *chaos) observe(from, to int, message []byte) bool {
 	default: // request_prepare, request_headers: a replica repairs
 		c.onRepair(from)
 	}
-	return c.cut(from, to, h.Checksum)
+	return c.cut(from, to, h.Checksum) || c.headLossCut(from, to, &h)
 }
 
 // cut reports whether an aimed cut stops this copy.
@@ -92,6 +92,7 @@ func (c *chaos) onPrepare(from int, h *vsr.Header) {
 		return
 	}
 	c.lastPrepare[from] = h.Checksum
+	c.headLossPrepare(from, h)
 	if c.churnSent(from, h) {
 		return
 	}

@@ -17,7 +17,7 @@ func (c *chaos) stepClientLinks() {
 	for k := range c.sim.opts.Clients {
 		cut := c.links.Chance(c.opts.ClientCut)
 		mode := c.links.Uint64()
-		durationNs := c.links.Exponential(c.opts.ClientCutNsMean)
+		duration := c.links.DrawExponential(c.opts.ClientCutNsMean) // computed only for a cut
 		if !cut || n.faultsOff || c.sim.phase != phaseSafety {
 			continue
 		}
@@ -26,7 +26,7 @@ func (c *chaos) stepClientLinks() {
 		if mode%2 == 1 {
 			reach = (mode >> 3) & (1<<n.replicas - 1)
 		}
-		until := c.sim.now + durationNs
+		until := c.sim.now + duration.Value()
 		for r := range n.replicas {
 			if reach&(1<<r) != 0 {
 				continue
@@ -92,14 +92,14 @@ func (c *chaos) longDelay(from, to int, message []byte) (uint64, bool) {
 		return 0, false
 	}
 	held := c.delay.Chance(ratio)
-	ns := c.opts.LongDelayNsMin + c.delay.Exponential(c.opts.LongDelayNsMean)
+	delay := c.delay.DrawExponential(c.opts.LongDelayNsMean) // computed only for a held message
 	l := c.sim.net.link(from, to)
 	if !held || c.held[l] >= c.heldMax || c.sim.net.faultsOff {
 		return 0, false
 	}
 	c.held[l]++
 	c.stats.LongDelays++
-	return ns, true
+	return c.opts.LongDelayNsMin + delay.Value(), true
 }
 
 // delivered is told of a long-delayed message reaching the end of its

@@ -2,6 +2,7 @@ package vopr
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/govsr/govsr/faults"
@@ -81,6 +82,12 @@ type ChaosOptions struct {
 	// view-change quorum, the chance that replica reboots at once.
 	PartitionRestart       faults.Ratio `json:"partition_restart"`
 	PartitionRestartNsMean uint64       `json:"partition_restart_ns_mean"`
+	// Head loss ("head-loss", vopr/chaos_head_loss.go): per 100 ms, the
+	// chance that the holders of the primary's next op lose power as it
+	// commits, one of them losing the op's slot and returning first, after
+	// exp(HeadLossNsMean).
+	HeadLoss       faults.Ratio `json:"head_loss"`
+	HeadLossNsMean uint64       `json:"head_loss_ns_mean"`
 	// Stale tails ("stale-tails", vopr/chaos_tails.go): per step, the
 	// chance an episode starts.
 	Tails faults.Ratio `json:"stale_tails"`
@@ -117,7 +124,8 @@ type ChaosOptions struct {
 
 // chaosKinds are the fault kinds of ChaosOptions, appended to FaultKinds.
 var chaosKinds = []string{"client-links", "long-delay", "target", "crash-window", "crash-group", "churn",
-	"small-messages", "big-state", "load", "backlog", partitionRestartKind, tailsKind}
+	"small-messages", "big-state", "load", "backlog", partitionRestartKind,
+	headLossKind, tailsKind}
 
 // chaosOnPercent is how often the swarm turns each chaos kind on. Below
 // the older kinds' 60%: nine more kinds all at 60% would leave few seeds
@@ -307,7 +315,8 @@ func (c *ChaosOptions) ratios() []namedRatio {
 		{"crash prepare_ok", &c.CrashPrepareOk}, {"crash view change sent", &c.CrashViewChangeSent},
 		{"crash group", &c.CrashGroup}, {"crash group all", &c.CrashGroupAll},
 		{"crash group aimed", &c.CrashGroupAimed}, {"churn", &c.Churn},
-		{"partition restart", &c.PartitionRestart}, {"stale tails", &c.Tails},
+		{"partition restart", &c.PartitionRestart}, {"head loss", &c.HeadLoss},
+		{"stale tails", &c.Tails},
 	}
 }
 
@@ -347,6 +356,8 @@ func (c *ChaosOptions) kindOn(k string) (on, ok bool) {
 		return live(c.Churn) && c.ChurnViews > 0, true
 	case partitionRestartKind:
 		return live(c.PartitionRestart), true
+	case headLossKind:
+		return live(c.HeadLoss), true
 	case tailsKind:
 		return live(c.Tails), true
 	case "small-messages":
@@ -388,6 +399,7 @@ func (c *ChaosOptions) Rows() [][2]string {
 		{"load / backlog", fmt.Sprintf("%v / %v: pause at %s until %d ops behind, crash %s after, restart by %s; quiet network %v",
 			c.Load, c.Backlog, sec(c.BacklogAtNs), c.BacklogOps, sec(c.BacklogCrashNs), sec(c.BacklogRestartNs), c.BacklogQuiet)},
 		c.partitionRestartRow(pct, sec),
+		c.headLossRow(pct, sec),
 		c.tailsRow(pct),
 	}
 	return rows
@@ -415,7 +427,7 @@ func (o *Options) kvOptions() kv.Options {
 // keyName is the workload's key number key; with big state, padded to a
 // length of its own up to the key size max.
 func (o *Options) keyName(key int) string {
-	name := fmt.Sprintf("k%d", key)
+	name := "k" + strconv.Itoa(key) // fmt.Sprintf("k%d"), without its cost per request
 	return pad(name, o.Chaos.KeySizeMax)
 }
 
@@ -423,7 +435,7 @@ func (o *Options) keyName(key int) string {
 // tells which write it saw; with big state, padded to a length of its own
 // up to the value size max (a cas that expects it pads it alike).
 func (o *Options) valueOf(client, n int) string {
-	return pad(fmt.Sprintf("c%d.%d", client, n), o.Chaos.ValueSizeMax)
+	return pad("c"+strconv.Itoa(client)+"."+strconv.Itoa(n), o.Chaos.ValueSizeMax) // as "c%d.%d"
 }
 
 // pad extends s to a length between len(s) and sizeMax that depends on s

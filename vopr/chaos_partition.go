@@ -25,17 +25,8 @@ import (
 // every draw made whether or not it is on, so that every other option of
 // every seed stays as drawn before the kind existed.
 func drawPartitionRestart(seed uint64, force Force, c *ChaosOptions) {
-	p := faults.New(seed).Stream("options/chaos/partition-restart")
-	on := p.Chance(faults.Percent(30))
-	ratio := p.RatioBetween(faults.Percent(20), faults.Percent(100))
-	meanNs := p.Range(500_000_000, 4_000_000_000)
-	if forced, ok := force[partitionRestartKind]; ok {
-		on = forced
-	}
-	c.PartitionRestart, c.PartitionRestartNsMean = faults.Never, 0
-	if on {
-		c.PartitionRestart, c.PartitionRestartNsMean = ratio, meanNs
-	}
+	c.PartitionRestart, c.PartitionRestartNsMean = drawAimedKind(seed, force, partitionRestartKind,
+		[2]faults.Ratio{faults.Percent(20), faults.Percent(100)}, [2]uint64{500_000_000, 4_000_000_000})
 }
 
 const partitionRestartKind = "partition-restart"

@@ -48,6 +48,9 @@ type promisesChecker struct {
 	starts logStarts // where each log_view's log began (checker_log_start.go)
 	slot   []byte    // one prepare slot, reused
 	sector []byte    // one sector, reused
+	// headers decodes what replicas send (the simulator's, shared with
+	// the chaos scenarios, which decode the same sends).
+	headers *headerMemo
 }
 
 // diskViews is the view and log_view a superblock copy holds.
@@ -92,7 +95,8 @@ func (s *Simulator) durableCheckpointOp(i int) uint64 {
 }
 
 func newPromisesChecker(s *Simulator, v verdicts) promisesChecker {
-	c := promisesChecker{v: v, cluster: s, sizeMax: s.opts.MessageSizeMax, sector: make([]byte, vsr.SectorSize)}
+	c := promisesChecker{v: v, cluster: s, sizeMax: s.opts.MessageSizeMax, sector: make([]byte, vsr.SectorSize),
+		headers: &s.sentHeaders}
 	for i := range c.acked {
 		c.acked[i] = map[ackKey]struct{}{}
 	}
@@ -108,7 +112,7 @@ func (c *promisesChecker) onSend(from int, message []byte) {
 	default:
 		return
 	}
-	h, err := vsr.DecodeHeader(message)
+	h, err := c.headers.decode(message)
 	if err != nil {
 		panic("vopr: a replica sent a message whose header does not decode: " + err.Error())
 	}
@@ -119,7 +123,10 @@ func (c *promisesChecker) onSend(from int, message []byte) {
 		c.acked[from][ackKey{view: h.View, op: h.Op, checksum: h.Context}] = struct{}{}
 	case vsr.CommandStartView:
 		c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
-		c.cluster.startViewSent(from, &h, message[vsr.HeaderSize:h.Size])
+		// A copy for the interface call, which the compiler cannot see
+		// through: passing &h would move h to the heap on every send.
+		sv := h
+		c.cluster.startViewSent(from, &sv, message[vsr.HeaderSize:h.Size])
 	case vsr.CommandDoViewChange:
 		c.needViews(from, &h, diskViews{view: h.View, logView: h.LogView})
 		c.checkNacks(from, &h, message[vsr.HeaderSize:h.Size])
@@ -200,7 +207,7 @@ func (c *promisesChecker) checkpointIntact(i int, sb *diskState) bool {
 	}
 	b := make([]byte, (sb.size+vsr.SectorSize-1)/vsr.SectorSize*vsr.SectorSize)
 	st.Peek(l.CheckpointOffset+uint64(sb.area)*l.CheckpointAreaSize, b)
-	return vsr.Checksum(b[16:sb.size]) == sb.checksum
+	return vsr.CheckpointChecksum(b[:sb.size]) == sb.checksum
 }
 
 // diskViews reads the view and log_view an open after a crash now would find.
@@ -272,7 +279,7 @@ func (c *promisesChecker) needPrepare(i int, op uint64, checksum vsr.U128) {
 	if uint64(len(c.slot)) != l.PrepareSlotSize {
 		c.slot = make([]byte, l.PrepareSlotSize)
 	}
-	st.Peek(slotOffset, c.slot)
+	c.peekPrepare(st, slotOffset)
 	p, _, err := vsr.Decode(c.slot, c.sizeMax)
 	held := err == nil && p.Command == vsr.CommandPrepare && p.Op == op && p.Checksum == checksum
 	st.Peek(sectorOffset, c.sector)
@@ -283,6 +290,25 @@ func (c *promisesChecker) needPrepare(i int, op uint64, checksum vsr.U128) {
 		c.v.fail(Correctness, fmt.Sprintf("replica %d acknowledged op %d (prepare %s) while its disk holds "+
 			"the prepare: %v, its ring header: %v", i, op, checksum, held, named))
 	}
+}
+
+// headerSizeOffset is where a vsr header holds the message's size
+// (TestHeaderSizeOffset checks it against an encoded message).
+const headerSizeOffset = 148
+
+// peekPrepare reads the prepare slot at offset into c.slot as far as
+// Decode will look: the sectors up to the size its header names (Decode
+// reads no further), or just the first if that size is out of bounds
+// (Decode fails on the size then). A slot is up to 16 KiB; most prepares
+// fit a sector.
+func (c *promisesChecker) peekPrepare(st *simStorage, offset uint64) {
+	st.Peek(offset, c.slot[:vsr.SectorSize])
+	size := uint64(binary.LittleEndian.Uint32(c.slot[headerSizeOffset:]))
+	if size <= vsr.SectorSize || size > uint64(len(c.slot)) {
+		return
+	}
+	end := (size + vsr.SectorSize - 1) / vsr.SectorSize * vsr.SectorSize
+	st.Peek(offset+vsr.SectorSize, c.slot[vsr.SectorSize:end])
 }
 
 // checkNacks fails the run if replica i's do_view_change h (headers body)

@@ -1,6 +1,7 @@
 package vopr
 
 import (
+	"encoding/binary"
 	"strings"
 	"testing"
 
@@ -163,4 +164,53 @@ func TestCheckerPromisesCatchOverwrites(t *testing.T) {
 		return
 	}
 	t.Fatal("no replica ended with a durable checkpoint")
+}
+
+// TestPeekPrepareReadsWhatDecodeReads checks the size offset the promises
+// checker reads, and that its partial read of a prepare slot decodes as a
+// read of the whole slot would: for a prepare of one sector, of several,
+// one whose size field is corrupted beyond the slot, and a slot that holds
+// stale bytes of a longer prepare beyond a shorter one.
+func TestPeekPrepareReadsWhatDecodeReads(t *testing.T) {
+	s := newThreeReplicas(t)
+	c := newPromisesChecker(s, &failures{})
+	st := s.disk(1)
+	l := &st.layout
+	c.slot = make([]byte, l.PrepareSlotSize)
+	whole := make([]byte, l.PrepareSlotSize)
+	offset := l.PreparesOffset + 3*l.PrepareSlotSize
+	encode := func(bodySize int) []byte {
+		h := vsr.Header{Command: vsr.CommandPrepare, Cluster: s.clusterID(), Op: 3, Operation: vsr.OperationRegister}
+		b := make([]byte, l.PrepareSlotSize)
+		body := make([]byte, bodySize)
+		for i := range body {
+			body[i] = byte(i*7 + bodySize)
+		}
+		if _, err := vsr.Encode(b, &h, body); err != nil {
+			t.Fatal(err)
+		}
+		if got := binary.LittleEndian.Uint32(b[headerSizeOffset:]); got != h.Size {
+			t.Fatalf("byte %d holds size %d, the header says %d", headerSizeOffset, got, h.Size)
+		}
+		return b
+	}
+	long, short := encode(int(c.sizeMax)-vsr.HeaderSize), encode(100)
+	bad := encode(5000)
+	binary.LittleEndian.PutUint32(bad[headerSizeOffset:], uint32(l.PrepareSlotSize)+1)
+	stale := append([]byte(nil), long...)
+	copy(stale, short[:vsr.SectorSize])
+	for name, slot := range map[string][]byte{"long": long, "short": short, "bad size": bad, "stale tail": stale} {
+		st.Load(map[uint64][]byte{offset: slot})
+		clear(c.slot)
+		c.peekPrepare(st, offset)
+		st.Peek(offset, whole)
+		h1, b1, err1 := vsr.Decode(c.slot, c.sizeMax)
+		h2, b2, err2 := vsr.Decode(whole, c.sizeMax)
+		if h1 != h2 || string(b1) != string(b2) || (err1 == nil) != (err2 == nil) {
+			t.Fatalf("%s: partial read decodes to %v, %v; the whole slot to %v, %v", name, h1, err1, h2, err2)
+		}
+		if name != "bad size" && err1 != nil {
+			t.Fatalf("%s: %v", name, err1)
+		}
+	}
 }

@@ -200,6 +200,7 @@ func Draw(seed uint64, force Force) Options {
 	// size), so they are drawn before what depends on its shape.
 	drawChaos(seed, force, &o)
 	drawPartitionRestart(seed, force, &o.Chaos)
+	drawHeadLoss(seed, force, &o.Chaos)
 	drawTails(seed, force, &o)
 	drawLiveness(&o, force)
 	o.Storage.Atlas = drawStorageAtlas(seed, o.Replicas, force)

@@ -103,6 +103,7 @@ func (s *Simulator) replicaEnv(r *simReplica) vsr.Env {
 		Random: s.root.Stream(fmt.Sprintf("replica-%d/incarnation-%d", index, r.incarnation)), Buffers: r.buffers,
 		Hook: func(e *vsr.Event) {
 			s.check.onEvent(index, e)
+			s.chaos.headLossEvent(index, e)
 			if s.tap != nil {
 				s.tap(index, e)
 			}
@@ -187,17 +188,19 @@ func (s *Simulator) step() {
 	s.net.step()
 	p := &s.opts.Process
 	for i, r := range s.replicas {
-		pause, pauseNs := s.process.Chance(p.Pause), s.process.Exponential(p.PauseNsMean)
-		crash, downNs := s.process.Chance(p.Crash), s.process.Exponential(p.RestartNsMean)
+		// Durations drawn now, computed only for a fault that strikes.
+		pause, pauseNs := s.process.Chance(p.Pause), s.process.DrawExponential(p.PauseNsMean)
+		crash, downNs := s.process.Chance(p.Crash), s.process.DrawExponential(p.RestartNsMean)
 		if s.phase != phaseSafety || r.down || s.chaos.scenarioQuiet() {
 			continue
 		}
 		switch {
 		case crash:
-			s.crash(i, downNs)
+			s.crash(i, downNs.Value())
 		case pause && !r.paused:
 			r.paused, r.pausedAtNs = true, s.now
 			s.stats.Pauses++
+			pauseNs := pauseNs.Value()
 			s.queue.push(event{at: s.now + pauseNs, kind: eventResume, a: i})
 			s.logf(logShort, "replica %d paused for %d ms", i, pauseNs/1_000_000)
 		}

@@ -68,6 +68,7 @@ type eventQueue struct {
 	seq      uint64
 	lane     []laneTick // client ticks in (at, seq) order; lane[:laneHead] are popped
 	laneHead int
+	ticks    tickSlots // each replica's next tick (queue_ticks.go)
 }
 
 // laneTick is a client tick in the lane: all of the event a tick needs.
@@ -91,7 +92,7 @@ func (k *eventKey) place() uint32 { return uint32(k.order & (1<<placeBits - 1)) 
 // queueArity is the number of children of a node of the heap.
 const queueArity = 4
 
-func (q *eventQueue) len() int { return len(q.keys) + len(q.lane) - q.laneHead }
+func (q *eventQueue) len() int { return len(q.keys) + len(q.lane) - q.laneHead + q.ticks.count }
 
 // less orders keys by (at, seq) as one 128-bit number, without branches:
 // which of two events comes first is a coin flip the CPU cannot predict.
@@ -116,19 +117,11 @@ func (q *eventQueue) push(e event) {
 		q.lane = append(q.lane, laneTick{at: e.at, seq: e.seq, client: e.a})
 		return
 	}
+	if q.ticks.fits(&e) {
+		q.ticks.put(e.a, e.at, e.seq)
+		return
+	}
 	q.heapPush(e)
-}
-
-// laneFirst reports whether the next event to pop is the lane's.
-func (q *eventQueue) laneFirst() bool {
-	if q.laneHead == len(q.lane) {
-		return false
-	}
-	if len(q.keys) == 0 {
-		return true
-	}
-	head := &q.lane[q.laneHead]
-	return less(&eventKey{at: head.at, order: head.seq << placeBits}, &q.keys[0])
 }
 
 func (q *eventQueue) pop() event {
@@ -140,8 +133,13 @@ func (q *eventQueue) pop() event {
 // popInto pops the next event into e, field by field (see copyFrom): the
 // simulator's loop pops every event, so the copy is worth sparing.
 func (q *eventQueue) popInto(e *event) {
-	if !q.laneFirst() {
+	switch from, _ := q.next(); from {
+	case fromHeap:
 		q.heapPopInto(e)
+		return
+	case fromTicks:
+		replica, at, seq := q.ticks.take()
+		e.at, e.seq, e.kind, e.a, e.b, e.tag, e.data = at, seq, eventReplicaTick, replica, 0, 0, nil
 		return
 	}
 	t := q.lane[q.laneHead]

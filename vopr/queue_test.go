@@ -8,7 +8,9 @@ import (
 
 // TestEventQueueOrder pushes and pops events at random times, in bursts
 // (so that the queue grows to hundreds of events and shrinks again), with
-// many ties, client ticks among them (in time order or not), and checks
+// many ties, client ticks among them (in time order or not) and replica
+// ticks (several of one replica at once, and of a replica beyond the
+// slots), and checks
 // every pop against a plain sorted list: earliest time first, ties in push
 // order, and each event's own fields intact.
 func TestEventQueueOrder(t *testing.T) {
@@ -22,6 +24,9 @@ func TestEventQueueOrder(t *testing.T) {
 			seq++
 			e := event{at: now + uint64(rng.IntN(6)), kind: eventDeliver, a: rng.IntN(7), tag: seq,
 				data: []byte{byte(seq)}}
+			if rng.IntN(3) == 0 { // a replica tick: a slot of its own if free (queue_ticks.go), else the heap
+				e.kind, e.tag, e.data = eventReplicaTick, 0, nil
+			}
 			if rng.IntN(2) == 0 { // a client tick: mostly in time order (the lane), sometimes not (the heap)
 				e.kind, e.at, e.tag, e.data = eventClientTick, now+3, 0, nil // as a client schedules it
 				if rng.IntN(10) == 0 {

@@ -93,10 +93,8 @@ func (sc *script) tuneReplica(o *vsr.Options) {
 
 // nextAt is the time of the next event.
 func (q *eventQueue) nextAt() uint64 {
-	if q.laneFirst() {
-		return q.lane[q.laneHead].at
-	}
-	return q.keys[0].at
+	_, at := q.next()
+	return at
 }
 
 // checkFailure stops the script if a checker failed the run.

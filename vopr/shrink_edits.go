@@ -94,6 +94,8 @@ func withoutChaosKind(o *Options, kind string) {
 		setNever(&c.Churn)
 	case partitionRestartKind:
 		setNever(&c.PartitionRestart)
+	case headLossKind:
+		setNever(&c.HeadLoss)
 	case tailsKind:
 		setNever(&c.Tails)
 	case "small-messages":

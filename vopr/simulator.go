@@ -9,7 +9,6 @@
 package vopr
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -104,6 +103,10 @@ type Simulator struct {
 	logLevel LogLevel
 	failure  *Result
 	stats    Stats
+
+	// sentHeaders decodes the headers of replicas' sends for the promises
+	// checker and the chaos scenarios (header_memo.go).
+	sentHeaders headerMemo
 }
 
 type phase uint8
@@ -331,20 +334,11 @@ func (s *Simulator) handle(e *event) {
 // fold adds an event to the run's digest: its time, kind, ends, tag and
 // the checksum of any message it carries.
 func (s *Simulator) fold(e *event) {
-	var b [16 + 8 + 1 + 8 + 8 + 8 + 16]byte
-	binary.LittleEndian.PutUint64(b[0:], s.digest.Lo)
-	binary.LittleEndian.PutUint64(b[8:], s.digest.Hi)
-	binary.LittleEndian.PutUint64(b[16:], e.at)
-	b[24] = byte(e.kind)
-	binary.LittleEndian.PutUint64(b[25:], uint64(e.a))
-	binary.LittleEndian.PutUint64(b[33:], uint64(e.b))
-	binary.LittleEndian.PutUint64(b[41:], e.tag)
+	var message vsr.U128
 	if e.data != nil {
-		m := vsr.Checksum(e.data)
-		binary.LittleEndian.PutUint64(b[49:], m.Lo)
-		binary.LittleEndian.PutUint64(b[57:], m.Hi)
+		message = vsr.Checksum(e.data)
 	}
-	s.digest = vsr.Checksum(b[:])
+	s.digest = foldDigest(s.digest, e.at, uint8(e.kind), uint64(e.a), uint64(e.b), e.tag, message)
 	// Field by field: a struct literal copied in stalls on store forwarding.
 	r := &s.recent[s.recentAt%recentEvents] // its data stays nil
 	r.at, r.kind, r.a, r.b, r.tag, r.seq = e.at, e.kind, e.a, e.b, e.tag, uint64(len(e.data))

@@ -235,7 +235,13 @@ func (s *Simulator) audit(i int) {
 		return
 	}
 	a, l := st.atlas, &st.layout
-	b := make([]byte, vsr.SectorSize)
+	// One buffer for the sector, ring and slot reads (each read fills its
+	// part whole before it is looked at): a swarm restarts replicas often.
+	size := vsr.SectorSize + uint64(a.chunks)*vsr.SectorSize + l.PrepareSlotSize
+	if uint64(len(a.auditBuf)) != size {
+		a.auditBuf = make([]byte, size)
+	}
+	b, ring, prepare := a.auditBuf[:vsr.SectorSize], a.auditBuf[vsr.SectorSize:size-l.PrepareSlotSize], a.auditBuf[size-l.PrepareSlotSize:]
 	for c := range uint64(vsr.SuperblockCopies) {
 		st.Peek(c*vsr.SectorSize, b)
 		le := binary.LittleEndian
@@ -243,9 +249,7 @@ func (s *Simulator) audit(i int) {
 			a.stats.SuperblockCopiesInvalid++
 		}
 	}
-	ring := make([]byte, a.chunks*vsr.SectorSize)
 	st.Peek(l.HeadersOffset, ring)
-	prepare := make([]byte, l.PrepareSlotSize)
 	for slot := range l.JournalSlots {
 		st.Peek(l.PreparesOffset+slot*l.PrepareSlotSize, prepare)
 		h := ring[slot*vsr.HeaderSize : (slot+1)*vsr.HeaderSize]

@@ -77,9 +77,17 @@ type workloadSim interface {
 	scriptResult(w *workloadClient, r *vsr.ClientResult)
 }
 
+// historyCapMax bounds the history's first allocation (some 130 bytes an op).
+const historyCapMax = 1 << 15
+
 // recordOp records an op a client issued in the history and returns its
 // index.
 func (s *Simulator) recordOp(op historyOp) int {
+	if s.check.history == nil {
+		// Room for the requests the run asks for (bounded): growing the
+		// history by doubling copies it again and again.
+		s.check.history = make([]historyOp, 0, max(0, min(s.opts.RequestsMax+s.opts.Clients, historyCapMax)))
+	}
 	s.check.history = append(s.check.history, op)
 	s.stats.Requests++
 	return len(s.check.history) - 1

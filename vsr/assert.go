@@ -16,6 +16,8 @@ func assert(ok bool, what string) {
 func init() {
 	assert(headersPerSector*HeaderSize == SectorSize, "headers fill a sector exactly")
 	assert(offReserved3 < HeaderSize, "the header's fields fit the header")
+	assert(offSession-offReserved2 == 2 && (HeaderSize-offReserved3)%8 == 0,
+		"reservedNonZero reads the reserved bytes as one uint16 and whole uint64s")
 	assert(MessageSizeMin >= 2*HeaderSize, "the smallest message holds a request inside a prepare")
 	assert(checkpointHeaderSize%8 == 0, "the checkpoint header keeps its fields aligned")
 	assert(SuperblockCopies >= 2, "a torn superblock write leaves another copy")

@@ -22,6 +22,15 @@ func (r *Replica) bugOldStartView() bool {
 	return r.bugOn(BugOldStartView) && r.status == StatusNormal
 }
 
+// bugNoAdoptedLogRepair reports whether a new primary completing an
+// adopted log leaves the entries below a gap nobody holds unrepaired
+// (BugNoAdoptedLogRepair): repair as it was before seed 1012461, walking
+// only the hash chain down from the head, which never gets past the gap.
+func (r *Replica) bugNoAdoptedLogRepair() bool {
+	assert(r.status == StatusViewChange && r.viewChange.installed, "an adopted log is repaired during its view change")
+	return r.bugOn(BugNoAdoptedLogRepair)
+}
+
 // bugOn reports whether the replica was told to have bug b.
 func (r *Replica) bugOn(b Bug) bool {
 	assert(b > BugNone, "a deliberate bug is a bug")

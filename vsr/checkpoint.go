@@ -12,23 +12,8 @@ import "fmt"
 // behind every journal takes a peer's checkpoint (state transfer), then
 // repairs the suffix from journals.
 //
-// Checkpoint layout (little-endian), padded to whole sectors:
-//
-//	offset size field
-//	     0   16 checksum of bytes 16..size
-//	    16    8 magic "govsrCP1"
-//	    24    8 op
-//	    32   16 checksum of op's prepare (the chain continues from it)
-//	    48    8 timestamp of op's prepare (later prepares' timestamps exceed it)
-//	    56    4 sessions count
-//	    60    4 sessions size in bytes
-//	    64  256 op's prepare header: the head of the log of a replica that
-//	            restores the checkpoint with nothing in its journal above it
-//	   320    - sessions (clientTable.appendTo), then the state machine snapshot
-const (
-	checkpointMagic      = "govsrCP1"
-	checkpointHeaderSize = 64 + HeaderSize
-)
+// checkpoint_encode.go gives the layout of a checkpoint and how one is
+// brought up to date in its area.
 
 type checkpointState struct {
 	announced checkpointRef // the durable checkpoint last reported
@@ -40,8 +25,16 @@ type checkpointState struct {
 	deferred bool
 	// areas[i] holds the bytes of the checkpoint in area i: the durable
 	// one is served to peers for state transfer.
-	areas    [2][]byte
+	areas    [2]checkpointArea
 	transfer transfer
+	// pending counts the writes of the checkpoint in flight; failed says
+	// one of them failed (the whole checkpoint is written again).
+	pending int
+	failed  bool
+	// Scratch buffers of encodeCheckpoint, reused.
+	sessions, scratch []byte
+	changed           []int
+	runs              []byteRun
 }
 
 // durableCheckpoint is the checkpoint the durable superblock names.
@@ -59,7 +52,7 @@ func (r *Replica) checkpointSizeMax() int {
 // snapshots take up to snapshotSizeMax bytes: the least
 // Options.CheckpointSizeMax can be.
 func CheckpointSizeFor(clientsMax int, messageSizeMax uint32, snapshotSizeMax int) uint64 {
-	return uint64(checkpointHeaderSize + clientsMax*(sessionRecordSize+int(messageSizeMax)) + snapshotSizeMax)
+	return uint64(checkpointHeaderSize+clientsMax*(sessionRecordSize+int(messageSizeMax))) + sectorCeil(uint64(snapshotSizeMax))
 }
 
 // maybeCheckpoint runs after executing op, and when a checkpoint becomes
@@ -84,9 +77,11 @@ func (r *Replica) maybeCheckpoint(op uint64, prepare *Header) {
 		area = 0
 	}
 	assert(area <= 1, "one of the two checkpoint areas")
-	b := r.encodeCheckpoint(r.checkpoint.areas[area][:0], op, prepare)
-	r.writeCheckpoint(area, b, checkpointRef{op: op, checksum: getU128(b[0:]), prepare: prepare.Checksum,
-		size: uint64(len(b)), area: area})
+	ref, runs := r.encodeCheckpoint(area, op, prepare)
+	if ref.size > r.opts.CheckpointSizeMax {
+		panic(fmt.Sprintf("vsr: checkpoint of %d bytes exceeds checkpoint size max %d", ref.size, r.opts.CheckpointSizeMax))
+	}
+	r.writeCheckpointRuns(ref, runs)
 }
 
 // deferCheckpoint: a checkpoint came due while superblock copies name
@@ -109,67 +104,61 @@ func (r *Replica) checkpointDue() {
 	}
 }
 
-// writeCheckpoint writes checkpoint b (which may alias the area's buffer)
-// to area, padded to whole sectors.
+// writeCheckpoint writes checkpoint b, whole, to area, padded to whole
+// sectors; the area then holds no snapshot the state machine can update.
 func (r *Replica) writeCheckpoint(area uint8, b []byte, ref checkpointRef) {
+	assert(ref.size == uint64(len(b)), "a checkpoint written whole is all its bytes")
+	a := &r.checkpoint.areas[area]
+	if len(a.buf) == 0 || &b[0] != &a.buf[0] {
+		r.growArea(a, len(b))
+		copy(a.buf, b)
+		clear(a.buf[len(b):sectorCeil(ref.size)])
+	}
+	a.mark = 0
+	r.writeCheckpointRuns(ref, []byteRun{{0, sectorCeil(ref.size)}})
+}
+
+// writeCheckpointRuns writes the runs of the checkpoint ref's area's
+// buffer to the area.
+func (r *Replica) writeCheckpointRuns(ref checkpointRef, runs []byteRun) {
 	assert(!r.checkpoint.inFlight, "one checkpoint write in flight at a time")
-	assert(ref.area == area, "a checkpoint is written to the area it names")
 	assert(ref.op <= r.commitMin, "a checkpoint is of an executed op")
 	assert(ref.size >= checkpointHeaderSize, "a checkpoint holds at least its header")
 	assert(sectorCeil(ref.size) <= r.layout.CheckpointAreaSize, "a checkpoint fits its area")
-	size := int(sectorCeil(ref.size))
-	buf := r.checkpoint.areas[area]
-	if cap(buf) < size {
-		// The area's buffer grows with the state, a quarter ahead, up to
-		// the largest checkpoint: a replica holds memory in proportion to
-		// its state, not to what its options would allow.
-		largest := int(sectorCeil(uint64(r.checkpointSizeMax())))
-		buf = r.buffers.make(max(size, min(largest, int(sectorCeil(uint64(size+size/4))))))[:size]
-	}
-	buf = buf[:size]
-	copy(buf, b)
-	clear(buf[len(b):])
-	r.checkpoint.areas[area] = buf
+	assert(len(runs) > 0, "a checkpoint write writes something")
+	buf := r.checkpoint.areas[ref.area].buf
 	r.checkpoint.writing, r.checkpoint.inFlight = ref, true
-	r.storage.Write(r.layout.checkpointOffset(area), buf, tag(tagCheckpoint, uint64(area)))
-}
-
-func (r *Replica) encodeCheckpoint(dst []byte, op uint64, prepare *Header) []byte {
-	assert(len(dst) == 0, "a checkpoint is encoded from the start of its buffer")
-	assert(prepare.Op == op, "a checkpoint names its op's prepare")
-	b := append(dst, make([]byte, checkpointHeaderSize)...)
-	copy(b[16:24], checkpointMagic)
-	le.PutUint64(b[24:], op)
-	putU128(b[32:], prepare.Checksum)
-	le.PutUint64(b[48:], prepare.Timestamp)
-	le.PutUint32(b[56:], uint32(r.clients.count()))
-	prepare.put(b[64:])
-	b = r.clients.appendTo(b)
-	le.PutUint32(b[60:], uint32(len(b)-checkpointHeaderSize))
-	b = r.machine.AppendSnapshot(b)
-	if len(b) > int(r.opts.CheckpointSizeMax) {
-		panic(fmt.Sprintf("vsr: checkpoint of %d bytes exceeds checkpoint size max %d", len(b), r.opts.CheckpointSizeMax))
+	r.checkpoint.pending, r.checkpoint.failed = len(runs), false
+	for _, run := range runs {
+		assert(run.start%SectorSize == 0 && run.end%SectorSize == 0, "a checkpoint write is whole sectors")
+		assert(run.start < run.end && run.end <= sectorCeil(ref.size), "a checkpoint write lies inside the checkpoint")
+		r.storage.Write(r.layout.checkpointOffset(ref.area)+run.start, buf[run.start:run.end], tag(tagCheckpoint, uint64(ref.area)))
 	}
-	putU128(b[0:], Checksum(b[16:]))
-	return b
 }
 
 func (r *Replica) checkpointWriteDone(area uint64, err error) {
-	assert(r.checkpoint.inFlight, "a checkpoint write completes a write in flight")
-	assert(uint64(r.checkpoint.writing.area) == area, "a checkpoint write completes in the area written")
-	r.checkpoint.inFlight = false
-	if err != nil {
-		// Write the same bytes again, now: waiting for the next executed
+	c := &r.checkpoint
+	assert(c.inFlight, "a checkpoint write completes a write in flight")
+	assert(c.pending > 0, "a checkpoint write completes a write in flight")
+	assert(uint64(c.writing.area) == area, "a checkpoint write completes in the area written")
+	c.pending--
+	c.failed = c.failed || err != nil
+	if c.pending > 0 {
+		return
+	}
+	c.inFlight = false
+	if c.failed {
+		// Write the whole checkpoint again, now: waiting for the next executed
 		// op to try would wedge a replica whose execution already waits at
 		// the journal's end for this very checkpoint.
 		r.mark(MarkWriteErrorRetried)
-		w := r.checkpoint.writing
-		assert(w.op > r.checkpoint.written.op, "a checkpoint written again is still newer than the written one")
-		r.writeCheckpoint(w.area, r.checkpoint.areas[w.area][:w.size], w)
+		w := c.writing
+		assert(w.op > c.written.op, "a checkpoint written again is still newer than the written one")
+		r.writeCheckpoint(w.area, c.areas[w.area].buf[:w.size], w)
 		return
 	}
-	assert(r.checkpoint.writing.op > r.checkpoint.written.op, "written checkpoints advance")
-	r.checkpoint.written = r.checkpoint.writing
+	assert(c.writing.op > c.written.op, "written checkpoints advance")
+	c.written = c.writing
 	r.super.persist()
 }
 
@@ -177,25 +166,26 @@ func (r *Replica) checkpointWriteDone(area uint64, err error) {
 // checkpoint b (already checked against its checksum), and sets the
 // executed prefix to end at its op.
 func (r *Replica) restoreCheckpoint(b []byte) error {
-	if len(b) < checkpointHeaderSize || string(b[16:24]) != checkpointMagic || getU128(b[0:]) != Checksum(b[16:]) {
+	sum := CheckpointChecksum(b) // zero if the sizes the header names do not add up
+	if sum.IsZero() || string(b[16:24]) != checkpointMagic || getU128(b[0:]) != sum {
 		return fmt.Errorf("vsr: checkpoint of %d bytes fails its checksum or magic", len(b))
 	}
 	op, prepare, timestamp := le.Uint64(b[24:]), getU128(b[32:]), le.Uint64(b[48:])
-	count, sessionsSize := int(le.Uint32(b[56:])), int(le.Uint32(b[60:]))
+	count, sessionsSize, snapshotSize := int(le.Uint32(b[56:])), int(le.Uint32(b[60:])), int(le.Uint64(b[320:]))
 	head, err := DecodeHeader(b[64 : 64+HeaderSize])
 	if err != nil || head.Command != CommandPrepare || head.Op != op || head.Checksum != prepare {
 		return fmt.Errorf("vsr: checkpoint at op %d does not hold its prepare's header", op)
 	}
-	if sessionsSize > len(b)-checkpointHeaderSize {
-		return fmt.Errorf("vsr: checkpoint sessions of %d bytes overrun the checkpoint", sessionsSize)
-	}
-	sessions := b[checkpointHeaderSize : checkpointHeaderSize+sessionsSize]
-	if err := r.clients.restore(sessions, count); err != nil {
+	// CheckpointChecksum checked that the sizes add up to len(b).
+	if err := r.clients.restore(b[len(b)-sessionsSize:], count); err != nil {
 		return err
 	}
-	if err := r.machine.Restore(b[checkpointHeaderSize+sessionsSize:]); err != nil {
+	if err := r.machine.Restore(b[checkpointSnapshotOff : checkpointSnapshotOff+snapshotSize]); err != nil {
 		return fmt.Errorf("vsr: checkpoint at op %d: %w", op, err)
 	}
+	// The state machine's marks start over: no area's snapshot is one it
+	// can update.
+	r.checkpoint.areas[0].mark, r.checkpoint.areas[1].mark = 0, 0
 	r.commitMin, r.commitChecksum, r.commitTimestamp = op, prepare, timestamp
 	r.commitMax = max(r.commitMax, op)
 	r.timestamp = max(r.timestamp, timestamp)
@@ -283,10 +273,11 @@ func (r *Replica) onRequestCheckpoint(h *Header) {
 	assert(offset < cp.size, "a chunk starts inside the checkpoint")
 	chunk := min(cp.size-offset, uint64(r.opts.MessageSizeMax)-HeaderSize)
 	assert(chunk > 0, "a chunk is not empty")
-	assert(offset+chunk <= uint64(len(r.checkpoint.areas[cp.area])), "the durable checkpoint's bytes are held in its area")
+	area := r.checkpoint.areas[cp.area].buf
+	assert(offset+chunk <= uint64(len(area)), "the durable checkpoint's bytes are held in its area")
 	reply := Header{Command: CommandCheckpoint, View: r.view, Op: cp.op, Context: cp.checksum, Commit: offset}
 	reply.SetCheckpointSize(cp.size)
-	r.send(h.Replica, &reply, r.checkpoint.areas[cp.area][offset:offset+chunk])
+	r.send(h.Replica, &reply, area[offset:offset+chunk])
 }
 
 // onCheckpoint takes a chunk of a peer's checkpoint while this replica
@@ -359,7 +350,7 @@ func (r *Replica) finishTransfer() {
 	assert(t.size >= checkpointHeaderSize, "a transferred checkpoint holds at least its header")
 	t.active = false
 	b := t.buf[:t.size]
-	if Checksum(b[16:]) != t.checksum {
+	if CheckpointChecksum(b) != t.checksum {
 		r.violation(CommandCheckpoint, "state transfer: checkpoint does not match its checksum")
 		return
 	}

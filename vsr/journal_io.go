@@ -4,6 +4,18 @@ package vsr
 // that write completes, the slot's header goes to the headers ring, whose
 // sectors hold 16 headers each and are written whole, at most one write
 // per sector in flight. A prepare is durable once both writes are done.
+//
+// The order is what lets the open trust the ring: a ring header names a
+// prepare that was durable (or, from installHeader, one a primary named).
+// Submitting the two writes together would save one fdatasync on the
+// request path, but a crash could then leave a header without its prepare,
+// which the open cannot tell from an acknowledged prepare a fault struck
+// later: it would have to keep the op and never nack it, and an op only
+// this replica knew could then be neither repaired nor truncated (a
+// one-replica cluster stops for good; README, Durability). Acknowledging
+// after the prepare alone, with the ring written lazily, would be unsafe:
+// an acknowledged prepare struck by a fault under a blank or older ring
+// header would read back as never written, and be nacked.
 
 type headerSector struct {
 	inFlight  bool

@@ -162,6 +162,16 @@ func (h *Header) parse(b []byte) {
 // the header in b, or -1 if they are all zero.
 func reservedNonZero(b []byte) int {
 	assert(len(b) >= HeaderSize, "reserved bytes are checked in a whole header")
+	// Every header decoded passes here: OR the reserved words together
+	// first and look for the offending byte only when one is set.
+	le := binary.LittleEndian
+	set := uint64(b[offReserved1]) | uint64(le.Uint16(b[offReserved2:]))
+	for i := offReserved3; i < HeaderSize; i += 8 {
+		set |= le.Uint64(b[i:])
+	}
+	if set == 0 {
+		return -1
+	}
 	if b[offReserved1] != 0 {
 		return offReserved1
 	}

@@ -208,6 +208,7 @@ const (
 	BugIgnoreRejoin            // the open ignores that the data file was formatted --rejoin
 	BugLongestLogWins          // a new primary adopts the longest log, whatever its log_view
 	BugOldStartView            // a normal backup installs a start_view of an older view
+	BugNoAdoptedLogRepair      // a new primary repairs only the entries linked to its head, none of its adopted log below a gap
 	bugCount
 )
 
@@ -220,6 +221,7 @@ var bugNames = [bugCount]string{
 	BugFirstSuperblockCopy: "first-superblock-copy", BugCorruptSlotBlank: "corrupt-slot-blank",
 	BugIgnoreRejoin:   "ignore-rejoin",
 	BugLongestLogWins: "longest-log-wins", BugOldStartView: "old-start-view",
+	BugNoAdoptedLogRepair: "no-adopted-log-repair",
 }
 
 func (b Bug) String() string {

@@ -156,18 +156,27 @@ func TestCorruptSlotIsNotForgottenAtTheNextRingWrite(t *testing.T) {
 // blankSlot makes op's slot in replica i's data file read as never written
 // (ring entry and prepare all zero): the writes of op never landed.
 func (net *testNet) blankSlot(i int, op uint64) {
+	net.blankPrepare(i, op)
 	l := NewLayout(net.options[i])
 	slot := op % l.JournalSlots
 	s := net.storages[i]
-	zero := make([]byte, SectorSize)
-	for off := l.prepareOffset(slot); off < l.prepareOffset(slot)+uint64(net.options[i].MessageSizeMax); off += SectorSize {
-		s.put(off, zero)
-	}
 	sector := make([]byte, SectorSize)
 	offset := l.headerSectorOffset(slot / headersPerSector)
 	s.Peek(offset, sector)
 	clear(sector[slot%headersPerSector*HeaderSize:][:HeaderSize])
 	s.put(offset, sector)
+}
+
+// blankPrepare zeroes op's prepare in replica i's data file and leaves
+// the ring's header of it: the prepare's sectors were lost after the ring
+// named it (the open finds the slot missing its body).
+func (net *testNet) blankPrepare(i int, op uint64) {
+	l := NewLayout(net.options[i])
+	slot := op % l.JournalSlots
+	zero := make([]byte, SectorSize)
+	for off := l.prepareOffset(slot); off < l.prepareOffset(slot)+uint64(net.options[i].MessageSizeMax); off += SectorSize {
+		net.storages[i].put(off, zero)
+	}
 }
 
 // Seed 301 (two replicas, --on crash-group): both replicas are in log_view
@@ -337,4 +346,101 @@ func TestLostBodyIsReadBackFromTheReplicasOwnDisk(t *testing.T) {
 	net.drop = nil
 	net.run(500, "r2 executed op", func() bool { return net.replicas[2].CommitMin() >= op })
 	net.checkAgreement()
+}
+
+// Seed 1012461 (six replicas, core mode), in three: every replica is in
+// log_view 0 with head op k+3, and nobody holds op k+2. The new primary r1
+// holds k+1's header (its body was lost on its disk) but nothing at k;
+// r0 and r2 hold both prepares, so no nack quorum can disown k, and the
+// view change must fetch k and k+1 before it can prove k+2 absent and
+// truncate there. Repair that walks the hash chain down from the head
+// never gets past the gap at k+2, so it asked for neither, and the view
+// change waited forever: a new primary repairs the entries of its adopted
+// log below a gap (repairTarget, extendsAdoptedLog). The test runs the
+// story with that repair turned off (BugNoAdoptedLogRepair) too, and
+// requires the stall there.
+func TestNewPrimaryRepairsItsAdoptedLogBelowAGapNobodyHolds(t *testing.T) {
+	for _, bug := range []Bug{BugNone, BugNoAdoptedLogRepair} {
+		net := newTestNet(t, 3, func(o *Options) { quietTimeouts(o); o.TestingBug = bug })
+		k := gapBelowTheHead(net)
+		completed := true
+		for tick := 0; !(net.replicas[1].Status() == StatusNormal && net.replicas[1].View() == 1); tick++ {
+			if tick == 2000 {
+				completed = false
+				break
+			}
+			net.tick(1)
+		}
+		if bug != BugNone {
+			r := net.replicas[1]
+			if completed || r.Status() != StatusViewChange || !r.viewChange.installed || r.firstUnestablished() != k {
+				t.Fatalf("with --bug %s the view change did not stall at op %d with the log adopted\n%s", bug, k, net.describe())
+			}
+			continue
+		}
+		if !completed {
+			t.Fatalf("the view change to view 1 never completed\n%s", net.describe())
+		}
+		if r := net.replicas[1]; r.Op() != k+1 || !net.marked(1, MarkAdoptedLogRepaired) || !net.marked(1, MarkNackTruncation) {
+			t.Fatalf("r1 normal at head %d, marks adopted_log_repaired %t nack_truncation %t; want head %d (k+2 truncated) and both",
+				r.Op(), net.marked(1, MarkAdoptedLogRepaired), net.marked(1, MarkNackTruncation), k+1)
+		}
+		net.waitIdle(net.clients, 3000)
+		net.tick(30)
+		for i := range net.replicas {
+			net.checkReplied(i)
+		}
+		net.checkAgreement()
+	}
+}
+
+// gapBelowTheHead sets up seed 1012461's log on a three-replica net and
+// restarts every replica; it returns k.
+func gapBelowTheHead(net *testNet) uint64 {
+	t := net.t
+	t.Helper()
+	clients := net.registerClients(5)
+	net.submit(clients[0], "a")
+	k := net.replicas[0].Op() + 1
+	// View 0 (r0) prepares x0 to x3 at k to k+3; none commits. r1 never
+	// gets k; nobody but r0 gets k+2, and r0 loses it in the crash.
+	net.drop = func(p *packet) bool {
+		h := &p.header
+		return h.Command == CommandPrepareOk ||
+			h.Command == CommandPrepare && (h.Op == k && p.to.replica == 1 || h.Op == k+2)
+	}
+	for i := range 4 {
+		net.submitTo(clients[i+1], 0, fmt.Sprintf("x%d", i))
+	}
+	for i, r := range net.replicas {
+		if r.Op() != k+3 {
+			t.Fatalf("set-up: r%d at op %d, want %d", i, r.Op(), k+3)
+		}
+	}
+	for i := range net.replicas {
+		net.crash(i)
+	}
+	net.blankSlot(0, k+2)
+	net.blankPrepare(1, k+1)
+	net.drop = nil
+	for i := range net.replicas {
+		net.restart(i)
+	}
+	if r := net.replicas[1]; r.journal.header(k) != nil || r.journal.header(k+1) == nil || r.journal.hasPrepare(k+1) ||
+		r.journal.header(k+2) != nil || r.Op() != k+3 {
+		t.Fatalf("set-up: r1 reopened at head %d with headers at k %t, k+1 %t (prepare %t), k+2 %t", r.Op(),
+			r.journal.header(k) != nil, r.journal.header(k+1) != nil, r.journal.hasPrepare(k+1), r.journal.header(k+2) != nil)
+	}
+	net.fireTimeout(1)
+	return k
+}
+
+// marked reports whether replica i hit mark m.
+func (net *testNet) marked(i int, m Mark) bool {
+	for _, e := range net.events {
+		if e.Kind == EventMark && int(e.Replica) == i && e.Mark == m {
+			return true
+		}
+	}
+	return false
 }

@@ -497,8 +497,8 @@ func (r *Replica) openCheckpointDone() {
 	cp := o.chosen.checkpoint
 	if !cp.checksum.IsZero() {
 		b := o.checkpoint[:min(cp.size, uint64(len(o.checkpoint)))]
-		if o.checkpointErr == nil && Checksum(b[16:]) == cp.checksum && r.restoreCheckpoint(b) == nil {
-			r.checkpoint.areas[cp.area] = o.checkpoint
+		if o.checkpointErr == nil && CheckpointChecksum(b) == cp.checksum && r.restoreCheckpoint(b) == nil {
+			r.checkpoint.areas[cp.area] = checkpointArea{buf: o.checkpoint}
 		} else {
 			// The checkpoint is damaged: start from the empty state; the
 			// journal or a peer's checkpoint (state transfer) rebuilds it.

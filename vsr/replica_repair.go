@@ -209,7 +209,7 @@ func (r *Replica) repairTarget(op, floor uint64) (U128, bool) {
 		assert(r.journal.header(op) != nil, "an op linked to the head is in the journal")
 		return r.journal.header(op).Checksum, true
 	}
-	if r.status != StatusViewChange || !r.viewChange.installed {
+	if r.status != StatusViewChange || !r.viewChange.installed || r.bugNoAdoptedLogRepair() {
 		return U128{}, false
 	}
 	if r.established(op) {
@@ -327,7 +327,8 @@ func (r *Replica) extendsChainDown(h *Header) bool {
 // an adopted-view entry just above it names as its parent (see
 // repairTarget), and not yet held.
 func (r *Replica) extendsAdoptedLog(h *Header) bool {
-	if r.status != StatusViewChange || !r.viewChange.installed || h.Op >= r.op || r.journal.header(h.Op) != nil {
+	if r.status != StatusViewChange || !r.viewChange.installed || h.Op >= r.op || r.journal.header(h.Op) != nil ||
+		r.bugNoAdoptedLogRepair() {
 		return false
 	}
 	assert(h.Op > r.commitMin, "the adopted log is repaired above the executed prefix")

@@ -20,6 +20,8 @@ import (
 //	    24   16 cluster
 //	    40    1 replica
 //	    41    1 replica_count
+//	    42    1 layout: DataFileLayout of the build that formatted the file (0 before
+//	            layouts were numbered); another layout is refused at open
 //	    44    4 journal_slots
 //	    48    4 message_size_max
 //	    52    4 clients_max
@@ -43,6 +45,13 @@ import (
 //	            it, so it never nacks them
 //	   184    - zero
 const superblockMagic = "govsrSB1"
+
+// DataFileLayout numbers the arrangement of a data file's contents that this
+// build writes and reads. Layout 2 is the paged checkpoint (a header sector,
+// the snapshot at a fixed offset, then the client table); files formatted
+// before layouts were numbered record 0. Bump it whenever a build can no
+// longer read what an older one wrote, so the refusal names the cause.
+const DataFileLayout = 2
 
 type superblockState struct {
 	sequence   uint64
@@ -76,7 +85,7 @@ func encodeSuperblock(b []byte, o *Options, s *superblockState) U128 {
 	clear(b)
 	copy(b[16:24], superblockMagic)
 	putU128(b[24:], o.Cluster)
-	b[40], b[41] = o.Replica, o.ReplicaCount
+	b[40], b[41], b[42] = o.Replica, o.ReplicaCount, DataFileLayout
 	le := binary.LittleEndian
 	le.PutUint32(b[44:], uint32(o.JournalSlots))
 	le.PutUint32(b[48:], o.MessageSizeMax)
@@ -116,6 +125,9 @@ func decodeSuperblock(b []byte, o *Options) (superblockState, error) {
 	}
 	le := binary.LittleEndian
 	switch cluster := getU128(b[24:]); {
+	case b[42] != DataFileLayout:
+		return s, fmt.Errorf("vsr: data file has layout %d, this build reads layout %d: format it again "+
+			"(or replace it, with --rejoin, from the other replicas)", b[42], DataFileLayout)
 	case cluster != o.Cluster:
 		return s, fmt.Errorf("vsr: data file belongs to cluster %s, not %s", cluster, o.Cluster)
 	case b[40] != o.Replica || b[41] != o.ReplicaCount:

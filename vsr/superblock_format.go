@@ -7,6 +7,7 @@ import "encoding/binary"
 // operator which of their settings differ from the file's before it opens
 // a replica on it.
 type DataFileFormat struct {
+	Layout            uint8 // DataFileLayout of the build that formatted it
 	Cluster           U128
 	Replica           uint8
 	ReplicaCount      uint8
@@ -25,7 +26,7 @@ func DecodeDataFileFormat(sector []byte) (DataFileFormat, error) {
 		return DataFileFormat{}, errNotSuperblock
 	}
 	le := binary.LittleEndian
-	f := DataFileFormat{Cluster: getU128(sector[24:]), Replica: sector[40], ReplicaCount: sector[41],
+	f := DataFileFormat{Layout: sector[42], Cluster: getU128(sector[24:]), Replica: sector[40], ReplicaCount: sector[41],
 		JournalSlots: int(le.Uint32(sector[44:])), MessageSizeMax: le.Uint32(sector[48:]),
 		ClientsMax: int(le.Uint32(sector[52:])), CheckpointSizeMax: le.Uint64(sector[56:])}
 	assert(f.JournalSlots >= 0, "a u32 count of slots is not negative")
@@ -36,7 +37,7 @@ func DecodeDataFileFormat(sector []byte) (DataFileFormat, error) {
 // Format returns the format a data file for o records.
 func (o Options) Format() DataFileFormat {
 	o = o.withDefaults()
-	f := DataFileFormat{Cluster: o.Cluster, Replica: o.Replica, ReplicaCount: o.ReplicaCount,
+	f := DataFileFormat{Layout: DataFileLayout, Cluster: o.Cluster, Replica: o.Replica, ReplicaCount: o.ReplicaCount,
 		JournalSlots: o.JournalSlots, MessageSizeMax: o.MessageSizeMax, ClientsMax: o.ClientsMax,
 		CheckpointSizeMax: o.CheckpointSizeMax}
 	assert(f.JournalSlots > 0, "options with defaults have journal slots")

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/govsr/govsr/vsr"
 )
 
 // TestMain lets a test run this command's main in a subprocess (the test
@@ -39,6 +43,53 @@ func TestClientsMaxMismatchRefused(t *testing.T) {
 	code = run(append([]string{"start", "--clients-max", "64", "--keys-max", "100"}, base...), &out, &errOut, nil)
 	if code != exitUsage || !strings.Contains(errOut.String(), "--keys-max") {
 		t.Fatalf("start with another --keys-max: exit %d: %s", code, errOut.String())
+	}
+}
+
+// A data file written by a build with another layout (here: one from before
+// layouts were numbered, which records 0) is refused by name, not by a
+// setting it happens to differ in.
+func TestOlderDataFileLayoutRefused(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "0.vsr")
+	base := []string{"--cluster", "3", "--replica", "0", "--addresses", freeAddresses(t, 1), "--data", data, "--journal-slots", "64"}
+	var out, errOut bytes.Buffer
+	if code := run(append([]string{"format"}, base...), &out, &errOut, nil); code != exitOK {
+		t.Fatalf("format: exit %d: %s", code, errOut.String())
+	}
+	rewriteLayout(t, data, 0)
+	code := run(append([]string{"start"}, base...), &out, &errOut, nil)
+	if code != exitUsage || !strings.Contains(errOut.String(), "layout 0") ||
+		!strings.Contains(errOut.String(), fmt.Sprintf("reads layout %d", vsr.DataFileLayout)) {
+		t.Fatalf("start on a layout-0 file: exit %d: %s", code, errOut.String())
+	}
+}
+
+// rewriteLayout sets the layout byte of every superblock copy of the data
+// file at path and seals each copy's checksum again.
+func rewriteLayout(t *testing.T, path string, layout byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sector := make([]byte, vsr.SectorSize)
+	for copyIndex := range vsr.SuperblockCopies {
+		offset := int64(copyIndex * vsr.SectorSize)
+		if _, err := f.ReadAt(sector, offset); err != nil {
+			t.Fatal(err)
+		}
+		if found, err := vsr.DecodeDataFileFormat(sector); err != nil || found.Layout != vsr.DataFileLayout {
+			t.Fatalf("copy %d before the rewrite: layout %d, %v", copyIndex, found.Layout, err)
+		}
+		sector[42] = layout
+		sum := vsr.Checksum(sector[16:])
+		binary.LittleEndian.PutUint64(sector[0:], sum.Lo)
+		binary.LittleEndian.PutUint64(sector[8:], sum.Hi)
+		if _, err := f.WriteAt(sector, offset); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

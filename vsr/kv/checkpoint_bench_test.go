@@ -9,27 +9,51 @@ import (
 
 // benchBus and benchRandom stand in for a network and a seed in a
 // one-replica cluster driven by hand.
-type benchBus struct{ replies int }
+type benchBus struct {
+	replies int
+	op      uint64 // of the last reply: a register's is the session
+}
 
-func (b *benchBus) SendToReplica(uint8, []byte)   {}
-func (b *benchBus) SendToClient(vsr.U128, []byte) { b.replies++ }
-func (benchRandom) Uint64() uint64                { return 4 }
+func (b *benchBus) SendToReplica(uint8, []byte) {}
+func (b *benchBus) SendToClient(_ vsr.U128, msg []byte) {
+	b.replies++
+	if h, err := vsr.DecodeHeader(msg[:vsr.HeaderSize]); err == nil {
+		b.op = h.Op
+	}
+}
+func (benchRandom) Uint64() uint64 { return 4 }
 
 type benchRandom struct{}
+
+// countingStorage counts the bytes written to the checkpoint areas.
+type countingStorage struct {
+	*vsr.MemoryStorage
+	layout          vsr.Layout
+	checkpointBytes int
+}
+
+func (c *countingStorage) Write(offset uint64, data []byte, tag uint64) {
+	if offset >= c.layout.CheckpointOffset {
+		c.checkpointBytes += len(data)
+	}
+	c.MemoryStorage.Write(offset, data, tag)
+}
 
 // benchReplica is a one-replica cluster whose state machine holds keys
 // keys of 16 bytes with 64-byte values, checkpointing after every op.
 type benchReplica struct {
 	replica *vsr.Replica
 	storage *vsr.MemoryStorage
+	counter *countingStorage
 	ids     []uint64
 	bus     *benchBus
 	opts    vsr.Options
 	request uint32
+	session uint64
 	client  vsr.U128
 }
 
-func newBenchReplica(b *testing.B, keys int) *benchReplica {
+func newBenchReplica(b testing.TB, keys int) *benchReplica {
 	store, err := New(Options{KeysMax: keys, KeySizeMax: 16, ValueSizeMax: 64})
 	if err != nil {
 		b.Fatal(err)
@@ -50,19 +74,21 @@ func newBenchReplica(b *testing.B, keys int) *benchReplica {
 		b.Fatal(err)
 	}
 	br.storage.Load(sectors)
-	br.replica, err = vsr.NewReplica(o, vsr.Env{Bus: br.bus, Storage: br.storage, StateMachine: store, Random: benchRandom{}})
+	br.counter = &countingStorage{MemoryStorage: br.storage, layout: vsr.NewLayout(o)}
+	br.replica, err = vsr.NewReplica(o, vsr.Env{Bus: br.bus, Storage: br.counter, StateMachine: store, Random: benchRandom{}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	br.send(vsr.OperationRegister, nil)
+	br.session = br.bus.op
 	return br
 }
 
 // send submits one request and completes every I/O it causes.
 func (br *benchReplica) send(operation vsr.Operation, input []byte) {
-	h := vsr.Header{Command: vsr.CommandRequest, Cluster: br.opts.Cluster, Client: br.client,
-		Request: br.request, Operation: operation}
 	br.request++
+	h := vsr.Header{Command: vsr.CommandRequest, Cluster: br.opts.Cluster, Client: br.client,
+		Request: br.request, Operation: operation, Session: br.session, View: br.replica.View()}
 	buf := make([]byte, vsr.HeaderSize+len(input))
 	if _, err := vsr.Encode(buf, &h, input); err != nil {
 		panic(err)
@@ -104,23 +130,40 @@ func BenchmarkOpen100k(b *testing.B) {
 	br.send(OperationWrite, input)
 	want := br.replica.Digest()
 	for b.Loop() {
-		store, _ := New(Options{KeysMax: 100_000, KeySizeMax: 16, ValueSizeMax: 64})
-		st := br.storage.Clone(benchRandom{})
-		var ids []uint64
-		st.OnSubmit = func(id uint64) { ids = append(ids, id) }
-		r, err := vsr.OpenReplica(br.opts, vsr.Env{Bus: br.bus, Storage: st, StateMachine: store, Random: benchRandom{}})
-		if err != nil {
-			b.Fatal(err)
+		if r := reopen(b, br, 100_000); r.Digest() != want {
+			b.Fatalf("reopened replica: digest %s want %s", r.Digest(), want)
 		}
-		for len(ids) > 0 {
-			id := ids[0]
-			ids = ids[1:]
-			if tag, err, ok := st.Complete(id); ok {
-				r.StorageDone(tag, err)
+	}
+}
+
+// BenchmarkCheckpointBySize measures one write and the checkpoint after it
+// in stores of growing size: each op overwrites one key, so what changed
+// is the same at every size. Reports the checkpoint's size and the bytes
+// written to the checkpoint areas per op, once each area holds a
+// checkpoint.
+// Run: go test ./vsr/kv -run '^$' -bench CheckpointBySize -count 3
+func BenchmarkCheckpointBySize(b *testing.B) {
+	for _, keys := range []int{10_000, 100_000, 400_000} {
+		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
+			br := newBenchReplica(b, keys)
+			ops, written := 0, 0
+			write := func() {
+				key := fmt.Sprintf("key-%011d", ops*7919%keys)
+				input, _ := EncodeWrite(nil, []byte(key), []byte(fmt.Sprintf("changed-%d", ops)))
+				before := br.counter.checkpointBytes
+				br.send(OperationWrite, input)
+				written += br.counter.checkpointBytes - before
+				ops++
 			}
-		}
-		if r.Opening() || r.Digest() != want {
-			b.Fatalf("reopened replica: opening %v, digest %s want %s", r.Opening(), r.Digest(), want)
-		}
+			write() // each area's first checkpoint is written whole: not measured
+			write()
+			ops, written = 0, 0
+			for b.Loop() {
+				write()
+			}
+			_, size := br.replica.DurableCheckpoint()
+			b.ReportMetric(float64(size), "checkpoint-bytes")
+			b.ReportMetric(float64(written)/float64(ops), "written-bytes/op")
+		})
 	}
 }

@@ -9,7 +9,8 @@
 // Every replica runs the same Store over the same committed ops, so the
 // store is deterministic to the byte: nothing reads a clock or a random
 // source, and map iteration order never reaches anything visible (the
-// snapshot sorts its keys; the digest is an order-independent sum).
+// snapshot lists entries in pages placed by the order of the writes, and
+// the digest is an order-independent sum).
 // Memory is bounded by [Options]: a write of a new key into a full store
 // is answered [StatusFull], never grown into.
 package kv
@@ -92,11 +93,11 @@ func (o Options) normalized() (Options, error) {
 	return o, nil
 }
 
-// snapshotSizeMax is the size of the snapshot of a store holding KeysMax
-// keys of the largest sizes, in uint64 so that it cannot overflow.
+// snapshotSizeMax bounds the snapshot of a store with options o: the
+// header page and as many data pages as KeysMax keys of the largest sizes
+// may spread over (pages.go), in uint64 so that it cannot overflow.
 func (o Options) snapshotSizeMax() uint64 {
-	entry := uint64(entryHeaderSize) + uint64(o.KeySizeMax) + uint64(o.ValueSizeMax)
-	return snapshotHeaderSize + uint64(o.KeysMax)*entry + snapshotTrailerSize
+	return pageSizeFor(o) * (1 + dataPagesMax(o))
 }
 
 // entry holds one value. The map points at entries so that an overwrite
@@ -104,6 +105,7 @@ func (o Options) snapshotSizeMax() uint64 {
 // key.
 type entry struct {
 	value []byte
+	page  int32 // index of the data page holding the entry (pages.go)
 }
 
 // Store is the key-value state machine; create one with New. It is not
@@ -128,15 +130,25 @@ type Store struct {
 	// allocated at New with room for the largest entry.
 	scratch []byte
 
-	// order lists every entry by key: sorted up to sortedCount, then the
-	// keys written since the last snapshot in arrival order. A snapshot
-	// sorts only that tail and merges it in (mergeBuf is the merge's other
-	// buffer), so taking one costs the store's size in copying, not a sort
-	// of every key. Keys are never deleted, so order only grows, up to
-	// KeysMax.
-	order       []keyed
-	sortedCount int
-	mergeBuf    []keyed
+	// pages hold every entry, in the order the snapshot lists them
+	// (pages.go); pageSize is the size of a snapshot page.
+	pages    []dataPage
+	pageSize int
+
+	// stamps[i] is the generation in which snapshot page i last changed
+	// (page 0 is the header, page i+1 data page i); gen is the current
+	// generation. A snapshot ends a generation and returns its number as
+	// its mark, so the pages changed since a snapshot are those stamped
+	// after its mark.
+	stamps []uint64
+	gen    uint64
+
+	// sums[i] is vsr.PageChecksum of snapshot page i as of generation
+	// sumsGen, the last snapshot's, and pagesSum their sum over the data
+	// pages: a snapshot rehashes only the pages stamped after sumsGen.
+	sums     []vsr.U128
+	pagesSum vsr.U128
+	sumsGen  uint64
 }
 
 // keyed is an entry with its key (the map's own string).
@@ -155,9 +167,13 @@ func New(options Options) (*Store, error) {
 		return nil, err
 	}
 	return &Store{
-		options: o,
-		entries: make(map[string]*entry),
-		scratch: make([]byte, 0, entryHeaderSize+o.KeySizeMax+o.ValueSizeMax),
+		options:  o,
+		entries:  make(map[string]*entry),
+		scratch:  make([]byte, 0, entryHeaderSize+o.KeySizeMax+o.ValueSizeMax),
+		pageSize: int(pageSizeFor(o)),
+		stamps:   []uint64{1},
+		sums:     []vsr.U128{{}},
+		gen:      1,
 	}, nil
 }
 
@@ -177,8 +193,9 @@ func (s *Store) InputSizeMax() int {
 	return casHeaderSize + s.options.KeySizeMax + 2*s.options.ValueSizeMax
 }
 
-// SnapshotSizeMax is the size of the snapshot of a full store holding the
-// largest keys and values: a bound for checkpoint buffers.
+// SnapshotSizeMax bounds the size of a snapshot of the store (a full store
+// holding the largest keys and values, its pages as loose as they may
+// get): a bound for checkpoint buffers.
 func (s *Store) SnapshotSizeMax() int { return int(s.options.snapshotSizeMax()) }
 
 // Apply executes one committed operation and writes its reply into output.
@@ -239,8 +256,9 @@ func (s *Store) write(key, value []byte) Status {
 	copy(e.value, value)
 	k := string(key)
 	s.entries[k] = e
-	s.order = append(s.order, keyed{k, e})
+	s.place(keyed{k, e})
 	s.join(key, e)
+	s.maybeCompact()
 	if len(s.entries) > s.options.KeysMax {
 		panic(fmt.Sprintf("kv: %d keys, more than KeysMax %d", len(s.entries), s.options.KeysMax))
 	}
@@ -264,6 +282,7 @@ func (s *Store) cas(key, from, to []byte) (Status, []byte) {
 // the digest and payload with its old value and joins with the new one.
 func (s *Store) set(key []byte, e *entry, value []byte) {
 	s.leave(key, e)
+	oldSize := entryHeaderSize + len(key) + len(e.value)
 	if cap(e.value) >= len(value) {
 		// Reuse the old buffer: nothing outside the store aliases it
 		// (replies and snapshots copy values out).
@@ -272,7 +291,9 @@ func (s *Store) set(key []byte, e *entry, value []byte) {
 		e.value = make([]byte, len(value))
 	}
 	copy(e.value, value)
+	s.resize(key, e, oldSize)
 	s.join(key, e)
+	s.maybeCompact()
 }
 
 // join adds an entry to the digest sum and the payload count; leave takes

@@ -12,25 +12,46 @@ import (
 	"github.com/govsr/govsr/vsr"
 )
 
-// rawSnapshot builds a snapshot by hand, with any count and entries, and a
-// correct checksum.
+// rawSnapshot builds a snapshot by hand, with any count and entries in
+// one data page (none if there are no entries), and correct sums.
 func rawSnapshot(o Options, count int, kvs ...[2]string) []byte {
-	b := []byte(snapshotMagic)
-	for _, v := range []int{snapshotVersion, o.KeysMax, o.KeySizeMax, o.ValueSizeMax, count} {
-		b = binary.LittleEndian.AppendUint32(b, uint32(v))
+	if len(kvs) == 0 {
+		return rawPages(o, count)
 	}
-	for _, kv := range kvs {
-		b = appendEntry(b, []byte(kv[0]), []byte(kv[1]))
-	}
-	return seal(append(b, make([]byte, snapshotTrailerSize)...))
+	return rawPages(o, count, kvs)
 }
 
-// seal rewrites the trailing checksum of a snapshot of at least 16 bytes.
+// rawPages builds a snapshot by hand with the given data pages.
+func rawPages(o Options, count int, pages ...[][2]string) []byte {
+	o, _ = o.normalized()
+	size := int(pageSizeFor(o))
+	b := make([]byte, size*(1+len(pages)))
+	copy(b, snapshotMagic)
+	for i, v := range []int{snapshotVersion, o.KeysMax, o.KeySizeMax, o.ValueSizeMax, count, len(pages), size} {
+		binary.LittleEndian.PutUint32(b[8+4*i:], uint32(v))
+	}
+	for i, kvs := range pages {
+		p := b[(1+i)*size : (2+i)*size]
+		out := p[pageHeaderSize:pageHeaderSize]
+		for _, kv := range kvs {
+			out = appendEntry(out, []byte(kv[0]), []byte(kv[1]))
+		}
+		binary.LittleEndian.PutUint32(p[0:], uint32(len(kvs)))
+		binary.LittleEndian.PutUint32(p[4:], uint32(len(out)))
+	}
+	return seal(b)
+}
+
+// seal rewrites the pages sum and the header checksum of a snapshot of
+// whole pages of the page size of fuzzOptions and small.
 func seal(b []byte) []byte {
-	end := len(b) - snapshotTrailerSize
-	sum := vsr.Checksum(b[:end])
-	binary.LittleEndian.PutUint64(b[end:], sum.Lo)
-	binary.LittleEndian.PutUint64(b[end+8:], sum.Hi)
+	size := int(pageSizeFor(small))
+	var sum vsr.U128
+	for i := 1; i < len(b)/size; i++ {
+		sum = sum.Add(vsr.PageChecksum(uint64(i), b[i*size:(i+1)*size]))
+	}
+	putSum(b[pagesSumOffset:], sum)
+	putSum(b[headerSumOffset:], vsr.Checksum(b[:headerSumOffset]))
 	return b
 }
 
@@ -38,16 +59,21 @@ func seal(b []byte) []byte {
 // a deliberate change to this test (and to the format version).
 func TestSnapshotLayout(t *testing.T) {
 	s := fill(t, small, [2]string{"b", "22"}, [2]string{"a", ""})
-	want := "govsr-kv" +
-		"\x01\x00\x00\x00" + // version
+	page := "\x02\x00\x00\x00" + "\x10\x00\x00\x00" + // entries, used
+		"\x01\x00" + "\x02\x00\x00\x00" + "b22" +
+		"\x01\x00" + "\x00\x00\x00\x00" + "a"
+	page += strings.Repeat("\x00", 4096-len(page))
+	header := "govsr-kv" +
+		"\x02\x00\x00\x00" + // version
 		"\x03\x00\x00\x00" + "\x04\x00\x00\x00" + "\x08\x00\x00\x00" + // options
-		"\x02\x00\x00\x00" + // count
-		"\x01\x00" + "\x00\x00\x00\x00" + "a" +
-		"\x01\x00" + "\x02\x00\x00\x00" + "b22"
-	sum := vsr.Checksum([]byte(want))
-	want = string(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64([]byte(want), sum.Lo), sum.Hi))
-	if got := s.AppendSnapshot([]byte("dst")); string(got) != "dst"+want {
-		t.Fatalf("snapshot\n got %q\nwant %q", got, "dst"+want)
+		"\x02\x00\x00\x00" + "\x01\x00\x00\x00" + "\x00\x10\x00\x00" // count, data pages, page size
+	sum := vsr.PageChecksum(1, []byte(page))
+	header = string(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64([]byte(header), sum.Lo), sum.Hi))
+	sum = vsr.Checksum([]byte(header))
+	header = string(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64([]byte(header), sum.Lo), sum.Hi))
+	header += strings.Repeat("\x00", 4096-len(header))
+	if got := s.AppendSnapshot([]byte("dst")); string(got) != "dst"+header+page {
+		t.Fatalf("snapshot\n got %q\nwant %q", got[:200], "dst"+header[:197])
 	}
 }
 
@@ -118,7 +144,8 @@ func checkSameFuture(t *testing.T, a, b *Store) {
 			}
 		}
 	}
-	if !maps.Equal(contents(a), contents(b)) || b.Digest() != recomputedDigest(b) {
+	if !maps.Equal(contents(a), contents(b)) || b.Digest() != recomputedDigest(b) ||
+		!bytes.Equal(a.AppendSnapshot(nil), b.AppendSnapshot(nil)) {
 		t.Fatal("stores diverged")
 	}
 }
@@ -147,35 +174,42 @@ func TestRestoreRejects(t *testing.T) {
 	o := small
 	valid := rawSnapshot(o, 2, [2]string{"a", "1"}, [2]string{"b", "2"})
 	mutate := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(valid)) }
+	const entry1 = pageHeaderSize + 8 // the second entry of the first data page
 	tests := []struct {
 		name string
 		in   []byte
 		err  string
 	}{
-		{"empty", nil, "kv: snapshot is 0 bytes, shorter than its 44-byte header and checksum"},
-		{"header only", valid[:snapshotHeaderSize], "snapshot is 28 bytes"},
+		{"empty", nil, "kv: snapshot is 0 bytes, not a positive multiple of the 4096-byte page"},
+		{"header only, cut", valid[:100], "snapshot is 100 bytes"},
 		{"magic", mutate(func(b []byte) []byte { b[0] = 'G'; return seal(b) }), `kv: snapshot magic is "Govsr-kv", want "govsr-kv"`},
-		{"version", mutate(func(b []byte) []byte { b[8] = 2; return seal(b) }), "kv: snapshot format version is 2, want 1"},
-		{"checksum", mutate(func(b []byte) []byte { b[len(b)-1] ^= 1; return b }), "kv: snapshot checksum: computed"},
-		{"body bit flip", mutate(func(b []byte) []byte { b[snapshotHeaderSize+6] ^= 0x40; return b }), "snapshot checksum"},
+		{"version", mutate(func(b []byte) []byte { b[8] = 1; return seal(b) }), "kv: snapshot format version is 1, want 2"},
+		{"checksum", mutate(func(b []byte) []byte { b[headerSumOffset] ^= 1; return b }), "kv: snapshot checksum: computed"},
+		{"header bit flip", mutate(func(b []byte) []byte { b[25] ^= 1; return b }), "kv: snapshot checksum: computed"},
+		{"body bit flip", mutate(func(b []byte) []byte { b[4096+pageHeaderSize+6] ^= 0x40; return b }), "kv: snapshot pages sum: computed"},
 		{"KeysMax differs", rawSnapshot(Options{4, 4, 8}, 0), "kv: snapshot was taken with KeysMax 4, this store has 3"},
 		{"KeySizeMax differs", rawSnapshot(Options{3, 5, 8}, 0), "taken with KeySizeMax 5, this store has 4"},
 		{"ValueSizeMax differs", rawSnapshot(Options{3, 4, 7}, 0), "taken with ValueSizeMax 7, this store has 8"},
 		{"count over KeysMax", rawSnapshot(o, 4, [2]string{"a", ""}, [2]string{"b", ""}, [2]string{"c", ""}, [2]string{"d", ""}), "kv: snapshot holds 4 keys, more than KeysMax 3"},
 		{"count huge", rawSnapshot(o, 1<<32-1), "holds 4294967295 keys"},
-		{"count too high", rawSnapshot(o, 3, [2]string{"a", "1"}, [2]string{"b", "2"}), "kv: snapshot entry 2 at offset 44: 0 bytes left, shorter than an entry header"},
-		{"count too low", rawSnapshot(o, 1, [2]string{"a", "1"}, [2]string{"b", "2"}), "kv: snapshot has 8 bytes after its 1 entries"},
-		{"trailing bytes", seal(append(rawSnapshot(o, 1, [2]string{"a", "1"})[:36], "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"...)), "has 1 bytes after its 1 entries"},
-		{"empty key", rawSnapshot(o, 1, [2]string{"", "1"}), "entry 0 at offset 28: key is empty"},
-		{"key too long", rawSnapshot(o, 1, [2]string{"abcde", "1"}), "entry 0 at offset 28: key is 5 bytes, more than KeySizeMax 4"},
-		{"value too long", rawSnapshot(o, 2, [2]string{"a", ""}, [2]string{"b", "123456789"}), "entry 1 at offset 35: value is 9 bytes, more than ValueSizeMax 8"},
-		{"unsorted", rawSnapshot(o, 2, [2]string{"b", "1"}, [2]string{"a", "2"}), `entry 1 at offset 36: key "a" is not after the previous key "b": unsorted or duplicate`},
-		{"duplicate", rawSnapshot(o, 2, [2]string{"a", "1"}, [2]string{"a", "2"}), `key "a" is not after the previous key "a"`},
-		{"prefix before longer is sorted, longer first is not", rawSnapshot(o, 2, [2]string{"ab", ""}, [2]string{"a", ""}), "unsorted or duplicate"},
+		{"count too high", rawSnapshot(o, 3, [2]string{"a", "1"}, [2]string{"b", "2"}), "kv: snapshot names 3 keys, its pages hold 2"},
+		{"count too low", rawSnapshot(o, 1, [2]string{"a", "1"}, [2]string{"b", "2"}), "kv: snapshot names 1 keys, its pages hold 2"},
+		{"page size", mutate(func(b []byte) []byte { b[33] = 0x20; return seal(b) }), "kv: snapshot pages are 8192 bytes, this store's 4096"},
+		{"data pages", mutate(func(b []byte) []byte { b[28] = 2; return seal(b) }), "kv: snapshot names 2 data pages, holds 1"},
+		{"header tail", mutate(func(b []byte) []byte { b[4095] = 1; return seal(b) }), "header page is not zero after its fields"},
+		{"page used too large", mutate(func(b []byte) []byte { b[4096+5] = 0x10; return seal(b) }), "page 1 claims 4112 bytes of entries, more than its 4088"},
+		{"page entries too few", mutate(func(b []byte) []byte { b[4096] = 1; return seal(b) }), "kv: snapshot page 1 has 8 bytes after its 1 entries"},
+		{"page tail", mutate(func(b []byte) []byte { b[8191] = 1; return seal(b) }), "kv: snapshot page 1 is not zero after its entries"},
+		{"too many pages", rawPages(o, 1, [][2]string{{"a", "1"}}, nil, nil), "kv: snapshot spreads 1 keys over 3 pages, more than they need"},
+		{"empty key", rawSnapshot(o, 1, [2]string{"", "1"}), "page 1 entry 0 at offset 8: key is empty"},
+		{"key too long", rawSnapshot(o, 1, [2]string{"abcde", "1"}), "page 1 entry 0 at offset 8: key is 5 bytes, more than KeySizeMax 4"},
+		{"value too long", rawSnapshot(o, 2, [2]string{"a", ""}, [2]string{"b", "123456789"}), "page 1 entry 1 at offset 15: value is 9 bytes, more than ValueSizeMax 8"},
+		{"duplicate", rawSnapshot(o, 2, [2]string{"a", "1"}, [2]string{"a", "2"}), `kv: snapshot holds key "a" twice`},
+		{"duplicate across pages", rawPages(o, 2, [][2]string{{"a", "1"}}, [][2]string{{"a", "2"}}), `kv: snapshot holds key "a" twice`},
 		{"entry truncated", mutate(func(b []byte) []byte {
-			binary.LittleEndian.PutUint32(b[snapshotHeaderSize+8+2:], 8) // the second entry (at 36) claims an 8-byte value
+			binary.LittleEndian.PutUint32(b[4096+entry1+2:], 8) // the second entry claims an 8-byte value
 			return seal(b)
-		}), "entry 1 at offset 36: key and value need 9 bytes, 2 left: truncated"},
+		}), "page 1 entry 1 at offset 16: key and value need 9 bytes, 2 left: truncated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,34 +266,70 @@ func TestAppendSnapshotAppends(t *testing.T) {
 	}
 }
 
-// TestSnapshotBetweenWrites takes snapshots while keys keep arriving (the
-// key index sorts only the new ones and merges them in), and after a
-// Restore: each must equal the snapshot of a store that got the same
-// contents in one go, in another order.
+// TestSnapshotBetweenWrites keeps two snapshot buffers up to date the way a
+// replica keeps its two checkpoint areas (each from the mark it last
+// returned), while keys arrive, grow (moving to other pages), shrink and
+// get packed again, and across a Restore: each update must equal the whole
+// snapshot, rewrite only pages it names, and name few pages when few keys
+// changed.
 func TestSnapshotBetweenWrites(t *testing.T) {
-	o := Options{KeysMax: 500, KeySizeMax: 8, ValueSizeMax: 8}
+	o := Options{KeysMax: 500, KeySizeMax: 8, ValueSizeMax: 64}
 	s := newStore(t, o)
-	want := map[string]string{}
-	for round := range 10 {
-		for i := range 50 {
-			key := fmt.Sprintf("k%03d", (i*37+round*11)%500) // new keys and overwrites, out of order
-			value := fmt.Sprintf("v%d", round)
-			apply(t, s, OperationWrite, encWrite(key, value))
-			want[key] = value
+	var areas [2][]byte
+	var marks [2]uint64
+	var changed []int
+	for round := range 40 {
+		writes := 1 + round%7*20
+		for i := range writes {
+			key := fmt.Sprintf("k%03d", (i*37+round*11)%500)
+			apply(t, s, OperationWrite, encWrite(key, strings.Repeat("v", (round*i)%65)))
 		}
-		fresh := newStore(t, o)
-		for _, key := range slices.Backward(slices.Sorted(maps.Keys(want))) {
-			apply(t, fresh, OperationWrite, encWrite(key, want[key]))
+		a := round % 2
+		before := bytes.Clone(areas[a])
+		buf := slices.Grow(areas[a], s.SnapshotSize()-len(areas[a]))
+		var mark uint64
+		areas[a], changed, mark = s.UpdateSnapshot(buf, marks[a], changed[:0])
+		marks[a] = mark
+		if want := s.AppendSnapshot(nil); !bytes.Equal(areas[a], want) {
+			t.Fatalf("round %d: updated snapshot differs from the whole one", round)
 		}
-		if got, exp := s.AppendSnapshot(nil), fresh.AppendSnapshot(nil); !bytes.Equal(got, exp) {
-			t.Fatalf("round %d: snapshot of %d keys differs from a fresh store's", round, len(want))
-		}
-		if round == 5 { // a restored store goes on from its snapshot's order
+		checkOnlyChanged(t, s.SnapshotPageSize(), before, areas[a], changed)
+		switch round {
+		case 20: // a Restore invalidates every mark given before it
+			if err := s.Restore(s.AppendSnapshot(nil)); err != nil {
+				t.Fatal(err)
+			}
+		case 30: // a restored store goes on alike (its marks start over)
 			restored := newStore(t, o)
 			if err := restored.Restore(s.AppendSnapshot(nil)); err != nil {
 				t.Fatal(err)
 			}
-			s = restored
+			s, marks = restored, [2]uint64{}
+		}
+	}
+	// Two writes to one key since an area's mark rewrite the header and
+	// at most two data pages in it.
+	for range 2 {
+		apply(t, s, OperationWrite, encWrite("k001", "x"))
+		a := len(changed) % 2
+		buf := slices.Grow(areas[a], s.SnapshotSize()-len(areas[a]))
+		areas[a], changed, marks[a] = s.UpdateSnapshot(buf, marks[a], changed[:0])
+	}
+	apply(t, s, OperationWrite, encWrite("k001", "y"))
+	_, changed, _ = s.UpdateSnapshot(slices.Grow(areas[0], s.SnapshotSize()-len(areas[0])), marks[0], changed[:0])
+	if len(changed) > 3 {
+		t.Fatalf("one write rewrote pages %v", changed)
+	}
+}
+
+// checkOnlyChanged fails unless every page of after that differs from
+// before (or lies beyond it) is listed in changed.
+func checkOnlyChanged(t *testing.T, page int, before, after []byte, changed []int) {
+	t.Helper()
+	for i := 0; i*page < len(after); i++ {
+		same := (i+1)*page <= len(before) && bytes.Equal(before[i*page:(i+1)*page], after[i*page:(i+1)*page])
+		if !same && !slices.Contains(changed, i) {
+			t.Fatalf("page %d changed but is not listed in %v", i, changed)
 		}
 	}
 }

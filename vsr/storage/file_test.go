@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/govsr/govsr/vsr"
 )
 
@@ -143,4 +145,35 @@ func TestUnalignedIOPanics(t *testing.T) {
 		}
 	}()
 	f.Write(100, make([]byte, vsr.SectorSize), 1)
+}
+
+// TestFormatAllocatesTheJournal checks that no hole is left in the journal
+// (headers ring and prepare slots), so that journal writes overwrite
+// allocated blocks, and that it reads as zeros as a hole would.
+func TestFormatAllocatesTheJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.vsr")
+	o := testOptions()
+	if err := Format(path, o, false); err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	l := vsr.NewLayout(o)
+	hole, err := unix.Seek(int(file.Fd()), int64(l.HeadersOffset), unix.SEEK_HOLE)
+	if err != nil {
+		t.Skipf("the file system cannot report holes: %v", err)
+	}
+	if uint64(hole) < l.CheckpointOffset {
+		t.Fatalf("a hole at %d inside the journal [%d, %d)", hole, l.HeadersOffset, l.CheckpointOffset)
+	}
+	journal := make([]byte, l.CheckpointOffset-l.HeadersOffset)
+	if _, err := file.ReadAt(journal, int64(l.HeadersOffset)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(journal, make([]byte, len(journal))) {
+		t.Fatal("a formatted journal is not all zeros")
+	}
 }
