@@ -44,6 +44,8 @@ type chaos struct {
 	replayPR    *faults.PRNG // client replays (chaos_replay.go)
 	tapes       []replayTape // per client, when client-replay is on
 	headLoss    headLossState
+	tailsPR     *faults.PRNG // stale tails (chaos_tails.go)
+	tails       tailsState
 	churn       churnState
 	backlog     backlogState
 	meter       divergenceMeter
@@ -80,6 +82,8 @@ type ChaosStats struct {
 	HeadLosses        uint64 // power losses of an op's holders as it commits (chaos_head_loss.go)
 	HeadLossSlotsLost uint64 // of them, those whose returning replica lost both copies of the op
 	ClientReplays     uint64 // evicted sessions replayed (chaos_replay.go)
+	TailsEpisodes     uint64 // stale-tails episodes started (a primary cut from the replicas)
+	TailsReturns      uint64 // ... that brought the oldest tail's holder back to lead a view change
 
 	CheckpointChunks   uint64 // state-transfer chunks sent
 	CheckpointBytesMax uint64 // largest checkpoint a chunk belonged to
@@ -101,10 +105,11 @@ func newChaos(s *Simulator) *chaos {
 		group: s.root.Stream("chaos/crash-group"), churnPR: s.root.Stream("chaos/churn"),
 		restart: s.root.Stream("chaos/restart"), partitionPR: s.root.Stream("chaos/partition-restart"),
 		headLossPR: s.root.Stream("chaos/head-loss"), replayPR: s.root.Stream("chaos/client-replay"),
-		held: make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
+		tailsPR: s.root.Stream("chaos/stale-tails"),
+		held:    make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
 		clientRegisteredNs: make([]uint64, s.opts.Clients), clientRepliedNs: make([]uint64, s.opts.Clients),
 	}
-	for _, k := range []string{"target", "crash-window", "churn", headLossKind} {
+	for _, k := range []string{"target", "crash-window", "churn", headLossKind, tailsKind} {
 		if on, _ := o.kindOn(k); on {
 			c.watch = true
 		}
@@ -120,6 +125,7 @@ const (
 	actionPartitionRestart            // tag: the old primary (chaos_partition.go)
 	actionHeadLoss                    // the watched op committed (chaos_head_loss.go)
 	actionReplay                      // a: the client's node; data: a message it sent (chaos_replay.go)
+	actionTailsCut                    // cut from the other replicas (chaos_tails.go)
 )
 
 // Why chaos crashed a replica: the stats counter it feeds.
@@ -155,6 +161,8 @@ func (c *chaos) handle(e *event) {
 		c.headLossStrike()
 	case actionReplay:
 		c.replay(e.data)
+	case actionTailsCut:
+		c.cutReplicaLinksNow(e.a)
 	default:
 		panic("vopr: unknown chaos action")
 	}
@@ -228,6 +236,7 @@ func (c *chaos) step() {
 	c.stepCrashGroup()
 	c.stepChurn()
 	c.stepHeadLoss()
+	c.stepTails()
 	c.backlog.step(c)
 }
 

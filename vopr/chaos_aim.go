@@ -41,6 +41,9 @@ func (c *chaos) observe(from, to int, message []byte) bool {
 		panic("vopr: a replica sent a message whose header does not decode: " + err.Error())
 	}
 	body := message[vsr.HeaderSize:h.Size]
+	if c.tailsSent(from, &h) {
+		return c.cut(from, to, h.Checksum)
+	}
 	switch command {
 	case vsr.CommandCheckpoint:
 		c.stats.CheckpointChunks++

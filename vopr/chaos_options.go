@@ -94,6 +94,9 @@ type ChaosOptions struct {
 	// requests of that session.
 	ClientReplay       faults.Ratio `json:"client_replay"`
 	ClientReplayNsMean uint64       `json:"client_replay_ns_mean"`
+	// Stale tails ("stale-tails", vopr/chaos_tails.go): per step, the
+	// chance an episode starts.
+	Tails faults.Ratio `json:"stale_tails"`
 
 	// Small messages ("small-messages"): Options.MessageSizeMax is drawn
 	// below 4 KiB, down to vsr.MessageSizeMin, and need not be a multiple
@@ -128,7 +131,7 @@ type ChaosOptions struct {
 // chaosKinds are the fault kinds of ChaosOptions, appended to FaultKinds.
 var chaosKinds = []string{"client-links", "long-delay", "target", "crash-window", "crash-group", "churn",
 	"small-messages", "big-state", "load", "backlog", partitionRestartKind,
-	headLossKind, clientReplayKind}
+	headLossKind, clientReplayKind, tailsKind}
 
 // chaosOnPercent is how often the swarm turns each chaos kind on. Below
 // the older kinds' 60%: nine more kinds all at 60% would leave few seeds
@@ -320,6 +323,7 @@ func (c *ChaosOptions) ratios() []namedRatio {
 		{"crash group aimed", &c.CrashGroupAimed}, {"churn", &c.Churn},
 		{"partition restart", &c.PartitionRestart}, {"head loss", &c.HeadLoss},
 		{"client replay", &c.ClientReplay},
+		{"stale tails", &c.Tails},
 	}
 }
 
@@ -363,6 +367,8 @@ func (c *ChaosOptions) kindOn(k string) (on, ok bool) {
 		return live(c.HeadLoss), true
 	case clientReplayKind:
 		return live(c.ClientReplay), true
+	case tailsKind:
+		return live(c.Tails), true
 	case "small-messages":
 		return c.SmallMessages, true
 	case "big-state":
@@ -404,6 +410,7 @@ func (c *ChaosOptions) Rows() [][2]string {
 		c.partitionRestartRow(pct, sec),
 		c.headLossRow(pct, sec),
 		c.clientReplayRow(pct, sec),
+		c.tailsRow(pct),
 	}
 	return rows
 }

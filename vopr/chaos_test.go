@@ -66,6 +66,7 @@ func chaosSum(results []*Result) (total ChaosStats, evictions, torn uint64) {
 			{&total.CrashPrepareOk, &c.CrashPrepareOk}, {&total.CrashViewChangeSent, &c.CrashViewChangeSent},
 			{&total.CrashGroups, &c.CrashGroups}, {&total.CrashWholeCluster, &c.CrashWholeCluster},
 			{&total.ChurnEpisodes, &c.ChurnEpisodes}, {&total.ChurnIsolations, &c.ChurnIsolations},
+			{&total.TailsEpisodes, &c.TailsEpisodes}, {&total.TailsReturns, &c.TailsReturns},
 			{&total.CheckpointChunks, &c.CheckpointChunks},
 			{&total.BacklogPauses, &c.BacklogPauses}, {&total.BacklogBeyondJournal, &c.BacklogBeyondJournal},
 			{&total.BacklogCrashes, &c.BacklogCrashes},

@@ -202,6 +202,7 @@ func Draw(seed uint64, force Force) Options {
 	drawPartitionRestart(seed, force, &o.Chaos)
 	drawHeadLoss(seed, force, &o.Chaos)
 	drawClientReplay(seed, force, &o.Chaos)
+	drawTails(seed, force, &o)
 	drawLiveness(&o, force)
 	o.Storage.Atlas = drawStorageAtlas(seed, o.Replicas, force)
 	return o

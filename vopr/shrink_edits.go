@@ -98,6 +98,8 @@ func withoutChaosKind(o *Options, kind string) {
 		setNever(&c.HeadLoss)
 	case clientReplayKind:
 		setNever(&c.ClientReplay)
+	case tailsKind:
+		setNever(&c.Tails)
 	case "small-messages":
 		c.SmallMessages = false
 		o.MessageSizeMax = max(o.MessageSizeMax, messageSizeNoSmallMessages)
@@ -136,6 +138,8 @@ func withReplicas(o Options, n int) (Options, error) {
 		return o, fmt.Errorf("the backlog scenario needs 3 replicas")
 	case c.Churn.Num > 0 && n < 3:
 		return o, fmt.Errorf("view churn needs 3 replicas")
+	case c.Tails.Num > 0 && n < 3:
+		return o, fmt.Errorf("stale tails need 3 replicas")
 	case c.CrashGroup.Num+c.CrashGroupAimed.Num > 0 && n < 2:
 		return o, fmt.Errorf("crash groups need 2 replicas")
 	}

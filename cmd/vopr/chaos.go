@@ -31,6 +31,7 @@ func chaosResultRows(st *vopr.ChaosStats) [][]any {
 		{"crash groups / whole cluster", fmt.Sprintf("%d / %d", st.CrashGroups, st.CrashWholeCluster)},
 		{"client sessions replayed after eviction", st.ClientReplays},
 		{"churn episodes / isolations", fmt.Sprintf("%d / %d", st.ChurnEpisodes, st.ChurnIsolations)},
+		{"stale-tails episodes / oldest tail back to lead", fmt.Sprintf("%d / %d", st.TailsEpisodes, st.TailsReturns)},
 		{"state transfer chunks / largest checkpoint", fmt.Sprintf("%d / %d bytes", st.CheckpointChunks, st.CheckpointBytesMax)},
 		{"backlog pauses / beyond journal / crashes after", fmt.Sprintf("%d / %d / %d", st.BacklogPauses,
 			st.BacklogBeyondJournal, st.BacklogCrashes)},
