@@ -243,5 +243,5 @@ func TestStorageAtlasSlotLossCatchesCorruptSlotAsBlank(t *testing.T) {
 }
 
 func TestStorageAtlasReplacementCatchesIgnoredRejoin(t *testing.T) {
-	caughtOnlyWith(t, "ignore-rejoin", "replace", []uint64{4, 9}, moreSuperblockMisdirects, Correctness, "committed op")
+	caughtOnlyWith(t, "ignore-rejoin", "replace", []uint64{25}, moreSuperblockMisdirects, Correctness, "committed op")
 }

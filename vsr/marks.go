@@ -60,6 +60,7 @@ const (
 	MarkOpenSlotCorrupt        // the open found a journal slot neither of whose copies is valid
 	MarkOpenSlotAmbiguous      // the open found a slot whose two valid copies disagree (ClassifySlot: SlotAmbiguous)
 	MarkOpenHeadLost           // the open found the journal no longer names the head the superblock recorded
+	MarkReplayChainBroken      // the open's replay found the executed ops' chain broken in the journal (a gap or a sibling): it replays none
 	MarkSuperblockCopyFaulty   // the open found a superblock copy unreadable or invalid
 	MarkSuperblockCopiesBehind // the open found copies naming another checkpoint than the newest: it rewrites them first
 	MarkSuperblockCopyRepaired // after such an open, a superblock update rewrote every copy
@@ -94,7 +95,8 @@ var markNames = [markEnd]string{
 	MarkRecoveryBlockedFaulty: "recovery_blocked_faulty", MarkRecoveryNewerView: "recovery_newer_view",
 	MarkRejoinRecovery: "rejoin_recovery", MarkDiskReplaced: "disk_replaced",
 	MarkOpenSlotCorrupt: "open_slot_corrupt", MarkOpenSlotAmbiguous: "open_slot_ambiguous",
-	MarkOpenHeadLost: "open_head_lost", MarkSuperblockCopyFaulty: "superblock_copy_faulty",
+	MarkOpenHeadLost: "open_head_lost", MarkReplayChainBroken: "replay_chain_broken",
+	MarkSuperblockCopyFaulty:   "superblock_copy_faulty",
 	MarkSuperblockCopiesBehind: "superblock_copies_behind",
 	MarkSuperblockCopyRepaired: "superblock_copy_repaired", MarkWriteErrorRetried: "write_error_retried",
 }

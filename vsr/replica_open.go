@@ -511,7 +511,7 @@ func (r *Replica) openCheckpointDone() {
 	r.open = nil
 	assert(r.commitMin == r.durableCheckpoint().op, "execution resumes from the durable checkpoint")
 	r.commitMax = max(r.commitMax, min(o.chosen.commit, r.op), r.headCommit())
-	r.replayExecuted(o.chosen.commit)
+	r.replayExecuted(o.chosen.commit, o.chosen.commitChecksum)
 	r.op = max(r.op, r.commitMin)
 	assert(r.commitMin <= r.commitMax, "replay executes only committed ops")
 	if r.op < o.chosen.logOp {
@@ -535,18 +535,53 @@ func (r *Replica) openCheckpointDone() {
 }
 
 // replayExecuted executes again, from the checkpoint, the ops this replica
-// had executed before it stopped (they were committed), as far as the
-// journal holds them in one chain.
-func (r *Replica) replayExecuted(executed uint64) {
+// had executed before it stopped (they were committed), if the journal
+// still holds the whole chain that ends in the executed op's prepare,
+// executedChecksum (the superblock's commit_checksum). A slot may hold a
+// sibling of an executed op: a prepare of an older view that a view change
+// truncated in memory, while the write of the committed prepare over it
+// never became durable. Its parent can be the executed op below it (seed
+// 835), so only the chain named from the top tells the two apart. When the
+// chain is broken, below a gap the journal could hold such a sibling too,
+// so nothing is replayed: repair or state transfer brings the committed ops.
+func (r *Replica) replayExecuted(executed uint64, executedChecksum U128) {
 	assert(r.open == nil, "replay runs once the data file is read")
 	assert(r.status == StatusRecovering, "replay runs before recovery")
+	if executed <= r.commitMin {
+		return
+	}
+	if !r.journalHoldsChain(executed, executedChecksum) {
+		r.mark(MarkReplayChainBroken)
+		return
+	}
 	for r.commitMin < executed {
 		h := r.journal.header(r.commitMin + 1)
-		if h == nil || !r.journal.hasPrepare(h.Op) || h.Parent != r.commitChecksum || h.Timestamp <= r.commitTimestamp {
+		assert(h != nil && h.Parent == r.commitChecksum, "replay follows the chain it checked")
+		if h.Timestamp <= r.commitTimestamp {
 			return // repair or state transfer fills the rest
 		}
 		r.execute(h)
 	}
+	assert(r.commitChecksum == executedChecksum, "replay ends at the executed op's prepare")
+}
+
+// journalHoldsChain reports whether the journal holds, with their prepares,
+// every op above the executed prefix up to top, linked from top's prepare
+// (checksum) down to the last op executed here.
+func (r *Replica) journalHoldsChain(top uint64, checksum U128) bool {
+	assert(top > r.commitMin, "a chain above the executed prefix")
+	if top-r.commitMin > uint64(len(r.journal.slots)) {
+		return false // the journal holds at most one lap
+	}
+	want := checksum
+	for op := top; op > r.commitMin; op-- {
+		h := r.journal.header(op)
+		if h == nil || h.Checksum != want || !r.journal.hasPrepare(op) {
+			return false
+		}
+		want = h.Parent
+	}
+	return want == r.commitChecksum
 }
 
 // rewriteRing writes the header sectors whose ring copy on disk does not

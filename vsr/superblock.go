@@ -43,7 +43,10 @@ import (
 //	   176    8 rejoin_op: the head of the log a replaced disk's replica learned at
 //	            its first recovery; its lost disk may have acknowledged any op up to
 //	            it, so it never nacks them
-//	   184    - zero
+//	   184   16 commit_checksum: of the prepare of op commit (the checkpoint's
+//	            prepare when commit is the checkpoint op), so the open replays only
+//	            the chain that was executed, not a sibling its journal still holds
+//	   200    - zero
 const superblockMagic = "govsrSB1"
 
 // DataFileLayout numbers the arrangement of a data file's contents that this
@@ -54,15 +57,18 @@ const superblockMagic = "govsrSB1"
 const DataFileLayout = 2
 
 type superblockState struct {
-	sequence   uint64
-	parent     U128
-	view       uint32
-	logView    uint32
-	logOp      uint64
-	commit     uint64
-	checkpoint checkpointRef
-	rejoin     bool
-	rejoinOp   uint64
+	sequence uint64
+	parent   U128
+	view     uint32
+	logView  uint32
+	logOp    uint64
+	commit   uint64
+	// commitChecksum names op commit's prepare: the open replays the
+	// journal up to commit only along the chain that ends in it.
+	commitChecksum U128
+	checkpoint     checkpointRef
+	rejoin         bool
+	rejoinOp       uint64
 }
 
 // checkpointRef names a durable checkpoint.
@@ -82,6 +88,8 @@ func encodeSuperblock(b []byte, o *Options, s *superblockState) U128 {
 	assert(s.checkpoint.area <= 1, "a superblock names one of two checkpoint areas")
 	assert(s.checkpoint.size <= o.CheckpointSizeMax, "a superblock's checkpoint fits its area")
 	assert(s.checkpoint.op <= s.commit, "a superblock's checkpoint is of an executed op")
+	assert(s.commit != s.checkpoint.op || s.commitChecksum == s.checkpoint.prepare,
+		"a superblock at its checkpoint names the checkpoint's prepare as executed")
 	clear(b)
 	copy(b[16:24], superblockMagic)
 	putU128(b[24:], o.Cluster)
@@ -106,6 +114,7 @@ func encodeSuperblock(b []byte, o *Options, s *superblockState) U128 {
 		b[168] = 1
 	}
 	le.PutUint64(b[176:], s.rejoinOp)
+	putU128(b[184:], s.commitChecksum)
 	sum := Checksum(b[16:])
 	putU128(b[0:], sum)
 	return sum
@@ -148,8 +157,9 @@ func decodeSuperblock(b []byte, o *Options) (superblockState, error) {
 	s.logOp = le.Uint64(b[160:])
 	s.rejoin = b[168] == 1
 	s.rejoinOp = le.Uint64(b[176:])
+	s.commitChecksum = getU128(b[184:])
 	if s.logView > s.view || s.checkpoint.area > 1 || s.checkpoint.size > o.CheckpointSizeMax ||
-		s.checkpoint.op > s.commit {
+		s.checkpoint.op > s.commit || (s.commit == s.checkpoint.op && s.commitChecksum != s.checkpoint.prepare) {
 		return s, fmt.Errorf("vsr: superblock copy %d holds impossible values (view %d log_view %d checkpoint op %d commit %d)",
 			s.sequence, s.view, s.logView, s.checkpoint.op, s.commit)
 	}
@@ -189,7 +199,8 @@ func formatDataFile(opts Options, rejoin bool) (map[uint64][]byte, error) {
 func formatSuperblocks(opts *Options, rejoin bool) (map[uint64][]byte, superblockState, U128) {
 	l := NewLayout(*opts)
 	sectors := map[uint64][]byte{}
-	state := superblockState{checkpoint: checkpointRef{prepare: rootChecksum(opts.Cluster)}, rejoin: rejoin}
+	root := rootChecksum(opts.Cluster)
+	state := superblockState{commitChecksum: root, checkpoint: checkpointRef{prepare: root}, rejoin: rejoin}
 	var sum U128
 	for i := uint64(0); i < SuperblockCopies; i++ {
 		state.sequence, state.parent = i+1, sum
@@ -264,7 +275,7 @@ func newSuperblock(opts *Options, layout *Layout, storage Storage, owner superbl
 func (r *Replica) superblockWant() superblockState {
 	assert(r.open == nil, "the superblock is written only once the data file is open")
 	return superblockState{view: r.view, logView: r.logView, logOp: r.logOp, commit: r.commitMin,
-		checkpoint: r.checkpoint.written, rejoin: r.rejoin, rejoinOp: r.rejoinOp}
+		commitChecksum: r.commitChecksum, checkpoint: r.checkpoint.written, rejoin: r.rejoin, rejoinOp: r.rejoinOp}
 }
 
 // persist asks for the owner's state to be made durable; the owner's
