@@ -45,7 +45,12 @@ var ErrStopped = errors.New("benchmark: stopped")
 type Result struct {
 	Clients   int
 	Latencies []time.Duration // of every request replied, sorted
-	Elapsed   time.Duration
+	// Elapsed runs from the moment every client's session is registered (no
+	// write is sent before) to the last reply, as a load generator that
+	// connects first and then starts its clock measures; Registering is
+	// the time before, spent connecting and registering the sessions.
+	Elapsed     time.Duration
+	Registering time.Duration
 }
 
 // Throughput is the requests replied per second.
@@ -81,12 +86,13 @@ func (c *Config) Check() error {
 
 // client is one closed-loop client with its latencies.
 type client struct {
-	protocol  *vsr.Client
-	index     int
-	sentAt    time.Time
-	done      int
-	latencies []time.Duration
-	err       error
+	protocol   *vsr.Client
+	index      int
+	sentAt     time.Time
+	registered bool
+	done       int
+	latencies  []time.Duration
+	err        error
 }
 
 // run is one benchmark in progress.
@@ -97,6 +103,9 @@ type run struct {
 	clients   []*client
 	byID      map[vsr.U128]*client // looked up, never iterated
 	loop      *bus.Loop
+
+	registered   int       // clients whose session is registered
+	measuredFrom time.Time // when the last one was: the clock starts
 }
 
 // Run runs a benchmark until every client is done, stop is closed, or the
@@ -169,16 +178,20 @@ func (r *run) drive(stop <-chan struct{}) (*Result, error) {
 			}
 		}
 	}
-	return r.finish(time.Since(started))
+	return r.finish(r.measuredFrom.Sub(started), time.Since(r.measuredFrom))
 }
 
+// done reports whether every client made its requests, or one failed
+// (which fails the run: the others may be waiting for it to register).
 func (r *run) done() bool {
+	finished := true
 	for _, c := range r.clients {
-		if c.done < r.perClient && c.err == nil {
-			return false
+		if c.err != nil {
+			return true
 		}
+		finished = finished && c.done >= r.perClient
 	}
-	return true
+	return finished
 }
 
 func (r *run) replied() int {
@@ -189,29 +202,50 @@ func (r *run) replied() int {
 	return n
 }
 
-func (r *run) finish(elapsed time.Duration) (*Result, error) {
-	res := &Result{Clients: len(r.clients), Elapsed: elapsed}
+func (r *run) finish(registering, elapsed time.Duration) (*Result, error) {
+	res := &Result{Clients: len(r.clients), Elapsed: elapsed, Registering: registering}
 	for _, c := range r.clients {
 		if c.err != nil {
 			return nil, fmt.Errorf("benchmark: client %d: %w", c.index, c.err)
 		}
 		res.Latencies = append(res.Latencies, c.latencies...)
 	}
+	assert(r.registered == len(r.clients), "every client registered before the run is done")
+	assert(len(res.Latencies) == r.perClient*len(r.clients), "every client made its requests")
 	slices.Sort(res.Latencies)
 	return res, nil
 }
 
-// result records a reply and sends the client's next write.
+// result records a reply and sends the client's next write. The first
+// writes wait until every session is registered, so that the clock runs
+// over a load of all the clients.
 func (r *run) result(c *client, res *vsr.ClientResult) {
 	if res.Err != nil {
 		c.err = res.Err
 		return
 	}
-	if res.Operation != vsr.OperationRegister {
-		c.latencies = append(c.latencies, time.Since(c.sentAt))
-		c.done++
+	if res.Operation == vsr.OperationRegister {
+		if c.registered {
+			return
+		}
+		c.registered, r.registered = true, r.registered+1
+		assert(r.registered <= len(r.clients), "each client registers once")
+		if r.registered == len(r.clients) {
+			r.measuredFrom = time.Now()
+			for _, waiting := range r.clients {
+				r.send(waiting)
+			}
+		}
+		return
 	}
-	if c.done >= r.perClient {
+	c.latencies = append(c.latencies, time.Since(c.sentAt))
+	c.done++
+	r.send(c)
+}
+
+// send submits the client's next write, if it has one left.
+func (r *run) send(c *client) {
+	if c.done >= r.perClient || c.err != nil {
 		return
 	}
 	var key, value [8]byte
@@ -225,5 +259,13 @@ func (r *run) result(c *client, res *vsr.ClientResult) {
 	c.sentAt = time.Now()
 	if _, err := c.protocol.Submit(kv.OperationWrite, input); err != nil {
 		c.err = err
+	}
+}
+
+// assert panics when an invariant of the run does not hold: a bug here,
+// not a condition of the cluster.
+func assert(ok bool, invariant string) {
+	if !ok {
+		panic("benchmark: " + invariant)
 	}
 }

@@ -129,7 +129,8 @@ func TestClusterOverTCPAndFiles(t *testing.T) {
 	c := newCluster(t, 3)
 	out := c.benchmark(400)
 	for _, want := range []string{`requests replied\s+│ 400 `, `latency p50\s+│ \d`, `latency p90\s+│ \d`,
-		`latency p99\s+│ \d`, `latency p999\s+│ \d`, `latency max\s+│ \d`} {
+		`latency p99\s+│ \d`, `latency p999\s+│ \d`, `latency max\s+│ \d`,
+		`sessions registered in\s+│ \d`, `elapsed \(after registering\)\s+│ \d`} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Fatalf("benchmark output lacks %s:\n%s", want, out)
 		}
