@@ -145,6 +145,10 @@ func (r *Replica) writeHeaderSector(sector uint64) {
 		return
 	}
 	buf := r.headerSectorBuf
+	memo := &r.headerSectorHeld
+	if memo.sector != sector+1 {
+		*memo = headerSectorMemo{sector: sector + 1}
+	}
 	first := sector * headersPerSector
 	// Every header's bytes are written, with zeros where a slot has none
 	// (or the journal ends): a header put writes all HeaderSize bytes.
@@ -157,12 +161,17 @@ func (r *Replica) writeHeaderSector(sector uint64) {
 		s := &r.journal.slots[first+i]
 		switch {
 		case s.ring.Command == CommandPrepare:
-			s.ring.put(at)
+			if memo.held[i] != s.ring.Checksum || s.ring.Checksum.IsZero() {
+				s.ring.put(at)
+				memo.held[i] = s.ring.Checksum
+			}
 		case s.faulty:
 			assert(len(s.ringFound) == HeaderSize, "a faulty slot keeps a whole ring copy")
 			copy(at, s.ringFound)
+			memo.held[i] = U128{}
 		default:
 			clear(at)
+			memo.held[i] = U128{}
 		}
 		s.ringWriting = s.ring.Checksum
 	}
@@ -196,7 +205,7 @@ func (r *Replica) headerSectorWriteDone(sector uint64, err error) {
 		r.writeHeaderSector(sector)
 	}
 	for i := first; i < last; i++ {
-		h := r.journal.slots[i].header
+		h := &r.journal.slots[i].header // not a copy: the loop reads two fields of each
 		if changed[i-first] && h.Command == CommandPrepare && r.journal.durable(h.Op, h.Checksum) {
 			r.onPrepareDurable(h.Op, h.Checksum)
 		}

@@ -54,6 +54,8 @@ type Replica struct {
 	headerSectors   []headerSector
 	headerSectorBuf []byte        // one sector: the headers-ring write being built
 	barriers        []ringBarrier // ring writes the next superblock update waits for
+	// headerSectorHeld: what headerSectorBuf holds (journal_ring_memo.go).
+	headerSectorHeld headerSectorMemo
 
 	open    *openState // non-nil while the data file is being read back
 	openErr error
