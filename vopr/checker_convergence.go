@@ -72,6 +72,21 @@ func (st *simStorage) holdsAnyPrepare(op uint64, buf []byte) bool {
 	return err == nil && h.Command == vsr.CommandPrepare && h.Op == op
 }
 
+// holdsNamedPrepare reports whether the disk's journal slot for op holds,
+// intact, a prepare of op with one of the checksums named, or any prepare
+// of op if none is named.
+func (st *simStorage) holdsNamedPrepare(op uint64, named []vsr.U128, buf []byte) bool {
+	if len(named) == 0 {
+		return st.holdsAnyPrepare(op, buf)
+	}
+	for _, checksum := range named {
+		if st.holdsPrepare(op, checksum, buf) {
+			return true
+		}
+	}
+	return false
+}
+
 // holdsPrepare reports whether the disk's journal slot for op holds op's
 // prepare with checksum, intact.
 func (st *simStorage) holdsPrepare(op uint64, checksum vsr.U128, buf []byte) bool {

@@ -2,6 +2,7 @@ package vopr
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/govsr/govsr/vsr"
 )
@@ -80,7 +81,9 @@ func (s *Simulator) absenceUnprovable(healed, able []bool) string {
 		if able[i] {
 			rr, st := r.replica, r.storage
 			views = append(views, replicaView{commit: rr.CommitMax(), head: rr.Op(), nackable: rr.Nackable,
-				holds: func(op uint64) bool { return rr.HasPrepare(op) || st.holdsAnyPrepare(op, buf) }})
+				names: rr.LogChecksum, holds: func(op uint64, named []vsr.U128) bool {
+					return rr.HasPrepare(op) || st.holdsNamedPrepare(op, named, buf)
+				}})
 		}
 	}
 	op, nackers := unprovableOp(views, s.check.committed(), s.opts.Replicas-vsr.QuorumReplication(s.opts.Replicas)+1)
@@ -94,22 +97,36 @@ func (s *Simulator) absenceUnprovable(healed, able []bool) string {
 // replicaView is what the unprovable-absence excuse asks of a replica.
 type replicaView struct {
 	commit, head uint64
-	holds        func(op uint64) bool // its prepare, in memory or intact on disk
-	nackable     func(op uint64) bool
+	names        func(op uint64) (vsr.U128, bool) // the entry its log names at op, if any
+	// holds reports whether it holds, in memory or intact on disk, a
+	// prepare of op that is one of the entries named (any, if none is).
+	holds    func(op uint64, named []vsr.U128) bool
+	nackable func(op uint64) bool
 }
 
 // unprovableOp returns the lowest op above every commit (the replicas' and
 // the canonical history's) and at most the highest head, that no replica
 // holds and fewer than nackQuorum may disown, with how many may; or 0.
+// A prepare of op counts as held only if it is an entry some replica's log
+// names there: a stale entry of an older view left on a disk (seed
+// 9000150: a stacked tail's prepare under the header of a later view)
+// cannot be served for the entry the view change needs.
 func unprovableOp(replicas []replicaView, committed uint64, nackQuorum int) (op uint64, nackers int) {
 	commit, head := committed, uint64(0)
 	for _, r := range replicas {
 		commit, head = max(commit, r.commit), max(head, r.head)
 	}
+	named := make([]vsr.U128, 0, len(replicas))
 	for op := commit + 1; op <= head; op++ {
+		named = named[:0]
+		for _, r := range replicas {
+			if checksum, ok := r.names(op); ok && !slices.Contains(named, checksum) {
+				named = append(named, checksum)
+			}
+		}
 		held, nackers := false, 0
 		for _, r := range replicas {
-			held = held || r.holds(op)
+			held = held || r.holds(op, named)
 			if r.nackable(op) {
 				nackers++
 			}

@@ -153,11 +153,22 @@ func TestLivenessCoreExcusesLostData(t *testing.T) {
 // disown is the protocol's to truncate, never an excuse, and neither is an
 // op somebody holds or one the canonical history committed.
 func TestLivenessUnprovableAbsenceRule(t *testing.T) {
-	view := func(commit, head uint64, held, nackable []uint64) replicaView {
+	// Every log names entry 1 at each op; a replica holds entry 1 of the
+	// ops in held, and only another entry (2) of the ops in stale.
+	entry := func(n uint64) vsr.U128 { return vsr.U128{Lo: n} }
+	viewStale := func(commit, head uint64, held, stale, nackable []uint64) replicaView {
 		in := func(set []uint64) func(uint64) bool {
 			return func(op uint64) bool { return slices.Contains(set, op) }
 		}
-		return replicaView{commit: commit, head: head, holds: in(held), nackable: in(nackable)}
+		holds := func(op uint64, named []vsr.U128) bool {
+			return slices.Contains(held, op) ||
+				slices.Contains(stale, op) && (len(named) == 0 || slices.Contains(named, entry(2)))
+		}
+		names := func(op uint64) (vsr.U128, bool) { return entry(1), op <= head }
+		return replicaView{commit: commit, head: head, names: names, holds: holds, nackable: in(nackable)}
+	}
+	view := func(commit, head uint64, held, nackable []uint64) replicaView {
+		return viewStale(commit, head, held, nil, nackable)
 	}
 	const nackQuorum = 3 // five replicas
 	cases := []struct {
@@ -172,6 +183,8 @@ func TestLivenessUnprovableAbsenceRule(t *testing.T) {
 			view(10, 12, nil, []uint64{11, 12}), view(10, 12, nil, []uint64{11, 12}), view(10, 12, nil, []uint64{11, 12})}, 10, 0},
 		{"somebody holds 11; 12 is unprovable", []replicaView{
 			view(10, 12, []uint64{11}, nil), view(10, 12, nil, nil), view(10, 12, nil, nil)}, 10, 12},
+		{"a disk holds only another entry of 11 than the logs name", []replicaView{
+			viewStale(10, 12, nil, []uint64{11}, []uint64{11}), view(10, 12, nil, nil), view(10, 12, nil, []uint64{11})}, 10, 11},
 		{"the canonical history committed 11 and 12", []replicaView{
 			view(10, 12, nil, nil), view(10, 12, nil, nil), view(10, 12, nil, nil)}, 12, 0},
 		{"a replica knows 11 committed", []replicaView{

@@ -32,3 +32,20 @@ func (r *Replica) HoldsPrepare(op uint64, checksum U128) bool {
 	assert(op > 0, "HoldsPrepare of an op, not the root")
 	return r.open == nil && r.openErr == nil && r.journal.prepare(op, checksum) != nil
 }
+
+// LogChecksum returns the checksum of the entry this replica's log names
+// at op, by its header with or without the prepare, and whether it names
+// one: the simulator asks before it excuses a stall for want of that
+// entry (another prepare of the same op is no substitute for it).
+func (r *Replica) LogChecksum(op uint64) (U128, bool) {
+	assert(op > 0, "LogChecksum of an op, not the root")
+	if r.open != nil || r.openErr != nil || op > r.op {
+		return U128{}, false
+	}
+	h := r.journal.header(op)
+	if h == nil {
+		return U128{}, false
+	}
+	assert(h.Op == op && !h.Checksum.IsZero(), "the journal names op by a whole header")
+	return h.Checksum, true
+}
