@@ -355,7 +355,7 @@ func (r *Replica) openJournalDone() {
 	// A slot whose op is known but not its contents, at or above every
 	// entry the journal names, hides the head: as with a corrupt slot, the
 	// log must come from a primary.
-	r.journalFaulty = o.classes[SlotCorrupt] > 0 || r.rejoin || head.ambiguousAbove(r.op)
+	r.journalFaulty = r.corruptAboveHead(found) || r.rejoin || head.ambiguousAbove(r.op)
 	if o.classes[SlotCorrupt] > 0 {
 		r.mark(MarkOpenSlotCorrupt)
 	}
@@ -372,6 +372,45 @@ func (r *Replica) openJournalDone() {
 	o.checkpoint = r.buffers.makeForRead(int(sectorCeil(cp.size)))
 	o.pending++
 	r.storage.Read(r.layout.checkpointOffset(cp.area), o.checkpoint, tag(tagReadCheckpoint, uint64(cp.area)))
+}
+
+// corruptAboveHead reports whether a slot the open could not read at all
+// may hide an op above the head the journal names, so that the head is
+// unknown until a primary supplies the log. The journal writes no op above
+// journalLimit, the durable checkpoint's op plus the slots; so a corrupt
+// slot whose one op in (checkpoint, checkpoint + slots] is at or below the
+// head holds an entry of the log below it, or an older lap: the replica
+// may take part in view changes, that slot faulty, never nacked
+// (TigerBeetle's op_head_certain). The bound holds only if the superblock
+// copy chosen is at least the newest durable one: with a copy unreadable
+// or not a superblock, every corrupt slot hides the head.
+func (r *Replica) corruptAboveHead(found []openedSlot) bool {
+	o := r.open
+	assert(o != nil && o.phase == openJournal, "the head is judged while the journal is opened")
+	slots := uint64(len(found))
+	assert(slots == uint64(r.opts.JournalSlots), "every slot was classified")
+	cp := o.chosen.checkpoint.op
+	for i := range found {
+		if found[i].class != SlotCorrupt {
+			continue
+		}
+		if r.super.faultyAtOpen {
+			return true
+		}
+		if reachableOp(uint64(i), slots, cp) > r.op {
+			return true
+		}
+	}
+	return false
+}
+
+// reachableOp returns the one op of slot in (checkpoint, checkpoint +
+// slots]: the only op above the checkpoint that the slot can hold.
+func reachableOp(slot, slots, checkpoint uint64) uint64 {
+	assert(slot < slots, "a slot of the journal")
+	op := checkpoint + 1 + (slot+slots-(checkpoint+1)%slots)%slots
+	assert(op%slots == slot && op > checkpoint && op <= checkpoint+slots, "the one op of the slot in the journal's reach")
+	return op
 }
 
 // classifySlots classifies every slot from the bytes the open read.
