@@ -17,6 +17,10 @@ type slot struct {
 	// up to a sector: the journal's memory is bounded by its options, but a
 	// cluster of small prepares does not pay for the largest possible ones.
 	buffer []byte
+	// dirty is how many leading bytes of buffer may be non-zero: past it
+	// the buffer is zeros, so a write's padding (the prepare's last sector
+	// after its message) needs clearing only up to it (journal_io.go).
+	dirty int
 
 	durable U128 // checksum of the prepare whose write to the prepares zone completed
 	writing U128 // checksum of the prepare being written, zero if none
@@ -179,13 +183,15 @@ func (j *journal) putPrepare(h *Header, message []byte) bool {
 		return false
 	}
 	if size := int(sectorCeil(uint64(len(message)))); size > len(s.buffer) {
-		s.buffer = j.buffers.make(size)
+		s.buffer, s.dirty = j.buffers.make(size), 0 // lent zeroed
 	}
 	j.clearFaulty(s)
 	s.bodyLost, s.damaged, s.unread = false, false, false
 	s.header = *h
 	s.message = s.buffer[:len(message)]
 	copy(s.message, message)
+	s.dirty = max(s.dirty, len(message))
+	assert(s.dirty <= len(s.buffer), "a slot's dirty bytes lie within its buffer")
 	assert(j.hasPrepare(h.Op), "putPrepare: the journal holds the prepare")
 	return true
 }
