@@ -234,7 +234,7 @@ func (r *Replica) prepareQueued() {
 		assert(uint64(r.pipeline.count) == r.op-r.commitMax, "the pipeline holds ops (commit_max, op]")
 		r.stats.Prepares++
 		r.writePrepare(h.Op)
-		r.broadcast(&h, body)
+		r.broadcastEncoded(&h, n) // r.sendBuf still holds the prepare
 		r.bugReplyBeforeCommit(&h, body)
 	}
 }
@@ -764,8 +764,13 @@ func (r *Replica) retryPrepares() {
 		e := r.pipeline.at(i)
 		msg := r.journal.prepare(e.op, e.checksum)
 		assert(msg != nil, "a pipeline op is in the primary's journal")
+		noted := false
 		for b := uint8(0); b < r.opts.ReplicaCount; b++ {
 			if b != r.opts.Replica && e.oks&(1<<b) == 0 {
+				if !noted {
+					r.noteEncoded(r.journal.header(e.op), msg)
+					noted = true
+				}
 				r.stats.MessagesSent++
 				r.bus.SendToReplica(b, msg)
 			}
