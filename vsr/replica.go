@@ -10,6 +10,9 @@ type Replica struct {
 	opts    Options
 	bus     Bus
 	encoded EncodedBus // bus, if it implements EncodedBus; else nil
+	// noted is the header handed to encoded: a copy in the replica, so that
+	// the interface call does not move every sender's header to the heap.
+	noted Header
 	storage Storage
 	machine StateMachine
 	random  Random
@@ -375,7 +378,8 @@ func (r *Replica) broadcastEncoded(h *Header, n int) {
 func (r *Replica) noteEncoded(h *Header, message []byte) {
 	if r.encoded != nil {
 		assert(len(message) == int(h.Size), "an encoded header comes with its whole message")
-		r.encoded.Encoded(h, message)
+		r.noted = *h
+		r.encoded.Encoded(&r.noted, message)
 	}
 }
 
