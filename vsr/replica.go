@@ -12,7 +12,7 @@ type Replica struct {
 	encoded EncodedBus // bus, if it implements EncodedBus; else nil
 	// noted is the header handed to encoded: a copy in the replica, so that
 	// the interface call does not move every sender's header to the heap.
-	noted Header
+	noted   Header
 	storage Storage
 	machine StateMachine
 	random  Random
