@@ -185,15 +185,37 @@ func (j *journal) putPrepare(h *Header, message []byte) bool {
 	if size := int(sectorCeil(uint64(len(message)))); size > len(s.buffer) {
 		s.buffer, s.dirty = j.buffers.make(size), 0 // lent zeroed
 	}
-	j.clearFaulty(s)
-	s.bodyLost, s.damaged, s.unread = false, false, false
-	s.header = *h
+	j.holdPrepare(s, h)
 	s.message = s.buffer[:len(message)]
 	copy(s.message, message)
 	s.dirty = max(s.dirty, len(message))
 	assert(s.dirty <= len(s.buffer), "a slot's dirty bytes lie within its buffer")
 	assert(j.hasPrepare(h.Op), "putPrepare: the journal holds the prepare")
 	return true
+}
+
+// adoptPrepare is putPrepare of a prepare (header h) that starts read, a
+// whole slot as the open read it: the slot keeps read as its buffer
+// instead of copying the prepare into one of its own. The bytes after the
+// prepare are whatever the disk held (dirty), and a write clears them.
+func (j *journal) adoptPrepare(h *Header, read []byte) {
+	assert(h.Command == CommandPrepare, "adoptPrepare of a prepare")
+	assert(h.Size <= j.messageSizeMax, "an adopted prepare fits a slot")
+	assert(uint64(len(read)) >= sectorCeil(uint64(h.Size)), "an adopted prepare's sectors lie in its read")
+	s := j.slotOf(h.Op)
+	j.holdPrepare(s, h)
+	s.buffer, s.dirty = read, len(read)
+	s.message = read[:h.Size]
+	assert(j.hasPrepare(h.Op), "adoptPrepare: the journal holds the prepare")
+}
+
+// holdPrepare makes slot s the entry of prepare h, whose message the
+// caller puts in place: the slot is no longer faulty, lost or damaged.
+func (j *journal) holdPrepare(s *slot, h *Header) {
+	assert(s == j.slotOf(h.Op), "a prepare is held in its op's slot")
+	j.clearFaulty(s)
+	s.bodyLost, s.damaged, s.unread = false, false, false
+	s.header = *h
 }
 
 // remove forgets op (if held): it is not part of the log.

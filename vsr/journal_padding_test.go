@@ -42,3 +42,29 @@ func TestSlotPaddingAsCleared(t *testing.T) {
 		}
 	}
 }
+
+// TestAdoptedSlotPaddingCleared checks that a prepare the open restores
+// by keeping its read (the disk's bytes after the prepare still in it) is
+// written back with zeros after the message, as a copied one is.
+func TestAdoptedSlotPaddingCleared(t *testing.T) {
+	j := newJournal(4, 3*SectorSize, nil)
+	read := bytes.Repeat([]byte{0xee}, 3*SectorSize) // the disk's old bytes
+	n := HeaderSize + 100
+	h := Header{Command: CommandPrepare, Op: 6, Size: uint32(n)}
+	j.adoptPrepare(&h, read)
+	s := j.slotOf(6)
+	if &s.message[0] != &read[0] || len(s.message) != n {
+		t.Fatal("the slot does not hold the prepare where the open read it")
+	}
+	s.clearPadding(SectorSize)
+	if !bytes.Equal(s.buffer[n:SectorSize], make([]byte, SectorSize-n)) {
+		t.Fatal("an adopted prepare's padding is written with the disk's old bytes")
+	}
+	long := bytes.Repeat([]byte{7}, 2*SectorSize+1)
+	h = Header{Command: CommandPrepare, Op: 10, Size: uint32(len(long))}
+	j.putPrepare(&h, long)
+	s.clearPadding(3 * SectorSize)
+	if !bytes.Equal(s.buffer[len(long):], make([]byte, 3*SectorSize-len(long))) {
+		t.Fatal("a later, longer prepare's padding keeps the disk's old bytes")
+	}
+}
