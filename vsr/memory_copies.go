@@ -75,6 +75,7 @@ func (p *sectorPool) give(b *[SectorSize]byte) {
 	if b != nil && len(p.sectors) < sectorPoolMax {
 		p.sectors = append(p.sectors, b)
 	}
+	assert(len(p.sectors) <= sectorPoolMax, "memory storage: the free sector arrays are bounded")
 }
 
 // release takes back a write's copy once done, with the arrays from index
@@ -96,6 +97,7 @@ func (p *sectorPool) release(c writeCopy, kept int) {
 
 // freeCopies returns the empty copy slices of length n kept for reuse.
 func (p *sectorPool) freeCopies(n int) []writeCopy {
+	assert(n > 0, "memory storage: a write's copy has sectors")
 	if n < len(p.copies) {
 		return p.copies[n]
 	}

@@ -276,6 +276,7 @@ func batchSizesCount(body []byte) int {
 		}
 		off += size
 	}
+	assert(n > 0 || len(body) == 0, "a batch of bytes holds requests")
 	return n
 }
 
