@@ -278,9 +278,14 @@ func (n *network) isolate(node int) {
 
 // replicaBus is a replica's vsr.Bus onto the network.
 type replicaBus struct {
-	net  *network
-	node int
+	net     *network
+	node    int
+	headers *headerMemo // the watchers' decoded sends, primed by Encoded
 }
+
+// Encoded primes the watchers' memo with the header of the message the
+// replica is about to send (vsr.EncodedBus).
+func (b *replicaBus) Encoded(h *vsr.Header, message []byte) { b.headers.prime(h, message) }
 
 func (b *replicaBus) SendToReplica(replica uint8, message []byte) {
 	b.net.promises.onSend(b.node, message)

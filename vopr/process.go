@@ -99,7 +99,7 @@ func (s *Simulator) buildReplicas() error {
 func (s *Simulator) replicaEnv(r *simReplica) vsr.Env {
 	index := r.index
 	return vsr.Env{
-		Bus: &replicaBus{net: s.net, node: index}, Storage: r.storage, StateMachine: s.machineFor(index, r.machine),
+		Bus: &replicaBus{net: s.net, node: index, headers: &s.sentHeaders}, Storage: r.storage, StateMachine: s.machineFor(index, r.machine),
 		Random: s.root.Stream(fmt.Sprintf("replica-%d/incarnation-%d", index, r.incarnation)), Buffers: r.buffers,
 		Hook: func(e *vsr.Event) {
 			s.check.onEvent(index, e)

@@ -47,6 +47,13 @@ func (b *Buffers) make(n int) []byte { return b.lend(n, true) }
 // read leaves in it is never used (replica_open.go).
 func (b *Buffers) makeForRead(n int) []byte { return b.lend(n, false) }
 
+// makeWrittenFirst returns n bytes, with capacity n, for a buffer the
+// replica reads only as far as it wrote it (a reply slot, a queued
+// request, a do_view_change record: each is used as buf[:k] once k bytes
+// are copied or encoded in): a reused buffer is not cleared first, and what
+// an earlier replica left past k is never read.
+func (b *Buffers) makeWrittenFirst(n int) []byte { return b.lend(n, false) }
+
 func (b *Buffers) lend(n int, zeroed bool) []byte {
 	assert(n >= 0, "a buffer of a length")
 	if b == nil {

@@ -14,6 +14,17 @@ type Bus interface {
 	SendToClient(client U128, message []byte)
 }
 
+// EncodedBus is a Bus that is also handed, before a replica sends a
+// prepare or a message it encoded, the header of that message: message
+// (valid only during the call) holds exactly h's encoding, so
+// DecodeHeader(message) would return h and no error. The simulator's
+// watchers use it so as not to decode again what the replica just encoded.
+// A Bus need not implement it.
+type EncodedBus interface {
+	Bus
+	Encoded(h *Header, message []byte)
+}
+
 // Storage is an asynchronous block device. A call only submits the I/O; its
 // completion comes back later as an input, through the replica's
 // StorageDone with the same tag, so a replica can never mistake a

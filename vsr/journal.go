@@ -17,6 +17,10 @@ type slot struct {
 	// up to a sector: the journal's memory is bounded by its options, but a
 	// cluster of small prepares does not pay for the largest possible ones.
 	buffer []byte
+	// dirty is how many leading bytes of buffer may be non-zero: past it
+	// the buffer is zeros, so a write's padding (the prepare's last sector
+	// after its message) needs clearing only up to it (journal_io.go).
+	dirty int
 
 	durable U128 // checksum of the prepare whose write to the prepares zone completed
 	writing U128 // checksum of the prepare being written, zero if none
@@ -179,15 +183,39 @@ func (j *journal) putPrepare(h *Header, message []byte) bool {
 		return false
 	}
 	if size := int(sectorCeil(uint64(len(message)))); size > len(s.buffer) {
-		s.buffer = j.buffers.make(size)
+		s.buffer, s.dirty = j.buffers.make(size), 0 // lent zeroed
 	}
+	j.holdPrepare(s, h)
+	s.message = s.buffer[:len(message)]
+	copy(s.message, message)
+	s.dirty = max(s.dirty, len(message))
+	assert(s.dirty <= len(s.buffer), "a slot's dirty bytes lie within its buffer")
+	assert(j.hasPrepare(h.Op), "putPrepare: the journal holds the prepare")
+	return true
+}
+
+// adoptPrepare is putPrepare of a prepare (header h) that starts read, a
+// whole slot as the open read it: the slot keeps read as its buffer
+// instead of copying the prepare into one of its own. The bytes after the
+// prepare are whatever the disk held (dirty), and a write clears them.
+func (j *journal) adoptPrepare(h *Header, read []byte) {
+	assert(h.Command == CommandPrepare, "adoptPrepare of a prepare")
+	assert(h.Size <= j.messageSizeMax, "an adopted prepare fits a slot")
+	assert(uint64(len(read)) >= sectorCeil(uint64(h.Size)), "an adopted prepare's sectors lie in its read")
+	s := j.slotOf(h.Op)
+	j.holdPrepare(s, h)
+	s.buffer, s.dirty = read, len(read)
+	s.message = read[:h.Size]
+	assert(j.hasPrepare(h.Op), "adoptPrepare: the journal holds the prepare")
+}
+
+// holdPrepare makes slot s the entry of prepare h, whose message the
+// caller puts in place: the slot is no longer faulty, lost or damaged.
+func (j *journal) holdPrepare(s *slot, h *Header) {
+	assert(s == j.slotOf(h.Op), "a prepare is held in its op's slot")
 	j.clearFaulty(s)
 	s.bodyLost, s.damaged, s.unread = false, false, false
 	s.header = *h
-	s.message = s.buffer[:len(message)]
-	copy(s.message, message)
-	assert(j.hasPrepare(h.Op), "putPrepare: the journal holds the prepare")
-	return true
 }
 
 // remove forgets op (if held): it is not part of the log.

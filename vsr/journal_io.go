@@ -104,7 +104,7 @@ func (r *Replica) writePrepare(op uint64) {
 	size := sectorCeil(uint64(len(s.message)))
 	assert(size <= uint64(len(s.buffer)), "a prepare's sectors fit its slot buffer")
 	assert(size <= r.layout.PrepareSlotSize, "a prepare fits its slot on disk")
-	clear(s.buffer[len(s.message):size])
+	s.clearPadding(int(size))
 	s.writing = s.header.Checksum
 	r.storage.Write(r.layout.prepareOffset(index), s.buffer[:size], tag(tagPrepare, index))
 }
@@ -213,5 +213,20 @@ func (r *Replica) headerSectorWriteDone(sector uint64, err error) {
 	if r.super.waitingForRing && r.ringDurable() {
 		r.super.waitingForRing = false
 		r.super.persist()
+	}
+}
+
+// clearPadding zeroes the slot buffer from the end of its message to size
+// (the end of the message's last sector), so the padding written is zeros
+// whatever the slot held before. Only bytes an earlier, longer message left
+// need clearing: past dirty the buffer is zeros already.
+func (s *slot) clearPadding(size int) {
+	assert(size <= len(s.buffer), "a slot's padding lies within its buffer")
+	assert(len(s.message) <= size, "a slot's padding follows its message")
+	if end := min(size, s.dirty); end > len(s.message) {
+		clear(s.buffer[len(s.message):end])
+	}
+	if s.dirty <= size {
+		s.dirty = len(s.message)
 	}
 }

@@ -22,7 +22,7 @@ func (w *ioWindow) add(id uint64, io memoryIO) {
 	// whole-struct copy reads it back in wider loads than it was stored
 	// in, which stalls on store forwarding.
 	in := &w.ios[len(w.ios)-1]
-	in.live, in.write, in.offset, in.data, in.tag = true, io.write, io.offset, io.data, io.tag
+	in.live, in.write, in.offset, in.data, in.copy, in.tag = true, io.write, io.offset, io.data, io.copy, io.tag
 	w.count++
 	assert(w.count <= len(w.ios)-w.head, "memory storage: the I/Os in flight lie in the window")
 }

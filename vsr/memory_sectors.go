@@ -64,6 +64,21 @@ func (t *sectorTable) create(offset uint64) *[SectorSize]byte {
 	return b
 }
 
+// install makes b the sector at offset and returns the array it replaces
+// (nil if the sector was never written), which nothing else then holds.
+func (t *sectorTable) install(offset uint64, b *[SectorSize]byte) *[SectorSize]byte {
+	assert(b != nil, "memory storage: an installed sector has memory")
+	old := t.create(offset)
+	i := offset / SectorSize
+	if i >= nearSectorsMax {
+		t.far[i] = b
+	} else {
+		t.near[i] = b
+	}
+	assert(t.lookup(offset) == b, "memory storage: an installed sector is found")
+	return old
+}
+
 // reset forgets every sector: the whole file reads as zeros again.
 func (t *sectorTable) reset() {
 	*t = sectorTable{}

@@ -15,12 +15,9 @@ type MemoryStorage struct {
 	sectors sectorTable // sparse: a sector is allocated when first written
 	pending ioWindow
 	nextID  uint64
-	// spare holds the copies of writes that landed, by length, for the
-	// next writes to reuse: a busy simulated disk would otherwise allocate
-	// (and the collector reclaim) a copy per write.
-	spare  [][][]byte // by length in sectors
-	random Random
-	faults MemoryFaults
+	pool    sectorPool // the arrays and slices of writes' copies, for reuse
+	random  Random
+	faults  MemoryFaults
 	// OnSubmit, if set, is told the id of each I/O as it is submitted, so
 	// the environment can schedule its completion.
 	OnSubmit func(id uint64)
@@ -31,7 +28,8 @@ type memoryIO struct {
 	live   bool // in flight (ioWindow)
 	write  bool
 	offset uint64
-	data   []byte // write: a copy of the data; read: the caller's buffer
+	data   []byte    // read: the caller's buffer
+	copy   writeCopy // write: a copy of the data
 	tag    uint64
 }
 
@@ -97,47 +95,17 @@ func (s *MemoryStorage) Read(offset uint64, buf []byte, tag uint64) {
 }
 
 func (s *MemoryStorage) Write(offset uint64, data []byte, tag uint64) {
-	c := s.copyOf(data)
-	s.submit(memoryIO{write: true, offset: offset, data: c, tag: tag})
-}
-
-// spareMax bounds the spare copies kept of one length: more than a
-// replica's writes in flight at once is never needed.
-const spareMax = 64
-
-// copyOf returns a copy of a write's data, in a spare buffer if one of
-// its length is free. The copy is entirely overwritten, so which buffer
-// it is changes nothing.
-func (s *MemoryStorage) copyOf(data []byte) []byte {
-	sectors := len(data) / SectorSize
-	if sectors >= len(s.spare) || len(s.spare[sectors]) == 0 {
-		return append([]byte(nil), data...)
+	if offset%SectorSize != 0 || len(data)%SectorSize != 0 || len(data) == 0 {
+		panic(fmt.Sprintf("vsr: memory storage: write of %d bytes at %d is not whole sectors", len(data), offset))
 	}
-	free := s.spare[sectors]
-	c := free[len(free)-1]
-	free[len(free)-1] = nil
-	s.spare[sectors] = free[:len(free)-1]
-	assert(len(c) == len(data), "memory storage: a spare copy has the write's length")
-	copy(c, data)
-	return c
-}
-
-// recycle keeps the copy of a write that landed (or was lost) for reuse.
-func (s *MemoryStorage) recycle(c []byte) {
-	assert(len(c) > 0 && len(c)%SectorSize == 0, "memory storage: a write's copy is whole sectors")
-	sectors := len(c) / SectorSize
-	if sectors >= len(s.spare) {
-		s.spare = append(s.spare, make([][][]byte, sectors+1-len(s.spare))...)
-	}
-	if free := s.spare[sectors]; len(free) < spareMax {
-		s.spare[sectors] = append(free, c)
-	}
+	s.submit(memoryIO{write: true, offset: offset, copy: s.pool.copyOf(data), tag: tag})
 }
 
 func (s *MemoryStorage) submit(io memoryIO) {
 	if io.offset%SectorSize != 0 || len(io.data)%SectorSize != 0 {
 		panic(fmt.Sprintf("vsr: memory storage: I/O of %d bytes at %d is not whole sectors", len(io.data), io.offset))
 	}
+	assert(io.write == (len(io.copy) > 0), "memory storage: a write, and only a write, holds a copy")
 	s.nextID++
 	s.pending.add(s.nextID, io)
 	if s.OnSubmit != nil {
@@ -156,12 +124,10 @@ func (s *MemoryStorage) Complete(id uint64) (tag uint64, err error, ok bool) {
 	if !ok {
 		return 0, nil, false
 	}
-	assert(len(io.data) > 0, "memory storage: an I/O moves data")
+	assert(len(io.data) > 0 || len(io.copy) > 0, "memory storage: an I/O moves data")
 	if io.write {
 		s.stats.Writes++
-		err := s.landOrFail(io.offset, io.data)
-		s.recycle(io.data)
-		return io.tag, err, true
+		return io.tag, s.landOrFail(io.offset, io.copy), true
 	}
 	s.stats.Reads++
 	if s.chance(s.faults.ReadErrorPerMillion, io.offset) {
@@ -173,30 +139,31 @@ func (s *MemoryStorage) Complete(id uint64) (tag uint64, err error, ok bool) {
 }
 
 // landOrFail applies a write, or, if WriteError fails it, the sectors it
-// says landed first.
-func (s *MemoryStorage) landOrFail(offset uint64, data []byte) error {
+// says landed first. The write's copy goes back to the pool.
+func (s *MemoryStorage) landOrFail(offset uint64, c writeCopy) error {
 	if s.faults.WriteError == nil {
-		s.land(offset, data)
+		s.land(offset, c)
 		return nil
 	}
-	sectors := uint64(len(data)) / SectorSize
+	sectors := uint64(len(c))
 	assert(sectors > 0, "memory storage: a write has sectors to land")
-	landed, failed := s.faults.WriteError(offset, uint64(len(data)))
+	landed, failed := s.faults.WriteError(offset, uint64(c.size()))
 	if !failed {
-		s.land(offset, data)
+		s.land(offset, c)
 		return nil
 	}
 	assert(landed < sectors, "memory storage: a failed write lands fewer sectors than it has")
 	s.stats.WriteErrors++
-	s.put(offset, data[:landed*SectorSize])
+	s.install(offset, c, int(landed))
+	s.pool.release(c, int(landed))
 	return ErrWriteFault
 }
 
 // land applies a write, with the faults that may strike it.
-func (s *MemoryStorage) land(offset uint64, data []byte) {
-	assert(len(data) > 0, "memory storage: a write lands data")
+func (s *MemoryStorage) land(offset uint64, c writeCopy) {
+	assert(len(c) > 0, "memory storage: a write lands data")
 	if s.chance(s.faults.MisdirectPerMillion, offset) && s.faults.Misdirect != nil {
-		if other, ok := s.faults.Misdirect(offset, uint64(len(data))); ok && other != offset {
+		if other, ok := s.faults.Misdirect(offset, uint64(c.size())); ok && other != offset {
 			assert(other%SectorSize == 0, "memory storage: a misdirected write lands on a sector")
 			s.stats.Misdirected++
 			offset = other
@@ -204,10 +171,21 @@ func (s *MemoryStorage) land(offset uint64, data []byte) {
 	}
 	if s.chance(s.faults.CorruptPerMillion, offset) {
 		s.stats.Corruptions++
-		bit := s.random.Uint64() % uint64(len(data)*8)
-		data[bit/8] ^= 1 << (bit % 8)
+		c.flip(s.random.Uint64() % uint64(c.size()*8))
 	}
-	s.put(offset, data)
+	s.install(offset, c, len(c))
+	s.pool.release(c, len(c))
+}
+
+// install makes the first n sectors of a write's copy the data file's
+// sectors from offset on (where put would copy them) and gives the arrays
+// they replace back to the pool. The caller then releases the copy.
+func (s *MemoryStorage) install(offset uint64, c writeCopy, n int) {
+	assert(offset%SectorSize == 0, "memory storage: a write lands on a sector")
+	assert(n >= 0 && n <= len(c), "memory storage: a write lands sectors it has")
+	for i := range n {
+		s.pool.give(s.sectors.install(offset+uint64(i)*SectorSize, c[i]))
+	}
 }
 
 func (s *MemoryStorage) chance(perMillion, offset uint64) bool {
@@ -226,7 +204,7 @@ func (s *MemoryStorage) Crash() {
 		if !io.write {
 			continue
 		}
-		sectors := uint64(len(io.data)) / SectorSize
+		sectors := uint64(len(io.copy))
 		n := s.random.Uint64() % (sectors + 1)
 		switch {
 		case n == 0:
@@ -236,12 +214,13 @@ func (s *MemoryStorage) Crash() {
 		}
 		if n > 0 && s.faults.Tear != nil {
 			last := (n - 1) * SectorSize
-			s.put(io.offset, io.data[:last])
-			s.tear(io.offset+last, io.data[last:last+SectorSize])
+			s.install(io.offset, io.copy, int(n-1))
+			s.tear(io.offset+last, io.copy[n-1][:])
+			s.pool.release(io.copy, int(n-1))
 		} else {
-			s.put(io.offset, io.data[:n*SectorSize])
+			s.install(io.offset, io.copy, int(n))
+			s.pool.release(io.copy, int(n))
 		}
-		s.recycle(io.data)
 	}
 }
 

@@ -80,7 +80,7 @@ func newRequestQueue(max int, messageSizeMax uint32, buffers *Buffers) requestQu
 	assert(max > 0, "a request queue holds at least one request")
 	q := requestQueue{items: make([]queuedRequest, max)}
 	for i := range q.items {
-		q.items[i].buffer = buffers.make(int(messageSizeMax))
+		q.items[i].buffer = buffers.makeWrittenFirst(int(messageSizeMax))
 	}
 	return q
 }

@@ -9,6 +9,10 @@ import "fmt"
 type Replica struct {
 	opts    Options
 	bus     Bus
+	encoded EncodedBus // bus, if it implements EncodedBus; else nil
+	// noted is the header handed to encoded: a copy in the replica, so that
+	// the interface call does not move every sender's header to the heap.
+	noted   Header
 	storage Storage
 	machine StateMachine
 	random  Random
@@ -155,6 +159,7 @@ func newReplica(opts Options, env Env) (*Replica, error) {
 		headerSectorBuf: make([]byte, SectorSize),
 	}
 	r.headerSectors = make([]headerSector, r.layout.headerSectors())
+	r.encoded, _ = env.Bus.(EncodedBus)
 	if size := r.checkpointSizeMax(); uint64(size) > opts.CheckpointSizeMax {
 		return nil, fmt.Errorf("vsr: NewReplica: a checkpoint can take %d bytes (%d clients of %d-byte replies and a "+
 			"%d-byte snapshot), more than checkpoint size max %d", size, opts.ClientsMax, opts.MessageSizeMax,
@@ -343,6 +348,7 @@ func (r *Replica) send(to uint8, h *Header, body []byte) {
 	assert(to < r.opts.ReplicaCount, "a replica sends to a replica of its cluster")
 	assert(h.View == r.view, "a replica speaks in its own view")
 	n := r.encode(h, body)
+	r.noteEncoded(h, r.sendBuf[:n])
 	r.stats.MessagesSent++
 	r.bus.SendToReplica(to, r.sendBuf[:n])
 }
@@ -350,12 +356,30 @@ func (r *Replica) send(to uint8, h *Header, body []byte) {
 // broadcast sends h with body to every other replica.
 func (r *Replica) broadcast(h *Header, body []byte) {
 	assert(h.View == r.view, "a replica speaks in its own view")
-	n := r.encode(h, body)
+	r.broadcastEncoded(h, r.encode(h, body))
+}
+
+// broadcastEncoded sends the message encoded for h in r.sendBuf[:n] to
+// every other replica.
+func (r *Replica) broadcastEncoded(h *Header, n int) {
+	assert(n == int(h.Size), "a broadcast message is as long as its header says")
+	assert(getU128(r.sendBuf[offChecksum:]) == h.Checksum, "the send buffer holds the broadcast header")
+	r.noteEncoded(h, r.sendBuf[:n])
 	for i := uint8(0); i < r.opts.ReplicaCount; i++ {
 		if i != r.opts.Replica {
 			r.stats.MessagesSent++
 			r.bus.SendToReplica(i, r.sendBuf[:n])
 		}
+	}
+}
+
+// noteEncoded hands an EncodedBus the header of a message about to be
+// sent: h is what Encode wrote, or what Decode read, into message.
+func (r *Replica) noteEncoded(h *Header, message []byte) {
+	if r.encoded != nil {
+		assert(len(message) == int(h.Size), "an encoded header comes with its whole message")
+		r.noted = *h
+		r.encoded.Encoded(&r.noted, message)
 	}
 }
 

@@ -214,13 +214,13 @@ func (r *Replica) prepareQueued() {
 			return // wait for a checkpoint to free journal slots
 		}
 		r.markPrepare()
-		body := r.packBatch()
+		body, requests := r.packBatch()
 		previous := r.timestamp
 		r.timestamp = max(r.timestamp+1, r.headTimestamp()+1, r.ticks)
 		assert(r.timestamp > r.headTimestamp(), "a prepare is stamped above the head it extends")
 		h := Header{
 			Command: CommandPrepare, View: r.view, Op: r.op + 1, Commit: r.commitMax,
-			Parent: r.headChecksum(), Timestamp: r.timestamp, Request: uint32(r.batchCount(body)),
+			Parent: r.headChecksum(), Timestamp: r.timestamp, Request: uint32(requests),
 		}
 		r.bugStampBackwards(&h, previous)
 		n := r.encode(&h, body)
@@ -234,43 +234,50 @@ func (r *Replica) prepareQueued() {
 		assert(uint64(r.pipeline.count) == r.op-r.commitMax, "the pipeline holds ops (commit_max, op]")
 		r.stats.Prepares++
 		r.writePrepare(h.Op)
-		r.broadcast(&h, body)
+		r.broadcastEncoded(&h, n) // r.sendBuf still holds the prepare
 		r.bugReplyBeforeCommit(&h, body)
 	}
 }
 
 // packBatch moves queued requests into a batch body in r.scratch, as many
 // as fit in one prepare (always at least one: onRequest refuses requests
-// too large to fit alone).
-func (r *Replica) packBatch() []byte {
+// too large to fit alone), and returns it with the number of requests.
+func (r *Replica) packBatch() ([]byte, int) {
 	body := r.scratch[:0]
 	limit := int(r.opts.MessageSizeMax) - HeaderSize
+	requests := 0
 	for r.queue.count > 0 {
 		m := r.queue.at(0).message
 		if len(body)+len(m) > limit {
 			break
 		}
 		body = append(body, m...)
+		requests++
 		r.queue.pop()
 	}
-	assert(len(body) > 0, "a prepare holds at least one queued request")
+	assert(requests > 0, "a prepare holds at least one queued request")
 	assert(len(body) <= limit, "a batch fits a prepare")
-	return body
+	assert(batchSizesCount(body) == requests, "a batch is its requests back to back")
+	return body, requests
 }
 
-func (r *Replica) batchCount(body []byte) int {
+// batchSizesCount counts the requests of a batch the primary packed by
+// their size fields alone (each was decoded when it was queued), or
+// returns -1 if the sizes do not tile the body exactly.
+func batchSizesCount(body []byte) int {
 	n := 0
-	it := newBatchIterator(body, r.opts.MessageSizeMax)
-	for range len(body)/HeaderSize + 1 {
-		_, _, _, done, err := it.next()
-		assert(err == nil, "a batch of requests the primary decoded decodes")
-		if done {
-			assert(n > 0, "a batch holds at least one request")
-			return n
+	for off := 0; off < len(body); n++ {
+		if len(body)-off < HeaderSize {
+			return -1
 		}
-		n++
+		size := int(le.Uint32(body[off+offSize:]))
+		if size < HeaderSize || size > len(body)-off {
+			return -1
+		}
+		off += size
 	}
-	panic("vsr: batchCount: more requests than the body can hold")
+	assert(n > 0 || len(body) == 0, "a batch of bytes holds requests")
+	return n
 }
 
 // headTimestamp is the timestamp of the prepare at the head of the log,
@@ -764,8 +771,13 @@ func (r *Replica) retryPrepares() {
 		e := r.pipeline.at(i)
 		msg := r.journal.prepare(e.op, e.checksum)
 		assert(msg != nil, "a pipeline op is in the primary's journal")
+		noted := false
 		for b := uint8(0); b < r.opts.ReplicaCount; b++ {
 			if b != r.opts.Replica && e.oks&(1<<b) == 0 {
+				if !noted {
+					r.noteEncoded(r.journal.header(e.op), msg)
+					noted = true
+				}
 				r.stats.MessagesSent++
 				r.bus.SendToReplica(b, msg)
 			}

@@ -61,10 +61,19 @@ func (l logPosition) current(h *Header) bool { return h.View == l.view && h.Op >
 // but blank and corrupt) and, for a valid or unconfirmed slot, the prepare
 // message (aliasing prepare).
 func ClassifySlot(slot, slots uint64, ringHeader, prepare []byte, sizeMax uint32, logView uint32, logOp uint64) (SlotClass, Header, []byte) {
+	ring, ringErr := DecodeHeader(ringHeader)
+	return classifySlot(slot, slots, &ring, ringErr, ringHeader, prepare, sizeMax, logView, logOp)
+}
+
+// classifySlot is ClassifySlot given the ring header already decoded
+// (ringDecoded, hErr: DecodeHeader(ringHeader)): the open keeps that decode
+// for restoreSlot.
+func classifySlot(slot, slots uint64, ringDecoded *Header, hErr error, ringHeader, prepare []byte, sizeMax uint32,
+	logView uint32, logOp uint64) (SlotClass, Header, []byte) {
 	assert(slots > 0, "a journal has slots")
 	assert(slot < slots, "a slot of the journal")
 	log := logPosition{view: logView, op: logOp}
-	h, hErr := DecodeHeader(ringHeader)
+	h := *ringDecoded
 	hOK := hErr == nil && h.Command == CommandPrepare && h.Op%slots == slot
 	hBlank := allZero(ringHeader)
 	p, _, pErr := Decode(prepare, sizeMax)
@@ -331,6 +340,9 @@ type openedSlot struct {
 	header  Header
 	message []byte
 	ring    []byte
+	// ringSum is the checksum of the ring copy if it decodes (ringDecodes).
+	ringSum     U128
+	ringDecodes bool
 }
 
 // openJournalDone classifies every slot and rebuilds the journal, then
@@ -349,7 +361,7 @@ func (r *Replica) openJournalDone() {
 		f.class = r.bugCorruptSlotBlank(f.class)
 		assert(f.class != SlotUnconfirmed, "every slot is decided")
 		o.classes[f.class]++
-		r.restoreSlot(uint64(i), f.class, &f.header, f.message, f.ring)
+		r.restoreSlot(uint64(i), f)
 	}
 	assert(r.op <= max(head.confirmed, head.unconfirmed), "the head is the highest op the journal names")
 	// A slot whose op is known but not its contents, at or above every
@@ -430,9 +442,10 @@ func (r *Replica) classifySlots() []openedSlot {
 		if o.readErr[i] {
 			prepare = []byte{1} // unreadable: corrupt, not blank
 		}
-		class, h, message := ClassifySlot(i, slots, ring, prepare, r.opts.MessageSizeMax, r.logView, r.logOp)
+		rh, ringErr := DecodeHeader(ring)
+		class, h, message := classifySlot(i, slots, &rh, ringErr, ring, prepare, r.opts.MessageSizeMax, r.logView, r.logOp)
 		assert(class == SlotBlank || class == SlotCorrupt || h.Op%slots == i, "a decided slot holds an op of its own")
-		found[i] = openedSlot{class: class, header: h, message: message, ring: ring}
+		found[i] = openedSlot{class: class, header: h, message: message, ring: ring, ringSum: rh.Checksum, ringDecodes: ringErr == nil}
 	}
 	return found
 }
@@ -493,7 +506,8 @@ func staleEntry(h *Header, logView uint32, logOp uint64) bool {
 // restoreSlot records what the open found in slot i. Stale entries are
 // dropped; a slot of unknown contents is marked faulty, so that it never
 // nacks an op that may have been there.
-func (r *Replica) restoreSlot(i uint64, class SlotClass, h *Header, message, ring []byte) {
+func (r *Replica) restoreSlot(i uint64, f *openedSlot) {
+	class, h, message, ring := f.class, &f.header, f.message, f.ring
 	switch {
 	case class == SlotBlank:
 		return
@@ -514,14 +528,16 @@ func (r *Replica) restoreSlot(i uint64, class SlotClass, h *Header, message, rin
 	message = r.bugDropCommittedTail(h.Op, message)
 	s := &r.journal.slots[i]
 	if message != nil {
-		r.journal.putPrepare(h, message)
+		read := r.open.prepares[i]
+		assert(&message[0] == &read[0], "a restored prepare lies at the start of its slot's read")
+		r.journal.adoptPrepare(h, read)
 		s.durable = h.Checksum
 	} else {
 		r.journal.putHeader(h)
 		s.bodyLost, s.damaged = true, true // torn or missing: the prepare was here once
 	}
 	s.ring = *h
-	if rh, err := DecodeHeader(ring); err == nil && rh.Checksum == h.Checksum {
+	if f.ringDecodes && f.ringSum == h.Checksum { // the ring copy, decoded once by classifySlots
 		s.ringDurable = h.Checksum
 	}
 	r.op = max(r.op, h.Op)

@@ -249,6 +249,7 @@ func (r *Replica) onRequestPrepare(h *Header) {
 	assert(h.Replica != r.opts.Replica, "a prepare is sent to a peer")
 	assert(h.Replica < r.opts.ReplicaCount, "a prepare is sent to a replica of the cluster")
 	assert(len(msg) == int(head.Size), "a prepare is sent whole")
+	r.noteEncoded(head, msg)
 	r.stats.MessagesSent++
 	r.bus.SendToReplica(h.Replica, msg)
 }

@@ -31,7 +31,7 @@ func newViewChangeState(replicaCount uint8, messageSizeMax uint32, buffers *Buff
 	assert(replicaCount <= ReplicasMax, "a do_view_change record per replica")
 	var vc viewChangeState
 	for i := range replicaCount {
-		vc.dvcs[i].buffer = buffers.make(int(messageSizeMax))
+		vc.dvcs[i].buffer = buffers.makeWrittenFirst(int(messageSizeMax))
 	}
 	return vc
 }

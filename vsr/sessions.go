@@ -34,7 +34,7 @@ func newClientTable(clientsMax int, messageSizeMax uint32, buffers *Buffers) cli
 	assert(clientsMax > 0, "a client table holds at least one session")
 	t := clientTable{sessions: make([]session, clientsMax), index: make(map[U128]int, clientsMax)}
 	for i := range t.sessions {
-		t.sessions[i].replyBuf = buffers.make(int(messageSizeMax))
+		t.sessions[i].replyBuf = buffers.makeWrittenFirst(int(messageSizeMax))
 	}
 	return t
 }
