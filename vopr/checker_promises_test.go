@@ -167,8 +167,8 @@ func TestCheckerPromisesCatchOverwrites(t *testing.T) {
 }
 
 // TestPeekPrepareReadsWhatDecodeReads checks the size offset the promises
-// checker reads, and that its partial read of a prepare slot decodes as a
-// read of the whole slot would: for a prepare of one sector, of several,
+// checker reads, and that its partial read of a prepare slot (in place, or
+// copied) decodes as a read of the whole slot would: for a prepare of one sector, of several,
 // one whose size field is corrupted beyond the slot, and a slot that holds
 // stale bytes of a longer prepare beyond a shorter one.
 func TestPeekPrepareReadsWhatDecodeReads(t *testing.T) {
@@ -202,9 +202,9 @@ func TestPeekPrepareReadsWhatDecodeReads(t *testing.T) {
 	for name, slot := range map[string][]byte{"long": long, "short": short, "bad size": bad, "stale tail": stale} {
 		st.Load(map[uint64][]byte{offset: slot})
 		clear(c.slot)
-		c.peekPrepare(st, offset)
+		partial := c.prepareAt(st, offset, l.PrepareSlotSize)
 		st.Peek(offset, whole)
-		h1, b1, err1 := vsr.Decode(c.slot, c.sizeMax)
+		h1, b1, err1 := vsr.Decode(partial, c.sizeMax)
 		h2, b2, err2 := vsr.Decode(whole, c.sizeMax)
 		if h1 != h2 || string(b1) != string(b2) || (err1 == nil) != (err2 == nil) {
 			t.Fatalf("%s: partial read decodes to %v, %v; the whole slot to %v, %v", name, h1, err1, h2, err2)

@@ -165,6 +165,10 @@ func TestCheckerExactlyOnceRules(t *testing.T) {
 		{"at another op on another replica", []run{{0, 1, 1, 5}, {2, 1, 1, 6}}, "it ran at op 5 already"},
 		{"out of order", []run{{0, 1, 3, 5}, {0, 1, 2, 8}}, "after its request 3 at op 5"},
 		{"two clients' numbers apart", []run{{0, 1, 3, 5}, {0, 2, 2, 8}}, ""},
+		// Numbers past the dense slices' bound follow the same rules.
+		{"a huge number twice", []run{{0, 1, onceDenseMax + 4, 5}, {1, 1, onceDenseMax + 4, 6}}, "it ran at op 5 already"},
+		{"a huge number, then a small one", []run{{0, 1, 1<<32 - 1, 5}, {0, 1, 7, 6}}, "after its request 4294967295 at op 5"},
+		{"a huge number once on each replica", []run{{0, 1, 1<<32 - 1, 5}, {1, 1, 1<<32 - 1, 5}, {0, 2, 1, 6}}, ""},
 	} {
 		v := &recordedVerdicts{}
 		c := newExactlyOnceChecker(v)
