@@ -201,3 +201,27 @@ func TestCheckerTimestampsCatchStampBackwards(t *testing.T) {
 		t.Fatalf("without the bug: %s: %q", res.Class, firstLine(res.Message))
 	}
 }
+
+// TestCheckerTimestampsDecodesNewBytes: a later commit of an op with the
+// first commit's header bytes passes without a second decode, and one
+// with other bytes is decoded again, so an undecodable copy still fails.
+func TestCheckerTimestampsDecodesNewBytes(t *testing.T) {
+	v := &recordedVerdicts{}
+	c := timestampChecker{v: v}
+	h := vsr.Header{Command: vsr.CommandPrepare, Op: 5, Operation: vsr.OperationRegister, Timestamp: 9}
+	good := make([]byte, vsr.HeaderSize)
+	if _, err := vsr.Encode(good, &h, nil); err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]byte(nil), good...)
+	bad[100] ^= 1
+	for i, prepare := range [][]byte{good, good, bad, good} {
+		c.onCommitted(i%3, &vsr.Event{Kind: vsr.EventCommitted, Op: 5, Prepare: prepare})
+	}
+	if len(v.failures) != 1 || !strings.Contains(v.failures[0], "undecodable header") {
+		t.Fatalf("failures %q, want one for the undecodable copy", v.failures)
+	}
+	if c.stamps[5] != 9 {
+		t.Fatalf("op 5's timestamp is %d, want 9", c.stamps[5])
+	}
+}

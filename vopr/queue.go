@@ -111,17 +111,23 @@ func (q *eventQueue) push(e event) {
 	if q.seq >= 1<<(64-placeBits) {
 		panic("vopr: more than 2^40 events scheduled in one run")
 	}
-	// A later seq breaks ties, so the lane stays sorted if at does not go back.
-	if e.kind == eventClientTick && e.b == 0 && e.tag == 0 && e.data == nil &&
-		(q.laneHead == len(q.lane) || e.at >= q.lane[len(q.lane)-1].at) {
-		q.lane = append(q.lane, laneTick{at: e.at, seq: e.seq, client: e.a})
-		return
+	if e.at == noEventKey.at {
+		panic("vopr: an event scheduled at the end of time") // next's stand-in for none
 	}
-	if q.ticks.fits(&e) {
-		q.ticks.put(e.a, e.at, e.seq)
-		return
+	switch e.kind {
+	case eventClientTick:
+		// A later seq breaks ties, so the lane stays sorted if at does not go back.
+		if e.b == 0 && e.tag == 0 && e.data == nil && (q.laneHead == len(q.lane) || e.at >= q.lane[len(q.lane)-1].at) {
+			q.lane = append(q.lane, laneTick{at: e.at, seq: e.seq, client: e.a})
+			return
+		}
+	case eventReplicaTick:
+		if q.ticks.fits(&e) {
+			q.ticks.put(e.a, e.at, e.seq)
+			return
+		}
 	}
-	q.heapPush(e)
+	q.heapPush(&e)
 }
 
 func (q *eventQueue) pop() event {
@@ -153,19 +159,19 @@ func (q *eventQueue) popInto(e *event) {
 	e.at, e.seq, e.kind, e.a, e.b, e.tag, e.data = t.at, t.seq, eventClientTick, t.client, 0, 0, nil
 }
 
-func (q *eventQueue) heapPush(e event) {
+func (q *eventQueue) heapPush(e *event) {
 	var place uint32
 	if n := len(q.free); n > 0 {
 		place = q.free[n-1]
 		q.free = q.free[:n-1]
-		q.events[place].copyFrom(&e)
+		q.events[place].copyFrom(e)
 	} else {
 		if len(q.events) >= 1<<placeBits {
 			panic("vopr: more than 2^24 events queued at once")
 		}
 		place = uint32(len(q.events))
 		q.events = append(q.events, event{})
-		q.events[place].copyFrom(&e)
+		q.events[place].copyFrom(e)
 	}
 	key := eventKey{at: e.at, order: e.seq<<placeBits | uint64(place)}
 	q.keys = append(q.keys, key)
