@@ -47,8 +47,10 @@ type promisesChecker struct {
 	acked  [vsr.ReplicasMax]map[ackKey]struct{}
 	starts logStarts // where each log_view's log began (checker_log_start.go)
 	slot   []byte    // one prepare slot, reused (for prepares beyond a sector)
-	// headers decodes what replicas send (the simulator's, shared with
-	// the chaos scenarios, which decode the same sends).
+	// headers decodes what replicas send, and the prepares they write
+	// (most often a prepare just sent or received: the same header bytes)
+	// (the simulator's, shared with the chaos scenarios, which decode the
+	// same sends).
 	headers *headerMemo
 }
 
@@ -238,7 +240,7 @@ func (c *promisesChecker) onWrite(i int, offset uint64, data []byte) {
 	case vsr.ZoneSuperblock:
 		c.starts.onSuperblockWrite(i, c.cluster.eventIndex(), data)
 	case vsr.ZonePrepares:
-		h, err := vsr.DecodeHeader(data[:vsr.HeaderSize])
+		h, err := c.headers.decode(data[:vsr.HeaderSize]) // often the prepare just sent: decoded already
 		if err != nil {
 			panic("vopr: a replica wrote a prepare whose header does not decode: " + err.Error())
 		}

@@ -1,6 +1,9 @@
 package vopr
 
-import "math/bits"
+import (
+	"math/bits"
+	"slices"
+)
 
 // eventKind says what an event does when its time comes.
 type eventKind uint8
@@ -56,13 +59,19 @@ func (e *event) copyFrom(from *event) {
 // heap both their work and their number. (Any client tick that would not
 // keep the lane sorted goes to the heap.)
 //
-// The heap, for everything else: a min-heap with four children to a node
-// (half the levels of a binary heap; four children fill one cache line),
-// of 16-byte keys with no pointers, each naming its event's place in a
-// slab: sifting needs no write barriers, and a popped event's place is
-// reused.
+// The heap, for everything else: 16-byte keys with no pointers, each
+// naming its event's place in a slab (sifting needs no write barriers,
+// and a popped event's place is reused). It holds a handful of keys most
+// of the time (deliveries and completions in flight: under five on
+// average in the standard seed), and then keeps them sorted, latest
+// first: a pop takes the last, a push shifts the few earlier ones along,
+// cheaper than sifting. Past sortedKeysMax it becomes a min-heap with
+// four children to a node (half the levels of a binary heap; four
+// children fill one cache line), and sorted again once it shrinks to
+// sortedKeysMin. Keys are unique, so both pop the same order.
 type eventQueue struct {
 	keys     []eventKey
+	heaped   bool     // keys form a heap; else they are sorted latest first
 	events   []event  // the slab: events by place
 	free     []uint32 // places in events that hold no event
 	seq      uint64
@@ -91,6 +100,25 @@ func (k *eventKey) place() uint32 { return uint32(k.order & (1<<placeBits - 1)) 
 
 // queueArity is the number of children of a node of the heap.
 const queueArity = 4
+
+// The heap's keys are kept sorted up to sortedKeysMax, a heap above it
+// until they shrink to sortedKeysMin (apart, so that a queue near the
+// bound does not switch back and forth).
+const (
+	sortedKeysMax = 32
+	sortedKeysMin = 8
+)
+
+// heapTop returns the heap's earliest key, or noEventKey if it is empty.
+func (q *eventQueue) heapTop() eventKey {
+	switch {
+	case len(q.keys) == 0:
+		return noEventKey
+	case q.heaped:
+		return q.keys[0]
+	}
+	return q.keys[len(q.keys)-1]
+}
 
 func (q *eventQueue) len() int { return len(q.keys) + len(q.lane) - q.laneHead + q.ticks.count }
 
@@ -174,9 +202,22 @@ func (q *eventQueue) heapPush(e *event) {
 		q.events[place].copyFrom(e)
 	}
 	key := eventKey{at: e.at, order: e.seq<<placeBits | uint64(place)}
+	if !q.heaped && len(q.keys) >= sortedKeysMax {
+		slices.Reverse(q.keys) // earliest first: a valid heap
+		q.heaped = true
+	}
 	q.keys = append(q.keys, key)
 	k := q.keys
 	i := len(k) - 1
+	if !q.heaped {
+		// Insertion: the keys due before key move one place on.
+		for i > 0 && less(&k[i-1], &key) {
+			k[i] = k[i-1]
+			i--
+		}
+		k[i] = key
+		return
+	}
 	for i > 0 {
 		parent := (i - 1) / queueArity
 		if !less(&key, &k[parent]) {
@@ -192,13 +233,23 @@ func (q *eventQueue) heapPopInto(top *event) {
 	if len(q.keys) == 0 {
 		panic("vopr: pop of an empty event queue")
 	}
-	place := q.keys[0].place()
+	last := len(q.keys) - 1
+	var place uint32
+	if q.heaped {
+		place = q.keys[0].place()
+		q.siftDown(q.keys[last])
+	} else {
+		place = q.keys[last].place()
+	}
+	q.keys = q.keys[:last]
+	if q.heaped && len(q.keys) <= sortedKeysMin {
+		// Latest first: x sorts after y when it is earlier.
+		slices.SortFunc(q.keys, func(x, y eventKey) int { return int(lessBit(&x, &y) - lessBit(&y, &x)) })
+		q.heaped = false
+	}
 	top.copyFrom(&q.events[place])
 	q.events[place].data, q.events[place].seq = nil, 0 // drops the message bytes; marks the place free
 	q.free = append(q.free, place)
-	last := len(q.keys) - 1
-	q.siftDown(q.keys[last])
-	q.keys = q.keys[:last]
 	if top.seq == 0 {
 		panic("vopr: a popped event's place held no event")
 	}

@@ -12,13 +12,18 @@ import (
 // ticks (several of one replica at once, and of a replica beyond the
 // slots), and checks
 // every pop against a plain sorted list: earliest time first, ties in push
-// order, and each event's own fields intact.
+// order, and each event's own fields intact. The heap part passes between
+// its sorted and heap forms both ways, several times.
 func TestEventQueueOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var q eventQueue
 	var want []event // kept sorted by (at, seq)
 	var seq, now uint64
+	switches, heaped := 0, false
 	for step := range 40_000 {
+		if q.heaped != heaped {
+			switches, heaped = switches+1, q.heaped
+		}
 		pushOdds := 1 + (step/500)%3 // bursts: mostly pushes, even, mostly pops
 		if len(want) == 0 || rng.IntN(4) < pushOdds {
 			seq++
@@ -55,6 +60,9 @@ func TestEventQueueOrder(t *testing.T) {
 		if q.len() != len(want) {
 			t.Fatalf("step %d: queue holds %d events, want %d", step, q.len(), len(want))
 		}
+	}
+	if switches < 4 {
+		t.Fatalf("the heap part switched form %d times, want both ways, twice at least", switches)
 	}
 }
 

@@ -78,10 +78,7 @@ const (
 // queue must not be empty. Each empty structure offers noEventKey, so
 // the three are compared without asking which are empty.
 func (q *eventQueue) next() (from int, at uint64) {
-	best := noEventKey
-	if len(q.keys) > 0 {
-		best = q.keys[0]
-	}
+	best := q.heapTop()
 	from = fromHeap
 	if q.laneHead < len(q.lane) {
 		head := &q.lane[q.laneHead]
