@@ -134,18 +134,10 @@ func lessBit(x, y *eventKey) int64 {
 }
 
 func (q *eventQueue) push(e event) {
-	q.seq++
-	e.seq = q.seq
-	if q.seq >= 1<<(64-placeBits) {
-		panic("vopr: more than 2^40 events scheduled in one run")
-	}
-	if e.at == noEventKey.at {
-		panic("vopr: an event scheduled at the end of time") // next's stand-in for none
-	}
+	e.seq = q.nextSeq(e.at)
 	switch e.kind {
 	case eventClientTick:
-		// A later seq breaks ties, so the lane stays sorted if at does not go back.
-		if e.b == 0 && e.tag == 0 && e.data == nil && (q.laneHead == len(q.lane) || e.at >= q.lane[len(q.lane)-1].at) {
+		if e.b == 0 && e.tag == 0 && e.data == nil && q.laneTakes(e.at) {
 			q.lane = append(q.lane, laneTick{at: e.at, seq: e.seq, client: e.a})
 			return
 		}
@@ -156,6 +148,47 @@ func (q *eventQueue) push(e event) {
 		}
 	}
 	q.heapPush(&e)
+}
+
+// pushClientTick is push(event{at: at, kind: eventClientTick, a: client})
+// without the event: a busy client schedules a tick every tick, and in a
+// swarm's runs these are most events.
+func (q *eventQueue) pushClientTick(client int, at uint64) {
+	seq := q.nextSeq(at)
+	if q.laneTakes(at) {
+		q.lane = append(q.lane, laneTick{at: at, seq: seq, client: client})
+		return
+	}
+	q.heapPush(&event{at: at, seq: seq, kind: eventClientTick, a: client})
+}
+
+// pushReplicaTick is push(event{at: at, kind: eventReplicaTick, a:
+// replica}) without the event, for each replica's tick.
+func (q *eventQueue) pushReplicaTick(replica int, at uint64) {
+	seq := q.nextSeq(at)
+	if q.ticks.free(replica) {
+		q.ticks.put(replica, at, seq)
+		return
+	}
+	q.heapPush(&event{at: at, seq: seq, kind: eventReplicaTick, a: replica})
+}
+
+// nextSeq numbers the next event pushed, at at.
+func (q *eventQueue) nextSeq(at uint64) uint64 {
+	q.seq++
+	if q.seq >= 1<<(64-placeBits) {
+		panic("vopr: more than 2^40 events scheduled in one run")
+	}
+	if at == noEventKey.at {
+		panic("vopr: an event scheduled at the end of time") // next's stand-in for none
+	}
+	return q.seq
+}
+
+// laneTakes reports whether a client tick at at keeps the lane sorted: a
+// later seq breaks ties, so it does if at does not go back.
+func (q *eventQueue) laneTakes(at uint64) bool {
+	return q.laneHead == len(q.lane) || at >= q.lane[len(q.lane)-1].at
 }
 
 func (q *eventQueue) pop() event {

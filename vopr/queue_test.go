@@ -10,8 +10,8 @@ import (
 // (so that the queue grows to hundreds of events and shrinks again), with
 // many ties, client ticks among them (in time order or not) and replica
 // ticks (several of one replica at once, and of a replica beyond the
-// slots), and checks
-// every pop against a plain sorted list: earliest time first, ties in push
+// slots), pushed by push or by their own pushClientTick and
+// pushReplicaTick, and checks every pop against a plain sorted list: earliest time first, ties in push
 // order, and each event's own fields intact. The heap part passes between
 // its sorted and heap forms both ways, several times.
 func TestEventQueueOrder(t *testing.T) {
@@ -38,7 +38,14 @@ func TestEventQueueOrder(t *testing.T) {
 					e.at = now + uint64(rng.IntN(3))
 				}
 			}
-			q.push(e)
+			switch direct := rng.IntN(2) == 0; { // the ticks' own pushes, or push
+			case direct && e.kind == eventClientTick:
+				q.pushClientTick(e.a, e.at)
+			case direct && e.kind == eventReplicaTick:
+				q.pushReplicaTick(e.a, e.at)
+			default:
+				q.push(e)
+			}
 			e.seq = seq
 			i, _ := slices.BinarySearchFunc(want, e, func(x, y event) int {
 				if x.at != y.at {

@@ -19,8 +19,12 @@ type tickSlots struct {
 // replica whose slot is empty (a second tick of one replica goes to the
 // heap).
 func (t *tickSlots) fits(e *event) bool {
-	return e.kind == eventReplicaTick && e.b == 0 && e.tag == 0 && e.data == nil &&
-		e.a >= 0 && e.a < len(t.seq) && t.seq[e.a] == 0
+	return e.kind == eventReplicaTick && e.b == 0 && e.tag == 0 && e.data == nil && t.free(e.a)
+}
+
+// free reports whether replica has a slot, empty.
+func (t *tickSlots) free(replica int) bool {
+	return replica >= 0 && replica < len(t.seq) && t.seq[replica] == 0
 }
 
 func (t *tickSlots) put(replica int, at, seq uint64) {

@@ -30,3 +30,5 @@ type logger interface {
 func (s *Simulator) nowNs() uint64            { return s.now }
 func (s *Simulator) logs(level LogLevel) bool { return s.logLevel >= level }
 func (s *Simulator) schedule(e event)         { s.queue.push(e) }
+
+func (s *Simulator) scheduleClientTick(client int, at uint64) { s.queue.pushClientTick(client, at) }

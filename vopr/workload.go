@@ -72,6 +72,7 @@ type workloadClient struct {
 type workloadSim interface {
 	clock
 	scheduler
+	scheduleClientTick(client int, at uint64) // schedule(event{at: at, kind: eventClientTick, a: client}), cheaper
 	verdicts
 	recordOp(op historyOp) int
 	opAt(i int) *historyOp
@@ -154,7 +155,7 @@ func (w *workloadClient) tick() {
 func (w *workloadClient) startTicking() {
 	if !w.ticking {
 		w.ticking = true
-		w.sim.schedule(event{at: w.sim.nowNs() + tickNs, kind: eventClientTick, a: w.index})
+		w.sim.scheduleClientTick(w.index, w.sim.nowNs()+tickNs)
 	}
 }
 
