@@ -63,12 +63,13 @@ func (e *event) copyFrom(from *event) {
 // naming its event's place in a slab (sifting needs no write barriers,
 // and a popped event's place is reused). It holds a handful of keys most
 // of the time (deliveries and completions in flight: under five on
-// average in the standard seed), and then keeps them sorted, latest
-// first: a pop takes the last, a push shifts the few earlier ones along,
-// cheaper than sifting. Past sortedKeysMax it becomes a min-heap with
-// four children to a node (half the levels of a binary heap; four
-// children fill one cache line), and sorted again once it shrinks to
-// sortedKeysMin. Keys are unique, so both pop the same order.
+// average in the standard seed, some twenty in a swarm's), and keeps them
+// sorted, latest first: a pop takes the last, a push finds its place
+// (scanning a few keys, else by binary search) and moves the earlier ones
+// along, cheaper than sifting through a heap. Past sortedKeysMax it
+// becomes a min-heap with four children to a node (half the levels of a
+// binary heap; four children fill one cache line), sorted again once it
+// shrinks to sortedKeysMin. Keys are unique, so both pop the same order.
 type eventQueue struct {
 	keys     []eventKey
 	heaped   bool     // keys form a heap; else they are sorted latest first
@@ -105,9 +106,27 @@ const queueArity = 4
 // until they shrink to sortedKeysMin (apart, so that a queue near the
 // bound does not switch back and forth).
 const (
-	sortedKeysMax = 32
-	sortedKeysMin = 8
+	sortedKeysMax = 256
+	sortedKeysMin = 64
+	sortedScanMax = 16 // up to this many keys, a push scans for its place
 )
+
+// sortedPlace returns where key goes in the sorted keys (but their last,
+// key's own place, not yet filled): after every key due after it, by
+// binary search.
+func (q *eventQueue) sortedPlace(key *eventKey) int {
+	k := q.keys[:len(q.keys)-1]
+	lo, hi := 0, len(k) // k[:lo] are due after key, k[hi:] before
+	for lo < hi {
+		mid := int(uint(lo+hi) / 2)
+		if less(&k[mid], key) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
 
 // heapTop returns the heap's earliest key, or noEventKey if it is empty.
 func (q *eventQueue) heapTop() eventKey {
@@ -243,12 +262,19 @@ func (q *eventQueue) heapPush(e *event) {
 	k := q.keys
 	i := len(k) - 1
 	if !q.heaped {
-		// Insertion: the keys due before key move one place on.
-		for i > 0 && less(&k[i-1], &key) {
-			k[i] = k[i-1]
-			i--
+		// Insertion: the keys due before key move one place on; among a
+		// few, found one by one from the earliest, else by binary search.
+		if i <= sortedScanMax {
+			for i > 0 && less(&k[i-1], &key) {
+				k[i] = k[i-1]
+				i--
+			}
+			k[i] = key
+			return
 		}
-		k[i] = key
+		at := q.sortedPlace(&key)
+		copy(k[at+1:], k[at:i])
+		k[at] = key
 		return
 	}
 	for i > 0 {

@@ -7,24 +7,33 @@ import (
 )
 
 // TestEventQueueOrder pushes and pops events at random times, in bursts
-// (so that the queue grows to hundreds of events and shrinks again), with
-// many ties, client ticks among them (in time order or not) and replica
-// ticks (several of one replica at once, and of a replica beyond the
-// slots), pushed by push or by their own pushClientTick and
-// pushReplicaTick, and checks every pop against a plain sorted list: earliest time first, ties in push
-// order, and each event's own fields intact. The heap part passes between
-// its sorted and heap forms both ways, several times.
+// (so that the queue grows to hundreds of events and shrinks again; in
+// long bursts, to thousands), with many ties, client ticks among them (in
+// time order or not) and replica ticks (several of one replica at once,
+// and of a replica beyond the slots), pushed by push or by their own
+// pushClientTick and pushReplicaTick, and checks every pop against a
+// plain sorted list: earliest time first, ties in push order, and each
+// event's own fields intact. In the long bursts the heap part passes
+// between its sorted and heap forms both ways, several times.
 func TestEventQueueOrder(t *testing.T) {
+	checkQueueOrder(t, 40_000, 500, 0)
+	checkQueueOrder(t, 60_000, 4_000, 4)
+}
+
+// checkQueueOrder runs TestEventQueueOrder's steps, in bursts of burst
+// steps, and fails unless the heap part switched form switchesMin times.
+func checkQueueOrder(t *testing.T, steps, burst, switchesMin int) {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var q eventQueue
 	var want []event // kept sorted by (at, seq)
 	var seq, now uint64
 	switches, heaped := 0, false
-	for step := range 40_000 {
+	for step := range steps {
 		if q.heaped != heaped {
 			switches, heaped = switches+1, q.heaped
 		}
-		pushOdds := 1 + (step/500)%3 // bursts: mostly pushes, even, mostly pops
+		pushOdds := 1 + (step/burst)%3 // bursts: mostly pushes, even, mostly pops
 		if len(want) == 0 || rng.IntN(4) < pushOdds {
 			seq++
 			e := event{at: now + uint64(rng.IntN(6)), kind: eventDeliver, a: rng.IntN(7), tag: seq,
@@ -68,8 +77,8 @@ func TestEventQueueOrder(t *testing.T) {
 			t.Fatalf("step %d: queue holds %d events, want %d", step, q.len(), len(want))
 		}
 	}
-	if switches < 4 {
-		t.Fatalf("the heap part switched form %d times, want both ways, twice at least", switches)
+	if switches < switchesMin {
+		t.Fatalf("the heap part switched form %d times, want %d at least", switches, switchesMin)
 	}
 }
 
