@@ -37,12 +37,16 @@ func (p *PRNG) Exponential(mean uint64) uint64 {
 
 // exponentialFrom maps a uniform 64-bit x to mean·(-ln u), u = x/2^64, by
 // inversion. x = 0 (u = 0, -ln u infinite) gives the cap. It computes
-// scaleNegLn(negLnQ32(x), ...), stopping the logarithm early once the
-// bits left cannot change the value (dist_early.go).
+// scaleNegLn(negLnQ32(x), ...): from a bracket of the logarithm when both
+// its ends give one value (dist_guess.go), else stopping the logarithm
+// early once the bits left cannot change the value (dist_early.go).
 func exponentialFrom(x, mean uint64) uint64 {
 	valueMax := mean * ExponentialMeansMax
 	if x == 0 || mean == 0 { // mean 0: the product below is 0 too, without the logarithm
 		return valueMax
+	}
+	if value, ok := exponentialGuessed(x, mean, valueMax); ok {
+		return value
 	}
 	return exponentialEarly(x, mean, valueMax)
 }

@@ -48,3 +48,58 @@ func TestExponentialEarlyMatchesFull(t *testing.T) {
 		check(p.Uint64(), p.Uint64N(ExponentialMeanMax+1)>>p.IntN(64))
 	}
 }
+
+// TestExponentialGuessBracketsFraction checks what exponentialGuessed rests
+// on: the bracket fractionBracket finds from a float64 estimate holds the
+// fraction the squarings compute, for mantissas random, near powers of two
+// (of the fraction: m just above 1, just below 2, and around each 2^(k/2^j)
+// that makes a fraction bit flip), and at the ends.
+func TestExponentialGuessBracketsFraction(t *testing.T) {
+	check := func(mant uint64) {
+		mant |= 1 << 63
+		low, high, ok := fractionBracket(mant)
+		if f := log2FracQ32(mant); !ok || f < low || f > high {
+			t.Fatalf("mantissa %#x: fraction %d outside the bracket [%d, %d] (ok %v)", mant, f, low, high, ok)
+		}
+	}
+	for d := range uint64(5000) {
+		check(1<<63 + d)
+		check(math.MaxUint64 - d)
+	}
+	// Mantissas whose true fraction is within a few units of a multiple
+	// of 2^-32: m = 2^(n/2^32), rounded, for n spread over the range.
+	for n := uint64(0); n < 1<<32; n += 1<<32/9973 + 1 {
+		m := math.Exp2(float64(n) / (1 << 32))
+		base := uint64(m * (1 << 63))
+		for d := range uint64(64) {
+			check(base - 32 + d)
+		}
+	}
+	p := New(78)
+	for range 2_000_000 {
+		check(p.Uint64())
+	}
+}
+
+// TestExponentialGuessedDeclines: where the bracket straddles a rounding
+// boundary (large means, where a unit of the fraction moves the value),
+// the guess declines and the caller's computation decides; where it does
+// not decline, it agrees with the full computation.
+func TestExponentialGuessedDeclines(t *testing.T) {
+	p := New(79)
+	declined := 0
+	for range 100_000 {
+		x, mean := p.Uint64(), uint64(1)<<40
+		value, ok := exponentialGuessed(x, mean, mean*ExponentialMeansMax)
+		if !ok {
+			declined++
+			continue
+		}
+		if want := exponentialFull(x, mean); value != want {
+			t.Fatalf("exponentialGuessed(%#x, %d) = %d, the full computation gives %d", x, mean, value, want)
+		}
+	}
+	if declined == 0 {
+		t.Fatal("a mean of 2^40 never declined: the fallback is untested")
+	}
+}

@@ -15,13 +15,25 @@ type canonicalChecker struct {
 	sent           map[vsr.U128]struct{} // checksums of every request a client sent; looked up only
 	messageSizeMax uint32
 	entries        []canonicalEntry // by op; entries[0] stands for the root
+	// requests holds the requests of every committed op, each op's side
+	// by side (canonicalEntry.requests): one slice for the run rather
+	// than one per op.
+	requests []vsr.U128
 }
 
 type canonicalEntry struct {
 	checksum vsr.U128
 	parent   vsr.U128
-	requests []vsr.U128
+	requests requestsSpan
 	ok       bool
+}
+
+// requestsSpan is where an op's requests lie in canonicalChecker.requests.
+type requestsSpan struct{ start, end int }
+
+// requestsOf returns the requests of an entry.
+func (c *canonicalChecker) requestsOf(entry *canonicalEntry) []vsr.U128 {
+	return c.requests[entry.requests.start:entry.requests.end]
 }
 
 // committed is the highest op the canonical history holds.
@@ -42,7 +54,7 @@ func (c *canonicalChecker) holdsRequest(op uint64, request vsr.U128) (committed,
 	if op >= uint64(len(c.entries)) || !c.entries[op].ok {
 		return false, false
 	}
-	for _, r := range c.entries[op].requests {
+	for _, r := range c.requestsOf(&c.entries[op]) {
 		if r == request {
 			return true, true
 		}
@@ -74,11 +86,13 @@ func (c *canonicalChecker) onCommitted(replica int, e *vsr.Event) {
 		return
 	}
 	entry.checksum, entry.parent, entry.ok = e.Checksum, e.Parent, true
+	entry.requests = requestsSpan{start: len(c.requests), end: len(c.requests)}
 	err := vsr.BatchRequests(e.Prepare[vsr.HeaderSize:], c.messageSizeMax, func(h *vsr.Header, _ []byte) {
 		if _, ok := c.sent[h.Checksum]; !ok {
 			c.v.fail(Correctness, fmt.Sprintf("op %d holds request %s that no client sent", e.Op, h.Checksum))
 		}
-		entry.requests = append(entry.requests, h.Checksum)
+		c.requests = append(c.requests, h.Checksum) // nothing else appends until the batch is done
+		entry.requests.end = len(c.requests)
 	})
 	if err != nil {
 		c.v.fail(Correctness, fmt.Sprintf("op %d: malformed batch: %v", e.Op, err))
@@ -90,7 +104,7 @@ func (c *canonicalChecker) onCommitted(replica int, e *vsr.Event) {
 func (c *canonicalChecker) committedRequests() map[vsr.U128]struct{} {
 	set := map[vsr.U128]struct{}{}
 	for i := range c.entries {
-		for _, req := range c.entries[i].requests {
+		for _, req := range c.requestsOf(&c.entries[i]) {
 			set[req] = struct{}{}
 		}
 	}

@@ -21,11 +21,32 @@ import (
 // op reported again is another replica (or a restart replaying it).
 type exactlyOnceChecker struct {
 	v verdicts
-	// applied maps each request that ran to its op; looked up only.
-	applied map[requestKey]uint64
-	// latest is each client's highest request number that ran, and where.
-	latest map[vsr.U128]requestAt
+	// clients holds, for each client id a replica reported, which of its
+	// requests ran and where; found by a scan (a run has a few clients,
+	// and one id each, for all its sessions).
+	clients []onceClient
+	// sparse holds the requests whose numbers are too large for a
+	// client's dense slice (none in a run that works); looked up only.
+	sparse map[requestKey]uint64
 }
+
+// onceClient is what ran of one client's requests.
+type onceClient struct {
+	id vsr.U128
+	// ops[r] is 1 + the op request r ran at (0: it has not run), for
+	// request numbers below onceDenseMax; numbers only grow by one per
+	// request, so the slice is as long as the client's requests.
+	ops []uint64
+	// latest is the client's highest request number that ran, and where;
+	// ok once one has.
+	latest requestAt
+	ok     bool
+}
+
+// onceDenseMax bounds a client's dense slice: a request number at or
+// above it (a run of that many requests, or a corrupt number a replica
+// ran) is kept in the sparse map instead.
+const onceDenseMax = 1 << 20
 
 type requestKey struct {
 	client  vsr.U128
@@ -38,25 +59,60 @@ type requestAt struct {
 }
 
 func newExactlyOnceChecker(v verdicts) exactlyOnceChecker {
-	return exactlyOnceChecker{v: v, applied: map[requestKey]uint64{}, latest: map[vsr.U128]requestAt{}}
+	return exactlyOnceChecker{v: v, sparse: map[requestKey]uint64{}}
 }
 
 func (c *exactlyOnceChecker) onApplied(replica int, e *vsr.Event) {
-	key := requestKey{client: e.Client, request: e.Request}
-	if op, ok := c.applied[key]; ok {
+	client := c.client(e.Client)
+	if op, ok := c.ranAt(client, e.Request); ok {
 		if op != e.Op {
 			c.v.fail(Correctness, fmt.Sprintf("replica %d ran request %d of client %s at op %d; it ran at op %d already",
 				replica, e.Request, e.Client.Short(), e.Op, op))
 		}
 		return
 	}
-	c.applied[key] = e.Op
+	c.setRanAt(client, e.Request, e.Op)
 	// The first replica to run an op ran every op below it first, so new
 	// requests arrive here in op order.
-	if l, ok := c.latest[e.Client]; ok && l.request >= e.Request {
+	if l := client.latest; client.ok && l.request >= e.Request {
 		c.v.fail(Correctness, fmt.Sprintf("replica %d ran request %d of client %s at op %d, after its request %d at op %d",
 			replica, e.Request, e.Client.Short(), e.Op, l.request, l.op))
 		return
 	}
-	c.latest[e.Client] = requestAt{request: e.Request, op: e.Op}
+	client.latest, client.ok = requestAt{request: e.Request, op: e.Op}, true
+}
+
+// client returns what ran of client id's requests, new if nothing has.
+func (c *exactlyOnceChecker) client(id vsr.U128) *onceClient {
+	for i := range c.clients {
+		if c.clients[i].id == id {
+			return &c.clients[i]
+		}
+	}
+	c.clients = append(c.clients, onceClient{id: id})
+	return &c.clients[len(c.clients)-1]
+}
+
+// ranAt returns the op request ran at, if it ran.
+func (c *exactlyOnceChecker) ranAt(client *onceClient, request uint32) (uint64, bool) {
+	if request >= onceDenseMax {
+		op, ok := c.sparse[requestKey{client: client.id, request: request}]
+		return op, ok
+	}
+	if uint64(request) < uint64(len(client.ops)) && client.ops[request] != 0 {
+		return client.ops[request] - 1, true
+	}
+	return 0, false
+}
+
+// setRanAt records that request ran at op.
+func (c *exactlyOnceChecker) setRanAt(client *onceClient, request uint32, op uint64) {
+	if request >= onceDenseMax {
+		c.sparse[requestKey{client: client.id, request: request}] = op
+		return
+	}
+	for uint64(len(client.ops)) <= uint64(request) {
+		client.ops = append(client.ops, 0)
+	}
+	client.ops[request] = op + 1
 }

@@ -46,10 +46,11 @@ type promisesChecker struct {
 	// of the acknowledgement (forgotten when its disk is replaced).
 	acked  [vsr.ReplicasMax]map[ackKey]struct{}
 	starts logStarts // where each log_view's log began (checker_log_start.go)
-	slot   []byte    // one prepare slot, reused
-	sector []byte    // one sector, reused
-	// headers decodes what replicas send (the simulator's, shared with
-	// the chaos scenarios, which decode the same sends).
+	slot   []byte    // one prepare slot, reused (for prepares beyond a sector)
+	// headers decodes what replicas send, and the prepares they write
+	// (most often a prepare just sent or received: the same header bytes)
+	// (the simulator's, shared with the chaos scenarios, which decode the
+	// same sends).
 	headers *headerMemo
 }
 
@@ -95,7 +96,7 @@ func (s *Simulator) durableCheckpointOp(i int) uint64 {
 }
 
 func newPromisesChecker(s *Simulator, v verdicts) promisesChecker {
-	c := promisesChecker{v: v, cluster: s, sizeMax: s.opts.MessageSizeMax, sector: make([]byte, vsr.SectorSize),
+	c := promisesChecker{v: v, cluster: s, sizeMax: s.opts.MessageSizeMax,
 		headers: &s.sentHeaders}
 	for i := range c.acked {
 		c.acked[i] = map[ackKey]struct{}{}
@@ -165,8 +166,7 @@ func (c *promisesChecker) diskSuperblock(i int) (sb diskState, ok bool) {
 	le := binary.LittleEndian
 	var newest uint64
 	for index := range uint64(vsr.SuperblockCopies) {
-		b := c.sector
-		st.Peek(index*vsr.SectorSize, b)
+		b := st.PeekSector(index * vsr.SectorSize)[:] // in place: only a few fields are kept
 		if vsr.Checksum(b[16:]) != (vsr.U128{Lo: le.Uint64(b[0:]), Hi: le.Uint64(b[8:])}) ||
 			string(b[16:24]) != superblockMagic {
 			continue
@@ -240,7 +240,7 @@ func (c *promisesChecker) onWrite(i int, offset uint64, data []byte) {
 	case vsr.ZoneSuperblock:
 		c.starts.onSuperblockWrite(i, c.cluster.eventIndex(), data)
 	case vsr.ZonePrepares:
-		h, err := vsr.DecodeHeader(data[:vsr.HeaderSize])
+		h, err := c.headers.decode(data[:vsr.HeaderSize]) // often the prepare just sent: decoded already
 		if err != nil {
 			panic("vopr: a replica wrote a prepare whose header does not decode: " + err.Error())
 		}
@@ -276,16 +276,20 @@ func (c *promisesChecker) needPrepare(i int, op uint64, checksum vsr.U128) {
 	if st.mayDamage(slotOffset) || st.mayDamage(sectorOffset) {
 		return
 	}
-	if uint64(len(c.slot)) != l.PrepareSlotSize {
-		c.slot = make([]byte, l.PrepareSlotSize)
-	}
-	c.peekPrepare(st, slotOffset)
-	p, _, err := vsr.Decode(c.slot, c.sizeMax)
+	prepare := c.prepareAt(st, slotOffset, l.PrepareSlotSize)
+	p, _, err := vsr.Decode(prepare, c.sizeMax)
 	held := err == nil && p.Command == vsr.CommandPrepare && p.Op == op && p.Checksum == checksum
-	st.Peek(sectorOffset, c.sector)
 	at := slot % headersPerSector * vsr.HeaderSize
-	r, err := vsr.DecodeHeader(c.sector[at : at+vsr.HeaderSize])
-	named := err == nil && r.Command == vsr.CommandPrepare && r.Op == op && r.Checksum == checksum
+	ring := st.PeekSector(sectorOffset)[at : at+vsr.HeaderSize]
+	// The ring header is most often the very bytes of the prepare's own
+	// header. Decode runs every check DecodeHeader does (and more), so
+	// bytes that Decode accepted as this prepare DecodeHeader would
+	// accept as the same header: only other bytes need decoding.
+	named := held && string(ring) == string(prepare[:vsr.HeaderSize])
+	if !named {
+		r, err := vsr.DecodeHeader(ring)
+		named = err == nil && r.Command == vsr.CommandPrepare && r.Op == op && r.Checksum == checksum
+	}
 	if !held || !named {
 		c.v.fail(Correctness, fmt.Sprintf("replica %d acknowledged op %d (prepare %s) while its disk holds "+
 			"the prepare: %v, its ring header: %v", i, op, checksum, held, named))
@@ -296,19 +300,27 @@ func (c *promisesChecker) needPrepare(i int, op uint64, checksum vsr.U128) {
 // (TestHeaderSizeOffset checks it against an encoded message).
 const headerSizeOffset = 148
 
-// peekPrepare reads the prepare slot at offset into c.slot as far as
-// Decode will look: the sectors up to the size its header names (Decode
-// reads no further), or just the first if that size is out of bounds
-// (Decode fails on the size then). A slot is up to 16 KiB; most prepares
-// fit a sector.
-func (c *promisesChecker) peekPrepare(st *simStorage, offset uint64) {
-	st.Peek(offset, c.slot[:vsr.SectorSize])
-	size := uint64(binary.LittleEndian.Uint32(c.slot[headerSizeOffset:]))
-	if size <= vsr.SectorSize || size > uint64(len(c.slot)) {
-		return
+// prepareAt returns the prepare slot at offset as far as Decode will look,
+// in place where it can: a prepare that fits its first sector (most do)
+// is decoded from the disk's own sector; a larger one is copied into
+// c.slot up to the size its header names (Decode reads no further). A
+// slot is up to 16 KiB. Decode's result depends on its buffer's length
+// only through its check that the size fits the buffer: true for a size
+// within a sector, given the first sector or the slot; false for a size
+// beyond the slot, given either (Decode fails on it then, as on a size
+// above the largest message).
+func (c *promisesChecker) prepareAt(st *simStorage, offset, slotSize uint64) []byte {
+	first := st.PeekSector(offset)
+	size := uint64(binary.LittleEndian.Uint32(first[headerSizeOffset:]))
+	if size <= vsr.SectorSize || size > slotSize {
+		return first[:]
+	}
+	if uint64(len(c.slot)) != slotSize {
+		c.slot = make([]byte, slotSize)
 	}
 	end := (size + vsr.SectorSize - 1) / vsr.SectorSize * vsr.SectorSize
-	st.Peek(offset+vsr.SectorSize, c.slot[vsr.SectorSize:end])
+	st.Peek(offset, c.slot[:end])
+	return c.slot
 }
 
 // checkNacks fails the run if replica i's do_view_change h (headers body)

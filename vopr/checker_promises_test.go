@@ -167,8 +167,8 @@ func TestCheckerPromisesCatchOverwrites(t *testing.T) {
 }
 
 // TestPeekPrepareReadsWhatDecodeReads checks the size offset the promises
-// checker reads, and that its partial read of a prepare slot decodes as a
-// read of the whole slot would: for a prepare of one sector, of several,
+// checker reads, and that its partial read of a prepare slot (in place, or
+// copied) decodes as a read of the whole slot would: for a prepare of one sector, of several,
 // one whose size field is corrupted beyond the slot, and a slot that holds
 // stale bytes of a longer prepare beyond a shorter one.
 func TestPeekPrepareReadsWhatDecodeReads(t *testing.T) {
@@ -202,15 +202,66 @@ func TestPeekPrepareReadsWhatDecodeReads(t *testing.T) {
 	for name, slot := range map[string][]byte{"long": long, "short": short, "bad size": bad, "stale tail": stale} {
 		st.Load(map[uint64][]byte{offset: slot})
 		clear(c.slot)
-		c.peekPrepare(st, offset)
+		partial := c.prepareAt(st, offset, l.PrepareSlotSize)
 		st.Peek(offset, whole)
-		h1, b1, err1 := vsr.Decode(c.slot, c.sizeMax)
+		h1, b1, err1 := vsr.Decode(partial, c.sizeMax)
 		h2, b2, err2 := vsr.Decode(whole, c.sizeMax)
 		if h1 != h2 || string(b1) != string(b2) || (err1 == nil) != (err2 == nil) {
 			t.Fatalf("%s: partial read decodes to %v, %v; the whole slot to %v, %v", name, h1, err1, h2, err2)
 		}
 		if name != "bad size" && err1 != nil {
 			t.Fatalf("%s: %v", name, err1)
+		}
+	}
+}
+
+// TestNeedPrepareReadsPrepareAndRing: a prepare_ok passes only while the
+// backup's disk holds the prepare in its slot and its header in the ring;
+// the ring header is taken as read when it is the prepare's own bytes,
+// and decoded when it is not (here: missing, then another op's).
+func TestNeedPrepareReadsPrepareAndRing(t *testing.T) {
+	s := newThreeReplicas(t)
+	var got failures
+	c := newPromisesChecker(s, &got)
+	st := s.disk(1)
+	l := &st.layout
+	const op = 7
+	slotOffset := l.PreparesOffset + op%l.JournalSlots*l.PrepareSlotSize
+	sectorOffset := l.HeadersOffset + op%l.JournalSlots/headersPerSector*vsr.SectorSize
+	if st.mayDamage(slotOffset) || st.mayDamage(sectorOffset) {
+		t.Fatal("the test disk may take faults where the check reads: it would check nothing")
+	}
+	encode := func(op uint64) ([]byte, vsr.Header) {
+		h := vsr.Header{Command: vsr.CommandPrepare, Cluster: s.clusterID(), Op: op, Operation: vsr.OperationRegister}
+		b := make([]byte, l.PrepareSlotSize)
+		if _, err := vsr.Encode(b, &h, []byte("body")); err != nil {
+			t.Fatal(err)
+		}
+		return b, h
+	}
+	prepare, h := encode(op)
+	other, _ := encode(op + 1)
+	ring := make([]byte, vsr.SectorSize)
+	at := op % l.JournalSlots % headersPerSector * vsr.HeaderSize
+	for _, tc := range []struct {
+		name        string
+		slot, named []byte // the slot's bytes, the ring header's
+		want        string // "" passes
+	}{
+		{"both held", prepare, prepare[:vsr.HeaderSize], ""},
+		{"ring header missing", prepare, make([]byte, vsr.HeaderSize), "the prepare: true, its ring header: false"},
+		{"ring names another op", prepare, other[:vsr.HeaderSize], "the prepare: true, its ring header: false"},
+		{"slot holds another op", other, prepare[:vsr.HeaderSize], "the prepare: false, its ring header: true"},
+	} {
+		got.messages = nil
+		copy(ring[at:], tc.named)
+		st.Load(map[uint64][]byte{slotOffset: tc.slot, sectorOffset: ring})
+		c.needPrepare(1, op, h.Checksum)
+		switch {
+		case tc.want == "" && len(got.messages) > 0:
+			t.Errorf("%s: failed: %q", tc.name, got.messages)
+		case tc.want != "" && (len(got.messages) != 1 || !strings.Contains(got.messages[0], tc.want)):
+			t.Errorf("%s: failures %q, want one saying %q", tc.name, got.messages, tc.want)
 		}
 	}
 }

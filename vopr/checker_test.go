@@ -165,6 +165,10 @@ func TestCheckerExactlyOnceRules(t *testing.T) {
 		{"at another op on another replica", []run{{0, 1, 1, 5}, {2, 1, 1, 6}}, "it ran at op 5 already"},
 		{"out of order", []run{{0, 1, 3, 5}, {0, 1, 2, 8}}, "after its request 3 at op 5"},
 		{"two clients' numbers apart", []run{{0, 1, 3, 5}, {0, 2, 2, 8}}, ""},
+		// Numbers past the dense slices' bound follow the same rules.
+		{"a huge number twice", []run{{0, 1, onceDenseMax + 4, 5}, {1, 1, onceDenseMax + 4, 6}}, "it ran at op 5 already"},
+		{"a huge number, then a small one", []run{{0, 1, 1<<32 - 1, 5}, {0, 1, 7, 6}}, "after its request 4294967295 at op 5"},
+		{"a huge number once on each replica", []run{{0, 1, 1<<32 - 1, 5}, {1, 1, 1<<32 - 1, 5}, {0, 2, 1, 6}}, ""},
 	} {
 		v := &recordedVerdicts{}
 		c := newExactlyOnceChecker(v)
@@ -195,5 +199,29 @@ func TestCheckerTimestampsCatchStampBackwards(t *testing.T) {
 	expectFailure(t, res, Correctness, "prepare timestamp")
 	if res = runWithBug(t, 1, "", quiet); res.Class != Pass {
 		t.Fatalf("without the bug: %s: %q", res.Class, firstLine(res.Message))
+	}
+}
+
+// TestCheckerTimestampsDecodesNewBytes: a later commit of an op with the
+// first commit's header bytes passes without a second decode, and one
+// with other bytes is decoded again, so an undecodable copy still fails.
+func TestCheckerTimestampsDecodesNewBytes(t *testing.T) {
+	v := &recordedVerdicts{}
+	c := timestampChecker{v: v}
+	h := vsr.Header{Command: vsr.CommandPrepare, Op: 5, Operation: vsr.OperationRegister, Timestamp: 9}
+	good := make([]byte, vsr.HeaderSize)
+	if _, err := vsr.Encode(good, &h, nil); err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]byte(nil), good...)
+	bad[100] ^= 1
+	for i, prepare := range [][]byte{good, good, bad, good} {
+		c.onCommitted(i%3, &vsr.Event{Kind: vsr.EventCommitted, Op: 5, Prepare: prepare})
+	}
+	if len(v.failures) != 1 || !strings.Contains(v.failures[0], "undecodable header") {
+		t.Fatalf("failures %q, want one for the undecodable copy", v.failures)
+	}
+	if c.stamps[5] != 9 {
+		t.Fatalf("op 5's timestamp is %d, want 9", c.stamps[5])
 	}
 }

@@ -117,7 +117,7 @@ func (s *Simulator) replicaEnv(r *simReplica) vsr.Env {
 
 func (s *Simulator) replicaTick(e *event) {
 	r := s.replicas[e.a]
-	s.queue.push(event{at: s.now + r.tickNs, kind: eventReplicaTick, a: e.a})
+	s.queue.pushReplicaTick(e.a, s.now+r.tickNs)
 	if e.a == 0 {
 		s.stats.Ticks++
 	}

@@ -1,6 +1,9 @@
 package vopr
 
-import "math/bits"
+import (
+	"math/bits"
+	"slices"
+)
 
 // eventKind says what an event does when its time comes.
 type eventKind uint8
@@ -56,13 +59,20 @@ func (e *event) copyFrom(from *event) {
 // heap both their work and their number. (Any client tick that would not
 // keep the lane sorted goes to the heap.)
 //
-// The heap, for everything else: a min-heap with four children to a node
-// (half the levels of a binary heap; four children fill one cache line),
-// of 16-byte keys with no pointers, each naming its event's place in a
-// slab: sifting needs no write barriers, and a popped event's place is
-// reused.
+// The heap, for everything else: 16-byte keys with no pointers, each
+// naming its event's place in a slab (sifting needs no write barriers,
+// and a popped event's place is reused). It holds a handful of keys most
+// of the time (deliveries and completions in flight: under five on
+// average in the standard seed, some twenty in a swarm's), and keeps them
+// sorted, latest first: a pop takes the last, a push finds its place
+// (scanning a few keys, else by binary search) and moves the earlier ones
+// along, cheaper than sifting through a heap. Past sortedKeysMax it
+// becomes a min-heap with four children to a node (half the levels of a
+// binary heap; four children fill one cache line), sorted again once it
+// shrinks to sortedKeysMin. Keys are unique, so both pop the same order.
 type eventQueue struct {
 	keys     []eventKey
+	heaped   bool     // keys form a heap; else they are sorted latest first
 	events   []event  // the slab: events by place
 	free     []uint32 // places in events that hold no event
 	seq      uint64
@@ -92,6 +102,43 @@ func (k *eventKey) place() uint32 { return uint32(k.order & (1<<placeBits - 1)) 
 // queueArity is the number of children of a node of the heap.
 const queueArity = 4
 
+// The heap's keys are kept sorted up to sortedKeysMax, a heap above it
+// until they shrink to sortedKeysMin (apart, so that a queue near the
+// bound does not switch back and forth).
+const (
+	sortedKeysMax = 256
+	sortedKeysMin = 64
+	sortedScanMax = 16 // up to this many keys, a push scans for its place
+)
+
+// sortedPlace returns where key goes in the sorted keys (but their last,
+// key's own place, not yet filled): after every key due after it, by
+// binary search.
+func (q *eventQueue) sortedPlace(key *eventKey) int {
+	k := q.keys[:len(q.keys)-1]
+	lo, hi := 0, len(k) // k[:lo] are due after key, k[hi:] before
+	for lo < hi {
+		mid := int(uint(lo+hi) / 2)
+		if less(&k[mid], key) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// heapTop returns the heap's earliest key, or noEventKey if it is empty.
+func (q *eventQueue) heapTop() eventKey {
+	switch {
+	case len(q.keys) == 0:
+		return noEventKey
+	case q.heaped:
+		return q.keys[0]
+	}
+	return q.keys[len(q.keys)-1]
+}
+
 func (q *eventQueue) len() int { return len(q.keys) + len(q.lane) - q.laneHead + q.ticks.count }
 
 // less orders keys by (at, seq) as one 128-bit number, without branches:
@@ -106,22 +153,61 @@ func lessBit(x, y *eventKey) int64 {
 }
 
 func (q *eventQueue) push(e event) {
+	e.seq = q.nextSeq(e.at)
+	switch e.kind {
+	case eventClientTick:
+		if e.b == 0 && e.tag == 0 && e.data == nil && q.laneTakes(e.at) {
+			q.lane = append(q.lane, laneTick{at: e.at, seq: e.seq, client: e.a})
+			return
+		}
+	case eventReplicaTick:
+		if q.ticks.fits(&e) {
+			q.ticks.put(e.a, e.at, e.seq)
+			return
+		}
+	}
+	q.heapPush(&e)
+}
+
+// pushClientTick is push(event{at: at, kind: eventClientTick, a: client})
+// without the event: a busy client schedules a tick every tick, and in a
+// swarm's runs these are most events.
+func (q *eventQueue) pushClientTick(client int, at uint64) {
+	seq := q.nextSeq(at)
+	if q.laneTakes(at) {
+		q.lane = append(q.lane, laneTick{at: at, seq: seq, client: client})
+		return
+	}
+	q.heapPush(&event{at: at, seq: seq, kind: eventClientTick, a: client})
+}
+
+// pushReplicaTick is push(event{at: at, kind: eventReplicaTick, a:
+// replica}) without the event, for each replica's tick.
+func (q *eventQueue) pushReplicaTick(replica int, at uint64) {
+	seq := q.nextSeq(at)
+	if q.ticks.free(replica) {
+		q.ticks.put(replica, at, seq)
+		return
+	}
+	q.heapPush(&event{at: at, seq: seq, kind: eventReplicaTick, a: replica})
+}
+
+// nextSeq numbers the next event pushed, at at.
+func (q *eventQueue) nextSeq(at uint64) uint64 {
 	q.seq++
-	e.seq = q.seq
 	if q.seq >= 1<<(64-placeBits) {
 		panic("vopr: more than 2^40 events scheduled in one run")
 	}
-	// A later seq breaks ties, so the lane stays sorted if at does not go back.
-	if e.kind == eventClientTick && e.b == 0 && e.tag == 0 && e.data == nil &&
-		(q.laneHead == len(q.lane) || e.at >= q.lane[len(q.lane)-1].at) {
-		q.lane = append(q.lane, laneTick{at: e.at, seq: e.seq, client: e.a})
-		return
+	if at == noEventKey.at {
+		panic("vopr: an event scheduled at the end of time") // next's stand-in for none
 	}
-	if q.ticks.fits(&e) {
-		q.ticks.put(e.a, e.at, e.seq)
-		return
-	}
-	q.heapPush(e)
+	return q.seq
+}
+
+// laneTakes reports whether a client tick at at keeps the lane sorted: a
+// later seq breaks ties, so it does if at does not go back.
+func (q *eventQueue) laneTakes(at uint64) bool {
+	return q.laneHead == len(q.lane) || at >= q.lane[len(q.lane)-1].at
 }
 
 func (q *eventQueue) pop() event {
@@ -153,24 +239,44 @@ func (q *eventQueue) popInto(e *event) {
 	e.at, e.seq, e.kind, e.a, e.b, e.tag, e.data = t.at, t.seq, eventClientTick, t.client, 0, 0, nil
 }
 
-func (q *eventQueue) heapPush(e event) {
+func (q *eventQueue) heapPush(e *event) {
 	var place uint32
 	if n := len(q.free); n > 0 {
 		place = q.free[n-1]
 		q.free = q.free[:n-1]
-		q.events[place].copyFrom(&e)
+		q.events[place].copyFrom(e)
 	} else {
 		if len(q.events) >= 1<<placeBits {
 			panic("vopr: more than 2^24 events queued at once")
 		}
 		place = uint32(len(q.events))
 		q.events = append(q.events, event{})
-		q.events[place].copyFrom(&e)
+		q.events[place].copyFrom(e)
 	}
 	key := eventKey{at: e.at, order: e.seq<<placeBits | uint64(place)}
+	if !q.heaped && len(q.keys) >= sortedKeysMax {
+		slices.Reverse(q.keys) // earliest first: a valid heap
+		q.heaped = true
+	}
 	q.keys = append(q.keys, key)
 	k := q.keys
 	i := len(k) - 1
+	if !q.heaped {
+		// Insertion: the keys due before key move one place on; among a
+		// few, found one by one from the earliest, else by binary search.
+		if i <= sortedScanMax {
+			for i > 0 && less(&k[i-1], &key) {
+				k[i] = k[i-1]
+				i--
+			}
+			k[i] = key
+			return
+		}
+		at := q.sortedPlace(&key)
+		copy(k[at+1:], k[at:i])
+		k[at] = key
+		return
+	}
 	for i > 0 {
 		parent := (i - 1) / queueArity
 		if !less(&key, &k[parent]) {
@@ -186,13 +292,23 @@ func (q *eventQueue) heapPopInto(top *event) {
 	if len(q.keys) == 0 {
 		panic("vopr: pop of an empty event queue")
 	}
-	place := q.keys[0].place()
+	last := len(q.keys) - 1
+	var place uint32
+	if q.heaped {
+		place = q.keys[0].place()
+		q.siftDown(q.keys[last])
+	} else {
+		place = q.keys[last].place()
+	}
+	q.keys = q.keys[:last]
+	if q.heaped && len(q.keys) <= sortedKeysMin {
+		// Latest first: x sorts after y when it is earlier.
+		slices.SortFunc(q.keys, func(x, y eventKey) int { return int(lessBit(&x, &y) - lessBit(&y, &x)) })
+		q.heaped = false
+	}
 	top.copyFrom(&q.events[place])
 	q.events[place].data, q.events[place].seq = nil, 0 // drops the message bytes; marks the place free
 	q.free = append(q.free, place)
-	last := len(q.keys) - 1
-	q.siftDown(q.keys[last])
-	q.keys = q.keys[:last]
 	if top.seq == 0 {
 		panic("vopr: a popped event's place held no event")
 	}

@@ -18,10 +18,17 @@ type scheduler interface {
 	schedule(e event)
 }
 
-// logger is the run's log.
+// logger is the run's log. logs says whether a line of level would be
+// written: a caller on a busy path asks first, as building a line's
+// arguments allocates (each boxed into an interface, names formatted)
+// even when the line is then thrown away.
 type logger interface {
 	logf(level LogLevel, format string, args ...any)
+	logs(level LogLevel) bool
 }
 
-func (s *Simulator) nowNs() uint64    { return s.now }
-func (s *Simulator) schedule(e event) { s.queue.push(e) }
+func (s *Simulator) nowNs() uint64            { return s.now }
+func (s *Simulator) logs(level LogLevel) bool { return s.logLevel >= level }
+func (s *Simulator) schedule(e event)         { s.queue.push(e) }
+
+func (s *Simulator) scheduleClientTick(client int, at uint64) { s.queue.pushClientTick(client, at) }

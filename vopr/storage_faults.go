@@ -82,8 +82,10 @@ func (st *simStorage) misdirectAtlas(offset, size uint64) (uint64, bool) {
 	if zone == vsr.ZoneSuperblock || toZone == vsr.ZoneSuperblock {
 		a.stats.SuperblockMisdirects++
 	}
-	st.sim.logf(logFull, "replica %d disk: write of %d bytes misdirected from %s to %s", st.replica, size,
-		st.place(offset), st.place(other))
+	if st.sim.logs(logFull) {
+		st.sim.logf(logFull, "replica %d disk: write of %d bytes misdirected from %s to %s", st.replica, size,
+			st.place(offset), st.place(other))
+	}
 	return other, true
 }
 
@@ -131,7 +133,9 @@ func (st *simStorage) tear(offset uint64) (uint64, bool) {
 		return 0, false
 	}
 	st.atlas.stats.TornSectors++
-	st.sim.logf(logFull, "replica %d disk: crash tore %s after %d bytes", st.replica, st.place(offset), keep)
+	if st.sim.logs(logFull) {
+		st.sim.logf(logFull, "replica %d disk: crash tore %s after %d bytes", st.replica, st.place(offset), keep)
+	}
 	return keep, true
 }
 
@@ -166,7 +170,9 @@ func (st *simStorage) rot() {
 func (st *simStorage) flip(offset, bit uint64, both bool) {
 	st.FlipBit(offset, bit)
 	st.atlas.stats.BitRot++
-	st.sim.logf(logFull, "replica %d disk: bit rot in %s", st.replica, st.place(offset))
+	if st.sim.logs(logFull) {
+		st.sim.logf(logFull, "replica %d disk: bit rot in %s", st.replica, st.place(offset))
+	}
 	l := &st.layout
 	if zone, slot := l.ZoneOf(offset); zone == vsr.ZonePrepares && both {
 		sector := l.HeadersOffset + slot/headersPerSector*vsr.SectorSize

@@ -61,6 +61,9 @@ type workloadClient struct {
 	// lastRequest is the checksum of the latest request this client sent,
 	// so a reply can be checked against the canonical history.
 	lastRequest vsr.U128
+	// input is the encoded input of the op being issued, reused from one
+	// op to the next (Submit copies it into the request).
+	input []byte
 }
 
 // workloadSim is all a client asks of the simulator: the time, the event
@@ -69,6 +72,7 @@ type workloadClient struct {
 type workloadSim interface {
 	clock
 	scheduler
+	scheduleClientTick(client int, at uint64) // schedule(event{at: at, kind: eventClientTick, a: client}), cheaper
 	verdicts
 	recordOp(op historyOp) int
 	opAt(i int) *historyOp
@@ -151,7 +155,7 @@ func (w *workloadClient) tick() {
 func (w *workloadClient) startTicking() {
 	if !w.ticking {
 		w.ticking = true
-		w.sim.schedule(event{at: w.sim.nowNs() + tickNs, kind: eventClientTick, a: w.index})
+		w.sim.scheduleClientTick(w.index, w.sim.nowNs()+tickNs)
 	}
 }
 
@@ -215,15 +219,18 @@ func (w *workloadClient) draw() historyOp {
 	return op
 }
 
+// encode encodes op's input into w.input and returns it.
 func (w *workloadClient) encode(op *historyOp) ([]byte, error) {
+	var err error
 	switch op.kind {
 	case opRead:
-		return kv.EncodeRead(nil, []byte(op.key))
+		w.input, err = kv.EncodeRead(w.input[:0], []byte(op.key))
 	case opWrite:
-		return kv.EncodeWrite(nil, []byte(op.key), []byte(op.value))
+		w.input, err = kv.EncodeWrite(w.input[:0], []byte(op.key), []byte(op.value))
 	default:
-		return kv.EncodeCAS(nil, []byte(op.key), []byte(op.from), []byte(op.value))
+		w.input, err = kv.EncodeCAS(w.input[:0], []byte(op.key), []byte(op.from), []byte(op.value))
 	}
+	return w.input, err
 }
 
 // onResult records a reply (or eviction) and schedules the next op.
@@ -295,8 +302,10 @@ func (s *Simulator) recordRequest(message []byte, last *sentRequest) {
 			last.client = i
 		}
 		s.chaos.tape(last.client, &h, message)
+		// The set only grows: the same bytes again (a retry, the next
+		// replica of a broadcast) were added when they were new.
+		s.check.sent[last.checksum] = struct{}{}
 	}
-	s.check.sent[last.checksum] = struct{}{}
 	if last.client >= 0 {
 		s.clients[last.client].lastRequest = last.checksum
 	}

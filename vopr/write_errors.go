@@ -49,8 +49,10 @@ func (st *simStorage) writeErrorFault(p *faults.PRNG) func(offset, size uint64) 
 		if !failed {
 			return 0, false
 		}
-		st.sim.logf(logFull, "replica %d disk: write of %d bytes to %s failed after %d sectors", st.replica, size,
-			st.place(offset), landed)
+		if st.sim.logs(logFull) {
+			st.sim.logf(logFull, "replica %d disk: write of %d bytes to %s failed after %d sectors", st.replica, size,
+				st.place(offset), landed)
+		}
 		return landed, true
 	}
 }

@@ -112,7 +112,7 @@ var Model = porcupine.Model{
 		return parts
 	},
 	Init:  func() any { return State{} },
-	Step:  func(state, input, _ any) (bool, any) { return Step(state.(State), input.(*Call)) },
+	Step:  stepBoxed,
 	Equal: func(a, b any) bool { return a.(State) == b.(State) },
 	// Hash lets porcupine's cache of visited states skip most Equal calls.
 	Hash: func(state any) uint64 {
@@ -128,4 +128,17 @@ var Model = porcupine.Model{
 		}
 		return "absent"
 	},
+}
+
+// stepBoxed is Step for porcupine, which holds states as interface values:
+// a state the call leaves as it was is handed back in the interface value
+// it came in, rather than boxed anew (an allocation per step of the
+// search: most steps are reads, failed writes and mismatches).
+func stepBoxed(state, input, _ any) (bool, any) {
+	before := state.(State)
+	ok, after := Step(before, input.(*Call))
+	if after == before {
+		return ok, state
+	}
+	return ok, after
 }

@@ -42,3 +42,25 @@ func TestStep(t *testing.T) {
 		}
 	}
 }
+
+// TestStepBoxed: the model's Step gives Step's verdict and state; a state
+// left as it was comes back in the interface value it came in, without an
+// allocation.
+func TestStepBoxed(t *testing.T) {
+	a := any(State{Exists: true, Value: "a"})
+	read := &Call{Kind: Read, Key: "k", Status: kv.StatusOK, Output: "a"}
+	if ok, next := Model.Step(a, read, nil); !ok || next != a {
+		t.Fatalf("read: %v, %v; want true and the state unchanged", ok, next)
+	}
+	write := &Call{Kind: Write, Key: "k", Value: "b", Status: kv.StatusOK}
+	if ok, next := Model.Step(a, write, nil); !ok || next.(State) != (State{Exists: true, Value: "b"}) {
+		t.Fatalf("write: %v, %v; want true and state b", ok, next)
+	}
+	mismatch := &Call{Kind: CAS, Key: "k", From: "x", Value: "b", Status: kv.StatusMismatch, Output: "b"}
+	if ok, next := Model.Step(a, mismatch, nil); ok || next != a {
+		t.Fatalf("cas mismatch against the wrong value: %v, %v; want false and the state unchanged", ok, next)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { Model.Step(a, read, nil) }); allocs != 0 {
+		t.Fatalf("a read allocates %v times a step, want 0", allocs)
+	}
+}
