@@ -28,14 +28,26 @@ func TestChaosStalePreparesStrikeAndPass(t *testing.T) {
 // The kind's draws come from a stream of their own: turning it on or off
 // changes no other option of a seed.
 func TestStalePreparesDrawLeavesOtherOptions(t *testing.T) {
+	expectDrawLeavesOtherOptions(t, stalePreparesKind, func(o *Options) bool { return o.Chaos.StalePrepares.Num > 0 },
+		func(on, off *Options) {
+			on.Chaos.StalePrepares, on.Chaos.StalePreparesNsMean = off.Chaos.StalePrepares, off.Chaos.StalePreparesNsMean
+		})
+}
+
+// expectDrawLeavesOtherOptions checks, over seeds 1-20, that forcing kind
+// on turns it on (on reports whether it is), forcing it off turns it off,
+// and that the two draws differ in nothing else: copy sets the kind's own
+// options of on to those of off.
+func expectDrawLeavesOtherOptions(t *testing.T, kind string, on func(o *Options) bool, copyKind func(on, off *Options)) {
+	t.Helper()
 	for seed := uint64(1); seed <= 20; seed++ {
-		on, off := Draw(seed, Force{stalePreparesKind: true}), Draw(seed, Force{stalePreparesKind: false})
-		if on.Chaos.StalePrepares.Num == 0 || off.Chaos.StalePrepares.Num != 0 {
-			t.Fatalf("seed %d: forcing the kind on and off: %v and %v", seed, on.Chaos.StalePrepares, off.Chaos.StalePrepares)
+		with, without := Draw(seed, Force{kind: true}), Draw(seed, Force{kind: false})
+		if !on(&with) || on(&without) {
+			t.Fatalf("seed %d: forcing %s on and off: on %v, off %v", seed, kind, on(&with), on(&without))
 		}
-		on.Chaos.StalePrepares, on.Chaos.StalePreparesNsMean = off.Chaos.StalePrepares, off.Chaos.StalePreparesNsMean
-		if !reflect.DeepEqual(on, off) {
-			t.Fatalf("seed %d: the stale-prepares draw changed other options", seed)
+		copyKind(&with, &without)
+		if !reflect.DeepEqual(with, without) {
+			t.Fatalf("seed %d: the %s draw changed other options", seed, kind)
 		}
 	}
 }
