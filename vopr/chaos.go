@@ -46,6 +46,8 @@ type chaos struct {
 	headLoss    headLossState
 	tailsPR     *faults.PRNG // stale tails (chaos_tails.go)
 	tails       tailsState
+	stalePR     *faults.PRNG // stale prepares (chaos_stale_prepares.go)
+	stale       stalePreparesState
 	churn       churnState
 	backlog     backlogState
 	meter       divergenceMeter
@@ -85,6 +87,11 @@ type ChaosStats struct {
 	TailsEpisodes     uint64 // stale-tails episodes started (a primary cut from the replicas)
 	TailsReturns      uint64 // ... that brought the oldest tail's holder back to lead a view change
 
+	StalePrepareStrikes uint64 // strikes of late older-view prepares (chaos_stale_prepares.go)
+	StalePrepareCopies  uint64 // ... copies delivered
+	StalePrepareLags    uint64 // lag episodes: a backup cut from a new primary's prepares
+	StalePrepareCuts    uint64 // ... prepares cut
+
 	CheckpointChunks   uint64 // state-transfer chunks sent
 	CheckpointBytesMax uint64 // largest checkpoint a chunk belonged to
 
@@ -105,16 +112,17 @@ func newChaos(s *Simulator) *chaos {
 		group: s.root.Stream("chaos/crash-group"), churnPR: s.root.Stream("chaos/churn"),
 		restart: s.root.Stream("chaos/restart"), partitionPR: s.root.Stream("chaos/partition-restart"),
 		headLossPR: s.root.Stream("chaos/head-loss"), replayPR: s.root.Stream("chaos/client-replay"),
-		tailsPR: s.root.Stream("chaos/stale-tails"),
-		held:    make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
+		tailsPR: s.root.Stream("chaos/stale-tails"), stalePR: s.root.Stream("chaos/stale-prepares"),
+		held: make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
 		clientRegisteredNs: make([]uint64, s.opts.Clients), clientRepliedNs: make([]uint64, s.opts.Clients),
 	}
-	for _, k := range []string{"target", "crash-window", "churn", headLossKind, tailsKind} {
+	for _, k := range []string{"target", "crash-window", "churn", headLossKind, tailsKind, stalePreparesKind} {
 		if on, _ := o.kindOn(k); on {
 			c.watch = true
 		}
 	}
 	c.backlog.init(s)
+	c.stale.lagBackup = -1
 	return c
 }
 
@@ -126,6 +134,7 @@ const (
 	actionHeadLoss                    // the watched op committed (chaos_head_loss.go)
 	actionReplay                      // a: the client's node; data: a message it sent (chaos_replay.go)
 	actionTailsCut                    // cut from the other replicas (chaos_tails.go)
+	actionStalePrepare                // data: a late copy of an older view's prepare (chaos_stale_prepares.go)
 )
 
 // Why chaos crashed a replica: the stats counter it feeds.
@@ -149,6 +158,10 @@ func (c *chaos) scheduleCrash(atNs uint64, i, reason int) {
 }
 
 func (c *chaos) handle(e *event) {
+	if e.b == actionStalePrepare { // no aimed cut waits for it
+		c.deliverStale(e.a, e.data)
+		return
+	}
 	defer c.actionDone(e.a)
 	switch e.b {
 	case actionCrash:
@@ -237,6 +250,7 @@ func (c *chaos) step() {
 	c.stepChurn()
 	c.stepHeadLoss()
 	c.stepTails()
+	c.stepStalePrepares()
 	c.backlog.step(c)
 }
 

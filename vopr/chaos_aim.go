@@ -41,6 +41,12 @@ func (c *chaos) observe(from, to int, message []byte) bool {
 		panic("vopr: a replica sent a message whose header does not decode: " + err.Error())
 	}
 	body := message[vsr.HeaderSize:h.Size]
+	if command == vsr.CommandPrepare {
+		c.rememberPrepare(&h, message)
+	}
+	if c.staleSent(from, to, &h) {
+		return true
+	}
 	if c.tailsSent(from, &h) {
 		return c.cut(from, to, h.Checksum)
 	}

@@ -97,6 +97,11 @@ type ChaosOptions struct {
 	// Stale tails ("stale-tails", vopr/chaos_tails.go): per step, the
 	// chance an episode starts.
 	Tails faults.Ratio `json:"stale_tails"`
+	// Stale prepares ("stale-prepares", vopr/chaos_stale_prepares.go): per
+	// 100 ms, the chance that late copies of older views' prepares reach a
+	// replica where its log lacks them, exp(StalePreparesNsMean) apart.
+	StalePrepares       faults.Ratio `json:"stale_prepares"`
+	StalePreparesNsMean uint64       `json:"stale_prepares_ns_mean"`
 
 	// Small messages ("small-messages"): Options.MessageSizeMax is drawn
 	// below 4 KiB, down to vsr.MessageSizeMin, and need not be a multiple
@@ -131,7 +136,7 @@ type ChaosOptions struct {
 // chaosKinds are the fault kinds of ChaosOptions, appended to FaultKinds.
 var chaosKinds = []string{"client-links", "long-delay", "target", "crash-window", "crash-group", "churn",
 	"small-messages", "big-state", "load", "backlog", partitionRestartKind,
-	headLossKind, clientReplayKind, tailsKind}
+	headLossKind, clientReplayKind, tailsKind, stalePreparesKind}
 
 // chaosOnPercent is how often the swarm turns each chaos kind on. Below
 // the older kinds' 60%: nine more kinds all at 60% would leave few seeds
@@ -323,7 +328,7 @@ func (c *ChaosOptions) ratios() []namedRatio {
 		{"crash group aimed", &c.CrashGroupAimed}, {"churn", &c.Churn},
 		{"partition restart", &c.PartitionRestart}, {"head loss", &c.HeadLoss},
 		{"client replay", &c.ClientReplay},
-		{"stale tails", &c.Tails},
+		{"stale tails", &c.Tails}, {"stale prepares", &c.StalePrepares},
 	}
 }
 
@@ -369,6 +374,8 @@ func (c *ChaosOptions) kindOn(k string) (on, ok bool) {
 		return live(c.ClientReplay), true
 	case tailsKind:
 		return live(c.Tails), true
+	case stalePreparesKind:
+		return live(c.StalePrepares), true
 	case "small-messages":
 		return c.SmallMessages, true
 	case "big-state":
@@ -411,6 +418,7 @@ func (c *ChaosOptions) Rows() [][2]string {
 		c.headLossRow(pct, sec),
 		c.clientReplayRow(pct, sec),
 		c.tailsRow(pct),
+		c.stalePreparesRow(pct, sec),
 	}
 	return rows
 }

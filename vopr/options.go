@@ -84,6 +84,11 @@ type StorageOptions struct {
 	// WriteError: per write, on every disk, the chance that it fails
 	// (vopr/write_errors.go). Drawn from a stream of its own.
 	WriteError faults.Ratio `json:"write_error"`
+	// WriteErrorBurst: per write, on every disk, the chance that the disk
+	// fails every write for exp(WriteErrorBurstNsMean) from then on
+	// (vopr/write_errors.go). Drawn from a stream of its own.
+	WriteErrorBurst       faults.Ratio `json:"write_error_burst"`
+	WriteErrorBurstNsMean uint64       `json:"write_error_burst_ns_mean"`
 
 	Atlas StorageAtlasOptions `json:"atlas"` // faults beyond whole disks (vopr/atlas_options.go)
 }
@@ -99,7 +104,7 @@ type WorkloadOptions struct {
 
 // FaultKinds lists the faults a swarm turns on or off per seed, by name.
 var FaultKinds = append([]string{"loss", "duplicate", "corrupt", "partition", "clog", "pause", "drift", "crash", "storage"},
-	append(append(storageFaultKinds, writeErrorKind, "core"), chaosKinds...)...)
+	append(append(storageFaultKinds, writeErrorKind, writeErrorBurstKind, "core"), chaosKinds...)...)
 
 // Force holds fault kinds forced on or off, whatever the seed draws.
 type Force map[string]bool
@@ -186,6 +191,7 @@ func Draw(seed uint64, force Force) Options {
 	s.Misdirect = p.RatioBetween(faults.PerMillion(100), faults.PerMillion(5_000))
 	s.Faulty = on("storage")
 	s.WriteError = drawWriteError(seed, force)
+	s.WriteErrorBurst, s.WriteErrorBurstNsMean = drawWriteErrorBurst(seed, force)
 
 	w := &o.Workload
 	// At least a key per four clients, and a moderate skew: a single key
@@ -203,6 +209,7 @@ func Draw(seed uint64, force Force) Options {
 	drawHeadLoss(seed, force, &o.Chaos)
 	drawClientReplay(seed, force, &o.Chaos)
 	drawTails(seed, force, &o)
+	drawStalePrepares(seed, force, &o.Chaos)
 	drawLiveness(&o, force)
 	o.Storage.Atlas = drawStorageAtlas(seed, o.Replicas, force)
 	return o
@@ -235,7 +242,7 @@ func (o *Options) Validate() error {
 		{"partition", o.Network.Partition}, {"heal", o.Network.Heal}, {"asymmetric", o.Network.Asymmetric},
 		{"clog", o.Network.Clog}, {"pause", o.Process.Pause}, {"crash", o.Process.Crash},
 		{"read error", o.Storage.ReadError}, {"storage corrupt", o.Storage.Corrupt}, {"misdirect", o.Storage.Misdirect},
-		{"write error", o.Storage.WriteError},
+		{"write error", o.Storage.WriteError}, {"write error burst", o.Storage.WriteErrorBurst},
 	} {
 		if err := r.ratio.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r.name, err))
@@ -260,7 +267,8 @@ func (o *Options) Validate() error {
 func (o *Options) absentRatiosNever() {
 	for _, r := range []*faults.Ratio{&o.Network.Loss, &o.Network.Duplicate, &o.Network.Corrupt, &o.Network.Partition,
 		&o.Network.Heal, &o.Network.Asymmetric, &o.Network.Clog, &o.Process.Pause, &o.Process.Crash,
-		&o.Storage.ReadError, &o.Storage.Corrupt, &o.Storage.Misdirect, &o.Storage.WriteError} {
+		&o.Storage.ReadError, &o.Storage.Corrupt, &o.Storage.Misdirect, &o.Storage.WriteError,
+		&o.Storage.WriteErrorBurst} {
 		if *r == (faults.Ratio{}) {
 			*r = faults.Never
 		}
@@ -296,6 +304,8 @@ func (o *Options) Enabled() []string {
 			off = !o.Storage.Faulty || faultyDisks(o.Replicas) == 0
 		case writeErrorKind:
 			off = never(o.Storage.WriteError)
+		case writeErrorBurstKind:
+			off = never(o.Storage.WriteErrorBurst)
 		case "core":
 			off = !o.Liveness.Core || coreSize(o.Replicas) == o.Replicas
 		default:

@@ -47,6 +47,8 @@ func withoutKind(o Options, kind string) Options {
 		o.Storage.Faulty = false
 	case writeErrorKind:
 		setNever(&o.Storage.WriteError)
+	case writeErrorBurstKind:
+		setNever(&o.Storage.WriteErrorBurst)
 	case "core":
 		o.Liveness.Core = false
 	default:
@@ -100,6 +102,8 @@ func withoutChaosKind(o *Options, kind string) {
 		setNever(&c.ClientReplay)
 	case tailsKind:
 		setNever(&c.Tails)
+	case stalePreparesKind:
+		setNever(&c.StalePrepares)
 	case "small-messages":
 		c.SmallMessages = false
 		o.MessageSizeMax = max(o.MessageSizeMax, messageSizeNoSmallMessages)

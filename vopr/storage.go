@@ -86,7 +86,8 @@ func newSimStorage(s *Simulator, replica int, o vsr.Options, faulty bool, a *atl
 			MisdirectPerMillion: perMillion(so.Misdirect), Faulty: st.faultable, Misdirect: st.misdirect,
 		}
 	}
-	st.faults.WriteError = st.writeErrorFault(s.root.Stream(fmt.Sprintf("storage/replica-%d/write-error", replica)))
+	st.faults.WriteError = st.writeErrorFault(s.root.Stream(fmt.Sprintf("storage/replica-%d/write-error", replica)),
+		st.writeErrorBurstStream(s.root, replica))
 	st.MemoryStorage = vsr.NewMemoryStorage(s.root.Stream(fmt.Sprintf("storage/replica-%d/faults", replica)), st.faults)
 	st.OnSubmit = st.schedule
 	sectors, err := vsr.FormatDataFile(o)
