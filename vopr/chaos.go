@@ -39,19 +39,21 @@ type chaos struct {
 	clientRegisteredNs []uint64                // per client: when its latest register was answered
 	clientRepliedNs    []uint64                // per client: when its latest request was answered
 
-	partitionPR *faults.PRNG // partition restarts (chaos_partition.go)
-	headLossPR  *faults.PRNG // head losses (chaos_head_loss.go)
-	replayPR    *faults.PRNG // client replays (chaos_replay.go)
-	tapes       []replayTape // per client, when client-replay is on
-	headLoss    headLossState
-	tailsPR     *faults.PRNG // stale tails (chaos_tails.go)
-	tails       tailsState
-	stalePR     *faults.PRNG // stale prepares (chaos_stale_prepares.go)
-	stale       stalePreparesState
-	churn       churnState
-	backlog     backlogState
-	meter       divergenceMeter
-	stats       ChaosStats
+	partitionPR    *faults.PRNG // partition restarts (chaos_partition.go)
+	headLossPR     *faults.PRNG // head losses (chaos_head_loss.go)
+	replayPR       *faults.PRNG // client replays (chaos_replay.go)
+	tapes          []replayTape // per client, when client-replay is on
+	headLoss       headLossState
+	tailsPR        *faults.PRNG // stale tails (chaos_tails.go)
+	tails          tailsState
+	stalePR        *faults.PRNG // stale prepares (chaos_stale_prepares.go)
+	stale          stalePreparesState
+	nearTransferPR *faults.PRNG // near transfers (chaos_near_transfer.go)
+	nearTransfer   nearTransferState
+	churn          churnState
+	backlog        backlogState
+	meter          divergenceMeter
+	stats          ChaosStats
 }
 
 // ChaosStats counts what the chaos kinds did, and what the divergence
@@ -92,6 +94,10 @@ type ChaosStats struct {
 	StalePrepareLags    uint64 // lag episodes: a backup cut from a new primary's prepares
 	StalePrepareCuts    uint64 // ... prepares cut
 
+	NearTransfers       uint64 // near-transfer episodes (chaos_near_transfer.go)
+	NearTransfersPassed uint64 // ... whose backup executed past the op cut
+	NearTransferCuts    uint64 // ... prepares cut on their way to it
+
 	CheckpointChunks   uint64 // state-transfer chunks sent
 	CheckpointBytesMax uint64 // largest checkpoint a chunk belonged to
 
@@ -113,10 +119,12 @@ func newChaos(s *Simulator) *chaos {
 		restart: s.root.Stream("chaos/restart"), partitionPR: s.root.Stream("chaos/partition-restart"),
 		headLossPR: s.root.Stream("chaos/head-loss"), replayPR: s.root.Stream("chaos/client-replay"),
 		tailsPR: s.root.Stream("chaos/stale-tails"), stalePR: s.root.Stream("chaos/stale-prepares"),
-		held: make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
+		nearTransferPR: s.root.Stream("chaos/" + nearTransferKind),
+		held:           make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
 		clientRegisteredNs: make([]uint64, s.opts.Clients), clientRepliedNs: make([]uint64, s.opts.Clients),
 	}
-	for _, k := range []string{"target", "crash-window", "churn", headLossKind, tailsKind, stalePreparesKind} {
+	for _, k := range []string{"target", "crash-window", "churn", headLossKind, tailsKind, stalePreparesKind,
+		nearTransferKind} {
 		if on, _ := o.kindOn(k); on {
 			c.watch = true
 		}
@@ -251,6 +259,7 @@ func (c *chaos) step() {
 	c.stepHeadLoss()
 	c.stepTails()
 	c.stepStalePrepares()
+	c.stepNearTransfer()
 	c.backlog.step(c)
 }
 
