@@ -36,6 +36,8 @@ import (
 // replica's own checkpoint come due while it executes the suffix): a
 // transfer that writes the checkpoint under a wrong name, or lets the
 // journal go of ops it does not cover, fails the promises checker here.
+// (Forced on over seeds 1-40, mutant 27 fails 16 seeds; with the promises
+// checker off, 5, at the replica's own assertion after a restart.)
 const nearTransferKind = "near-transfer"
 
 // nearTransferNsMax ends an episode: long enough for the repair to stall
