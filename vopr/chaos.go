@@ -39,21 +39,22 @@ type chaos struct {
 	clientRegisteredNs []uint64                // per client: when its latest register was answered
 	clientRepliedNs    []uint64                // per client: when its latest request was answered
 
-	partitionPR    *faults.PRNG // partition restarts (chaos_partition.go)
-	headLossPR     *faults.PRNG // head losses (chaos_head_loss.go)
-	replayPR       *faults.PRNG // client replays (chaos_replay.go)
-	tapes          []replayTape // per client, when client-replay is on
-	headLoss       headLossState
-	tailsPR        *faults.PRNG // stale tails (chaos_tails.go)
-	tails          tailsState
-	stalePR        *faults.PRNG // stale prepares (chaos_stale_prepares.go)
-	stale          stalePreparesState
+	partitionPR *faults.PRNG // partition restarts (chaos_partition.go)
+	headLossPR  *faults.PRNG // head losses (chaos_head_loss.go)
+	replayPR    *faults.PRNG // client replays (chaos_replay.go)
+	tapes       []replayTape // per client, when client-replay is on
+	headLoss    headLossState
+	tailsPR     *faults.PRNG // stale tails (chaos_tails.go)
+	tails       tailsState
+	stalePR     *faults.PRNG // stale prepares (chaos_stale_prepares.go)
+	stale       stalePreparesState
+	churn       churnState
+	backlog     backlogState
+	meter       divergenceMeter
+	stats       ChaosStats
+
 	nearTransferPR *faults.PRNG // near transfers (chaos_near_transfer.go)
 	nearTransfer   nearTransferState
-	churn          churnState
-	backlog        backlogState
-	meter          divergenceMeter
-	stats          ChaosStats
 }
 
 // ChaosStats counts what the chaos kinds did, and what the divergence
@@ -119,8 +120,7 @@ func newChaos(s *Simulator) *chaos {
 		restart: s.root.Stream("chaos/restart"), partitionPR: s.root.Stream("chaos/partition-restart"),
 		headLossPR: s.root.Stream("chaos/head-loss"), replayPR: s.root.Stream("chaos/client-replay"),
 		tailsPR: s.root.Stream("chaos/stale-tails"), stalePR: s.root.Stream("chaos/stale-prepares"),
-		nearTransferPR: s.root.Stream("chaos/" + nearTransferKind),
-		held:           make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
+		held: make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
 		clientRegisteredNs: make([]uint64, s.opts.Clients), clientRepliedNs: make([]uint64, s.opts.Clients),
 	}
 	for _, k := range []string{"target", "crash-window", "churn", headLossKind, tailsKind, stalePreparesKind,
@@ -129,6 +129,7 @@ func newChaos(s *Simulator) *chaos {
 			c.watch = true
 		}
 	}
+	c.nearTransferPR = s.root.Stream("chaos/" + nearTransferKind)
 	c.backlog.init(s)
 	c.stale.lagBackup = -1
 	return c
