@@ -52,6 +52,9 @@ type chaos struct {
 	backlog     backlogState
 	meter       divergenceMeter
 	stats       ChaosStats
+
+	nearTransferPR *faults.PRNG // near transfers (chaos_near_transfer.go)
+	nearTransfer   nearTransferState
 }
 
 // ChaosStats counts what the chaos kinds did, and what the divergence
@@ -92,6 +95,10 @@ type ChaosStats struct {
 	StalePrepareLags    uint64 // lag episodes: a backup cut from a new primary's prepares
 	StalePrepareCuts    uint64 // ... prepares cut
 
+	NearTransfers       uint64 // near-transfer episodes (chaos_near_transfer.go)
+	NearTransfersPassed uint64 // ... whose backup executed past the op cut
+	NearTransferCuts    uint64 // ... prepares cut on their way to it
+
 	CheckpointChunks   uint64 // state-transfer chunks sent
 	CheckpointBytesMax uint64 // largest checkpoint a chunk belonged to
 
@@ -116,11 +123,13 @@ func newChaos(s *Simulator) *chaos {
 		held: make([]int, s.net.nodes*s.net.nodes), heldMax: max(1, s.opts.Network.LinkCapacity/4),
 		clientRegisteredNs: make([]uint64, s.opts.Clients), clientRepliedNs: make([]uint64, s.opts.Clients),
 	}
-	for _, k := range []string{"target", "crash-window", "churn", headLossKind, tailsKind, stalePreparesKind} {
+	for _, k := range []string{"target", "crash-window", "churn", headLossKind, tailsKind, stalePreparesKind,
+		nearTransferKind} {
 		if on, _ := o.kindOn(k); on {
 			c.watch = true
 		}
 	}
+	c.nearTransferPR = s.root.Stream("chaos/" + nearTransferKind)
 	c.backlog.init(s)
 	c.stale.lagBackup = -1
 	return c
@@ -251,6 +260,7 @@ func (c *chaos) step() {
 	c.stepHeadLoss()
 	c.stepTails()
 	c.stepStalePrepares()
+	c.stepNearTransfer()
 	c.backlog.step(c)
 }
 

@@ -44,7 +44,7 @@ func (c *chaos) observe(from, to int, message []byte) bool {
 	if command == vsr.CommandPrepare {
 		c.rememberPrepare(&h, message)
 	}
-	if c.staleSent(from, to, &h) {
+	if c.staleSent(from, to, &h) || c.nearTransferSent(from, to, &h) {
 		return true
 	}
 	if c.tailsSent(from, &h) {

@@ -102,6 +102,10 @@ type ChaosOptions struct {
 	// replica where its log lacks them, exp(StalePreparesNsMean) apart.
 	StalePrepares       faults.Ratio `json:"stale_prepares"`
 	StalePreparesNsMean uint64       `json:"stale_prepares_ns_mean"`
+	// Near transfer ("near-transfer", vopr/chaos_near_transfer.go): per
+	// 100 ms, the chance that a backup whose peers' checkpoints lie just
+	// above its own loses an op to state transfer.
+	NearTransfer faults.Ratio `json:"near_transfer"`
 
 	// Small messages ("small-messages"): Options.MessageSizeMax is drawn
 	// below 4 KiB, down to vsr.MessageSizeMin, and need not be a multiple
@@ -136,7 +140,7 @@ type ChaosOptions struct {
 // chaosKinds are the fault kinds of ChaosOptions, appended to FaultKinds.
 var chaosKinds = []string{"client-links", "long-delay", "target", "crash-window", "crash-group", "churn",
 	"small-messages", "big-state", "load", "backlog", partitionRestartKind,
-	headLossKind, clientReplayKind, tailsKind, stalePreparesKind}
+	headLossKind, clientReplayKind, tailsKind, stalePreparesKind, nearTransferKind}
 
 // chaosOnPercent is how often the swarm turns each chaos kind on. Below
 // the older kinds' 60%: nine more kinds all at 60% would leave few seeds
@@ -328,7 +332,7 @@ func (c *ChaosOptions) ratios() []namedRatio {
 		{"crash group aimed", &c.CrashGroupAimed}, {"churn", &c.Churn},
 		{"partition restart", &c.PartitionRestart}, {"head loss", &c.HeadLoss},
 		{"client replay", &c.ClientReplay},
-		{"stale tails", &c.Tails}, {"stale prepares", &c.StalePrepares},
+		{"stale tails", &c.Tails}, {"stale prepares", &c.StalePrepares}, {"near transfer", &c.NearTransfer},
 	}
 }
 
@@ -376,6 +380,8 @@ func (c *ChaosOptions) kindOn(k string) (on, ok bool) {
 		return live(c.Tails), true
 	case stalePreparesKind:
 		return live(c.StalePrepares), true
+	case nearTransferKind:
+		return live(c.NearTransfer), true
 	case "small-messages":
 		return c.SmallMessages, true
 	case "big-state":
@@ -419,6 +425,7 @@ func (c *ChaosOptions) Rows() [][2]string {
 		c.clientReplayRow(pct, sec),
 		c.tailsRow(pct),
 		c.stalePreparesRow(pct, sec),
+		c.nearTransferRow(pct),
 	}
 	return rows
 }

@@ -239,6 +239,7 @@ func (c *promisesChecker) onWrite(i int, offset uint64, data []byte) {
 	switch zone, index := l.ZoneOf(offset); zone {
 	case vsr.ZoneSuperblock:
 		c.starts.onSuperblockWrite(i, c.cluster.eventIndex(), data)
+		c.checkCheckpointName(i, data)
 	case vsr.ZonePrepares:
 		h, err := c.headers.decode(data[:vsr.HeaderSize]) // often the prepare just sent: decoded already
 		if err != nil {

@@ -210,6 +210,7 @@ func Draw(seed uint64, force Force) Options {
 	drawClientReplay(seed, force, &o.Chaos)
 	drawTails(seed, force, &o)
 	drawStalePrepares(seed, force, &o.Chaos)
+	drawNearTransfer(seed, force, &o.Chaos)
 	drawLiveness(&o, force)
 	o.Storage.Atlas = drawStorageAtlas(seed, o.Replicas, force)
 	return o

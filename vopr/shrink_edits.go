@@ -104,6 +104,8 @@ func withoutChaosKind(o *Options, kind string) {
 		setNever(&c.Tails)
 	case stalePreparesKind:
 		setNever(&c.StalePrepares)
+	case nearTransferKind:
+		setNever(&c.NearTransfer)
 	case "small-messages":
 		c.SmallMessages = false
 		o.MessageSizeMax = max(o.MessageSizeMax, messageSizeNoSmallMessages)
