@@ -63,9 +63,11 @@ type Replica struct {
 
 	open    *openState // non-nil while the data file is being read back
 	openErr error
-	// journalFaulty: the open found a slot whose op it cannot know. Until
-	// it recovers from a primary, this replica's head may be understated,
-	// so it must not join a view change on its own.
+	// journalFaulty: the open found a slot that may hide an op above the
+	// head the journal names (corruptAboveHead), an op of unknown contents
+	// at or above it, or a head below the superblock's log_op. Until it
+	// recovers from a primary, this replica's head may be understated, so
+	// it must not join a view change on its own.
 	journalFaulty bool
 	// rejoin: the data file replaced a lost one and the replica has not yet
 	// learned the log from a primary. rejoinOp is the head it learned then:

@@ -3,9 +3,10 @@ package vsr
 // Read-only views of a replica for the simulator, which asks them before it
 // excuses a liveness stall; nothing here changes the replica or feeds it.
 
-// JournalFaulty reports whether the open found a slot whose op it cannot
-// know (or a --rejoin file): until it recovers from a primary, the replica
-// takes no part in a view change on its own.
+// JournalFaulty reports whether the open found that its head may be
+// understated (a slot that may hide a higher op, or a --rejoin file): until
+// it recovers from a primary, the replica takes no part in a view change
+// on its own.
 func (r *Replica) JournalFaulty() bool { return r.journalFaulty }
 
 // HasPrepare reports whether the journal holds op's prepare (its body, not
