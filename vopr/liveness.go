@@ -73,7 +73,8 @@ func (s *Simulator) startLiveness() {
 // chooseCore picks the replicas the liveness phase heals: all of them in
 // heal-everything mode; else a view-change quorum, drawn from the seed
 // among the replicas whose disks the fault atlas spared first, so that the
-// core rarely lacks data only faulty disks held.
+// core rarely lacks data only faulty disks held, and among those the
+// replicas not waiting with a faulty journal first.
 func (s *Simulator) chooseCore() []bool {
 	n := len(s.replicas)
 	core := make([]bool, n)
@@ -90,14 +91,30 @@ func (s *Simulator) chooseCore() []bool {
 	s.root.Stream("liveness/core").Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
 	picked := 0
 	for _, healthy := range []bool{true, false} {
-		for _, i := range order {
-			if picked < coreSize(n) && s.diskHealthy(i) == healthy {
-				core[i] = true
-				picked++
+		for _, waiting := range []bool{false, true} {
+			for _, i := range order {
+				if picked < coreSize(n) && !core[i] && s.diskHealthy(i) == healthy && s.waitsWithFaultyJournal(i) == waiting {
+					core[i] = true
+					picked++
+				}
 			}
 		}
 	}
+	if picked != coreSize(n) {
+		panic("vopr: the liveness core is not a view-change quorum")
+	}
 	return core
+}
+
+// waitsWithFaultyJournal reports whether replica i is recovering with a
+// journal whose head it cannot know: it takes no part in a view change
+// until a primary answers it. Among disks alike, the core prefers the
+// others, so that a core that could elect is checked rather than a stall
+// excused (a replica down now is not known to wait: its open decides).
+func (s *Simulator) waitsWithFaultyJournal(i int) bool {
+	r := s.replicas[i]
+	rr := r.replica
+	return !r.down && !rr.Opening() && rr.OpenError() == nil && rr.Status() == vsr.StatusRecovering && rr.JournalFaulty()
 }
 
 // diskHealthy reports whether replica i's disk is spared by the fault
