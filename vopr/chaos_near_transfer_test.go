@@ -14,18 +14,11 @@ import (
 // under the op it executed up to, fails 16 of seeds 1-40 with the kind
 // forced on in a swarm.)
 func TestChaosNearTransferStrikesAndPasses(t *testing.T) {
-	var episodes, passed, cuts uint64
-	for i, res := range chaosRun(t, []uint64{2, 3, 4}, chaosOff(nearTransferKind), nil) {
-		if res.Class != Pass {
-			t.Errorf("run %d: %s: %s", i, res.Class, firstLine(res.Message))
-		}
-		episodes += res.Stats.Chaos.NearTransfers
-		passed += res.Stats.Chaos.NearTransfersPassed
-		cuts += res.Stats.Chaos.NearTransferCuts
-	}
-	if episodes == 0 || passed == 0 || cuts == 0 {
-		t.Fatalf("episodes %d, passed %d, prepares cut %d: want some of each", episodes, passed, cuts)
-	}
+	expectStrikesAndPasses(t, []uint64{2, 3, 4}, nearTransferKind, []counter{
+		{"episodes", func(r *Result) uint64 { return r.Stats.Chaos.NearTransfers }},
+		{"episodes passed", func(r *Result) uint64 { return r.Stats.Chaos.NearTransfersPassed }},
+		{"prepares cut", func(r *Result) uint64 { return r.Stats.Chaos.NearTransferCuts }},
+	})
 }
 
 // The kind's draws come from a stream of their own: turning it on or off

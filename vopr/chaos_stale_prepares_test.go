@@ -11,18 +11,11 @@ import (
 // (Mutant 26-commit-head-by-op, which takes such a copy for the committed
 // op a heartbeat named, fails seeds 3 and 36 with the kind forced on.)
 func TestChaosStalePreparesStrikeAndPass(t *testing.T) {
-	var strikes, copies, lags uint64
-	for i, res := range chaosRun(t, []uint64{3, 7, 12}, chaosOff(stalePreparesKind), nil) {
-		if res.Class != Pass {
-			t.Errorf("run %d: %s: %s", i, res.Class, firstLine(res.Message))
-		}
-		strikes += res.Stats.Chaos.StalePrepareStrikes
-		copies += res.Stats.Chaos.StalePrepareCopies
-		lags += res.Stats.Chaos.StalePrepareLags
-	}
-	if strikes == 0 || copies == 0 || lags == 0 {
-		t.Fatalf("strikes %d, copies delivered %d, lag episodes %d: want some of each", strikes, copies, lags)
-	}
+	expectStrikesAndPasses(t, []uint64{3, 7, 12}, stalePreparesKind, []counter{
+		{"strikes", func(r *Result) uint64 { return r.Stats.Chaos.StalePrepareStrikes }},
+		{"copies delivered", func(r *Result) uint64 { return r.Stats.Chaos.StalePrepareCopies }},
+		{"lag episodes", func(r *Result) uint64 { return r.Stats.Chaos.StalePrepareLags }},
+	})
 }
 
 // The kind's draws come from a stream of their own: turning it on or off

@@ -316,3 +316,30 @@ func TestChaosCrashWindowsCatchStaleSuperblock(t *testing.T) {
 	force["crash"] = false
 	expectCaughtOnSeeds(t, "stale-superblock", []uint64{1, 2}, force, Correctness, "were durable")
 }
+
+// counter names a count of a chaos kind's doings in a run's result.
+type counter struct {
+	name  string
+	count func(*Result) uint64
+}
+
+// expectStrikesAndPasses runs seeds with chaos kind forced on (every other
+// chaos kind off) and fails t unless every run passes and each counter,
+// summed over the runs, shows the kind did something.
+func expectStrikesAndPasses(t *testing.T, seeds []uint64, kind string, counters []counter) {
+	t.Helper()
+	sums := make([]uint64, len(counters))
+	for i, res := range chaosRun(t, seeds, chaosOff(kind), nil) {
+		if res.Class != Pass {
+			t.Errorf("run %d: %s: %s", i, res.Class, firstLine(res.Message))
+		}
+		for j, c := range counters {
+			sums[j] += c.count(res)
+		}
+	}
+	for j, c := range counters {
+		if sums[j] == 0 {
+			t.Errorf("%s: no %s in seeds %v", kind, c.name, seeds)
+		}
+	}
+}

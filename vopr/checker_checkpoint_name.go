@@ -38,7 +38,7 @@ func (c *promisesChecker) checkCheckpointName(i int, data []byte) {
 	st := c.cluster.disk(i)
 	l := &st.layout
 	header := st.PeekSector(l.CheckpointOffset + area*l.CheckpointAreaSize)[:]
-	if readU128(header[0:]) != checksum || vsr.Checksum(header[16:]) != checksum {
+	if readU128(header[0:]) != checksum || !selfChecked(header) {
 		return
 	}
 	op, prepare := le.Uint64(data[superblockCheckpointOffset:]), readU128(data[superblockCheckpointPrepareOffset:])
@@ -48,6 +48,10 @@ func (c *promisesChecker) checkCheckpointName(i int, data []byte) {
 			"whose checkpoint is of op %d (prepare %s)", i, op, prepare, area, heldOp, heldPrepare))
 	}
 }
+
+// selfChecked reports whether sector b (a superblock copy or a checkpoint's
+// header sector) holds, in its first 16 bytes, the checksum of the rest.
+func selfChecked(b []byte) bool { return vsr.Checksum(b[16:]) == readU128(b) }
 
 // readU128 reads a little-endian 128-bit value.
 func readU128(b []byte) vsr.U128 {

@@ -167,8 +167,7 @@ func (c *promisesChecker) diskSuperblock(i int) (sb diskState, ok bool) {
 	var newest uint64
 	for index := range uint64(vsr.SuperblockCopies) {
 		b := st.PeekSector(index * vsr.SectorSize)[:] // in place: only a few fields are kept
-		if vsr.Checksum(b[16:]) != (vsr.U128{Lo: le.Uint64(b[0:]), Hi: le.Uint64(b[8:])}) ||
-			string(b[16:24]) != superblockMagic {
+		if !selfChecked(b) || string(b[16:24]) != superblockMagic {
 			continue
 		}
 		if sequence := le.Uint64(b[superblockSequenceOffset:]); !ok || sequence > newest {

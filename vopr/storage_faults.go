@@ -1,7 +1,6 @@
 package vopr
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/govsr/govsr/faults"
@@ -250,8 +249,7 @@ func (s *Simulator) audit(i int) {
 	b, ring, prepare := a.auditBuf[:vsr.SectorSize], a.auditBuf[vsr.SectorSize:size-l.PrepareSlotSize], a.auditBuf[size-l.PrepareSlotSize:]
 	for c := range uint64(vsr.SuperblockCopies) {
 		st.Peek(c*vsr.SectorSize, b)
-		le := binary.LittleEndian
-		if vsr.Checksum(b[16:]) != (vsr.U128{Lo: le.Uint64(b[0:]), Hi: le.Uint64(b[8:])}) {
+		if !selfChecked(b) {
 			a.stats.SuperblockCopiesInvalid++
 		}
 	}
