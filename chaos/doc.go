@@ -6,7 +6,10 @@
 // may happen then or later), and meanwhile, from a seed, kills
 // replicas (SIGKILL), pauses them (SIGSTOP/SIGCONT), restarts them,
 // cuts the primary off from its peers while its clients still reach it,
-// replaces one replica's data file with a --rejoin format, and has the
+// replaces one replica's data file with a --rejoin format, damages a few
+// sectors of a stopped replica's data file (a superblock copy, the headers
+// ring, prepare slots, a checkpoint area: bit flips and zeroed sectors, as
+// a disk rots at rest; one replica's disk per round), and has the
 // bus drop, delay and corrupt messages (vsr start --bus-faults; the
 // client's requests through its Options.Dialer). Then it
 // heals everything and checks that porcupine finds the history

@@ -54,8 +54,9 @@ type impairment struct {
 }
 
 // nemesis kills, pauses, restarts, isolates (mostly the primary: SIGHUP
-// cuts a replica off from its peers, not its clients, for isolate-mean)
-// and replaces replicas on a schedule drawn from its PRNG. It keeps at most tolerance replicas impaired at once,
+// cuts a replica off from its peers, not its clients, for isolate-mean),
+// replaces replicas' data files and rots them at rest (rot_test.go) on a
+// schedule drawn from its PRNG. It keeps at most tolerance replicas impaired at once,
 // except for a whole-cluster crash, which it starts only when none is.
 type nemesis struct {
 	c         *cluster
@@ -64,11 +65,14 @@ type nemesis struct {
 	tolerance int
 	impaired  []impairment
 	rejoined  bool // one replaced data file per round: a second before the first caught up could lose data legitimately
+	// damaged is the one replica whose disk this round may replace or rot
+	// (-1: none yet): two damaged disks of three could lose data legitimately.
+	damaged int
 }
 
 func newNemesis(c *cluster, random *faults.PRNG, r rates) *nemesis {
 	return &nemesis{c: c, random: random, rates: r, tolerance: (len(c.replicas) - 1) / 2,
-		impaired: make([]impairment, len(c.replicas))}
+		impaired: make([]impairment, len(c.replicas)), damaged: -1}
 }
 
 // run acts every 100 ms to 1 s until ctx ends.
@@ -129,7 +133,7 @@ func (n *nemesis) act() error {
 			healthy = append(healthy, i)
 		}
 	}
-	pick, aim := n.random.Uint64(), n.random.IntN(3)
+	pick, aim, rotSeed := n.random.Uint64(), n.random.IntN(3), n.random.Uint64()
 	if len(healthy) == len(n.impaired) && roll < 4 {
 		return n.crashAll(lasting)
 	}
@@ -154,11 +158,19 @@ func (n *nemesis) act() error {
 		n.c.note("isolate %d for %s", victim, n.rates.isolateMean)
 		n.impaired[victim] = impairment{kind: "isolated", until: time.Now().Add(n.rates.isolateMean)}
 		return n.c.signal(n.c.replicas[victim], syscall.SIGHUP)
-	case roll < 88 && !n.rejoined:
-		n.rejoined = true
+	case roll < 88 && !n.rejoined && n.mayDamage(victim):
+		n.rejoined, n.damaged = true, victim
 		return n.rejoin(victim)
+	case roll < 96 && roll >= 88 && n.mayDamage(victim):
+		n.damaged = victim
+		return n.rot(victim, rotSeed, lasting)
 	}
 	return nil
+}
+
+// mayDamage reports whether this round may replace or rot victim's disk.
+func (n *nemesis) mayDamage(victim int) bool {
+	return n.damaged < 0 || n.damaged == victim
 }
 
 // primary returns the primary of the highest view a running replica says

@@ -19,25 +19,18 @@ func checkFormat(path string, o vsr.Options) error {
 		return fmt.Errorf("storage: open: %w", err)
 	}
 	defer f.Close()
-	sector := make([]byte, vsr.SectorSize)
-	for copyIndex := range vsr.SuperblockCopies {
-		if _, err := f.ReadAt(sector, int64(copyIndex*vsr.SectorSize)); err != nil {
-			continue
-		}
-		found, err := vsr.DecodeDataFileFormat(sector)
-		if err != nil {
-			continue
-		}
-		if found.Layout != vsr.DataFileLayout {
-			return fmt.Errorf("%w: %s has data file layout %d, written by another govsr version; this one "+
-				"reads layout %d: format it again, or replace it with --rejoin", ErrConfig, path,
-				found.Layout, vsr.DataFileLayout)
-		}
-		if diff := formatDiff(found, o.Format()); diff != "" {
-			return fmt.Errorf("%w: %s was formatted with %s: start it with the settings it was formatted with",
-				ErrConfig, path, diff)
-		}
+	found, ok := vsr.ReadDataFileFormat(f)
+	if !ok {
 		return nil
+	}
+	if found.Layout != vsr.DataFileLayout {
+		return fmt.Errorf("%w: %s has data file layout %d, written by another govsr version; this one "+
+			"reads layout %d: format it again, or replace it with --rejoin", ErrConfig, path,
+			found.Layout, vsr.DataFileLayout)
+	}
+	if diff := formatDiff(found, o.Format()); diff != "" {
+		return fmt.Errorf("%w: %s was formatted with %s: start it with the settings it was formatted with",
+			ErrConfig, path, diff)
 	}
 	return nil
 }

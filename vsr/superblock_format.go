@@ -1,6 +1,9 @@
 package vsr
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"io"
+)
 
 // DataFileFormat is what every superblock copy records of the options its
 // data file was formatted with, so that an environment can tell an
@@ -32,6 +35,22 @@ func DecodeDataFileFormat(sector []byte) (DataFileFormat, error) {
 	assert(f.JournalSlots >= 0, "a u32 count of slots is not negative")
 	assert(f.ClientsMax >= 0, "a u32 count of clients is not negative")
 	return f, nil
+}
+
+// ReadDataFileFormat reads the format of the data file r from its first
+// superblock copy that reads and decodes; ok is false if none does (the
+// open then judges the file).
+func ReadDataFileFormat(r io.ReaderAt) (f DataFileFormat, ok bool) {
+	sector := make([]byte, SectorSize)
+	for copyIndex := range SuperblockCopies {
+		if _, err := r.ReadAt(sector, int64(copyIndex*SectorSize)); err != nil {
+			continue
+		}
+		if f, err := DecodeDataFileFormat(sector); err == nil {
+			return f, true
+		}
+	}
+	return DataFileFormat{}, false
 }
 
 // Format returns the format a data file for o records.
