@@ -74,6 +74,7 @@ type promisesCluster interface {
 	durableCheckpointOp(i int) uint64
 	eventIndex() uint64
 	startViewSent(from int, h *vsr.Header, body []byte)
+	prepareMade(from int, view uint32, op, timestamp uint64)
 }
 
 func (s *Simulator) eventIndex() uint64 { return s.events }
@@ -86,6 +87,13 @@ func (s *Simulator) startViewSent(from int, h *vsr.Header, body []byte) {
 	if h.View >= s.check.durability.recovery.started {
 		s.check.canonical.onStartView(from, h, body)
 	}
+}
+
+// prepareMade hands the timestamps checker a prepare its primary sends in
+// its current view, with the primary's clock now: the first send of a
+// prepare is in the event that made it.
+func (s *Simulator) prepareMade(from int, view uint32, op, timestamp uint64) {
+	s.check.timestamps.onPrepareSent(from, view, op, timestamp, s.replicas[from].replica.Clock())
 }
 
 func (s *Simulator) disk(i int) *simStorage   { return s.replicas[i].storage }
@@ -137,6 +145,7 @@ func (c *promisesChecker) onSend(from int, message []byte) {
 		// before a crash, perhaps on a disk since replaced).
 		if h.Replica == uint8(from) && h.View == c.cluster.replicaView(from) {
 			c.needViews(from, &h, diskViews{view: h.View, logView: h.View})
+			c.cluster.prepareMade(from, h.View, h.Op, h.Timestamp)
 		}
 	}
 }

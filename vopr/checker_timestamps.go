@@ -9,7 +9,10 @@ import (
 // timestampChecker checks that prepare timestamps grow strictly along the
 // canonical history: each committed op's timestamp is above the previous
 // op's, across view changes too (the state machine may use them as time,
-// and a checkpoint promises later ops a larger one). It reads each op's
+// and a checkpoint promises later ops a larger one). And that they are
+// time: a primary stamps a prepare at least with its clock (ticks since it
+// started), so a timestamp cannot stand still while the primary's clock
+// runs, nor count prepares instead of ticks. It reads each op's
 // timestamp from the prepare header of its first commit; a later commit of
 // the same op is the canonical checker's business.
 type timestampChecker struct {
@@ -22,6 +25,12 @@ type timestampChecker struct {
 	// with the same header bytes and soon after the first, and bytes
 	// already decoded need not be decoded again to know they decode.
 	decoded [stampsDecodedMax]decodedHeader
+	// made[i] is the newest prepare replica i was seen sending as primary
+	// of its view: a send of it or of an older op is a resend.
+	made [vsr.ReplicasMax]struct {
+		view uint32
+		op   uint64
+	}
 }
 
 // stampsDecodedMax is how many ops' first headers the checker keeps.
@@ -62,5 +71,22 @@ func (c *timestampChecker) onCommitted(replica int, e *vsr.Event) {
 	if next := c.stamps[e.Op+1]; next != 0 && next <= h.Timestamp {
 		c.v.fail(Correctness, fmt.Sprintf("replica %d committed op %d (view %d) with prepare timestamp %d, not below op %d's %d",
 			replica, e.Op, h.View, h.Timestamp, e.Op+1, next))
+	}
+}
+
+// onPrepareSent checks a prepare replica sends as primary of view, with
+// its clock at the send: the first send of a prepare is in the event that
+// stamped it, so its timestamp must be at least that clock. Resends (an op
+// not above the newest this replica made in view) are stamped earlier.
+func (c *timestampChecker) onPrepareSent(replica int, view uint32, op, timestamp, clock uint64) {
+	made := &c.made[replica]
+	if view < made.view || (view == made.view && op <= made.op) {
+		return
+	}
+	made.view, made.op = view, op
+	if timestamp < clock {
+		c.v.fail(Correctness, fmt.Sprintf("replica %d made op %d in view %d with timestamp %d, below its clock, %d ticks: "+
+			"a primary stamps a prepare at least with its clock (the state machine is promised its time)",
+			replica, op, view, timestamp, clock))
 	}
 }

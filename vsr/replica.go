@@ -184,8 +184,13 @@ func (r *Replica) Options() Options { return r.opts }
 
 // Status, View, LogView, Op, CommitMin and CommitMax expose the replica's
 // position for tests and the simulator's checkers.
-func (r *Replica) Status() Status    { return r.status }
-func (r *Replica) View() uint32      { return r.view }
+func (r *Replica) Status() Status { return r.status }
+func (r *Replica) View() uint32   { return r.view }
+
+// Clock is the replica's clock, in ticks since it started: the least
+// timestamp it may give a prepare it makes (StateMachine.Apply is promised
+// the primary's time).
+func (r *Replica) Clock() uint64     { return r.ticks }
 func (r *Replica) LogView() uint32   { return r.logView }
 func (r *Replica) Op() uint64        { return r.op }
 func (r *Replica) CommitMin() uint64 { return r.commitMin }
