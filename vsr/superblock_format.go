@@ -43,7 +43,9 @@ func DecodeDataFileFormat(sector []byte) (DataFileFormat, error) {
 func ReadDataFileFormat(r io.ReaderAt) (f DataFileFormat, ok bool) {
 	sector := make([]byte, SectorSize)
 	for copyIndex := range SuperblockCopies {
-		if _, err := r.ReadAt(sector, int64(copyIndex*SectorSize)); err != nil {
+		offset := int64(copyIndex * SectorSize)
+		assert(offset >= 0 && offset+SectorSize <= SuperblockCopies*SectorSize, "a superblock copy lies in the superblock zone")
+		if _, err := r.ReadAt(sector, offset); err != nil {
 			continue
 		}
 		if f, err := DecodeDataFileFormat(sector); err == nil {
