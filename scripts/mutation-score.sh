@@ -7,16 +7,19 @@
 # temporary directory, apply the patch, build cmd/vopr, and run `vopr swarm`
 # over seeds FROM.. in chunks of CHUNK, stopping at the first chunk with a
 # failing seed, up to K seeds. Then, separately, run the unit tests of vsr/
-# against the mutant within a time budget. Prints a markdown table (mutant,
-# caught, seeds to first failure, failure class, swarm wall time, unit
-# tests) and the score, caught/total.
+# against the mutant within a time budget, and with --scenarios the
+# scripted scenarios (vopr's TestScenarios: their expect lines check what a
+# story must leave behind, which a checker of a random run need not see).
+# Prints a markdown table (mutant, caught, seeds to first failure, failure
+# class, swarm wall time, unit tests, scenarios) and the score,
+# caught/total: the swarm's catches alone.
 #
 # Exits 1 if any mutant survives, does not apply or does not build (the
 # nightly job fails on it), unless --no-fail; 2 on bad usage.
 #
 # Usage: scripts/mutation-score.sh [--seeds K] [--mutants DIR] [--jobs J]
 #          [--from S] [--chunk C] [--test-timeout SECONDS] [--only SUBSTRING]
-#          [--reports DIR] [--out FILE] [--no-tests] [--no-fail]
+#          [--reports DIR] [--out FILE] [--no-tests] [--scenarios] [--no-fail]
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +33,7 @@ only=""
 reports=""
 out=""
 run_tests=1
+run_scenarios=0
 fail_on_survivor=1
 
 usage() {
@@ -62,6 +66,7 @@ while [ $# -gt 0 ]; do
 		shift 2
 		;;
 	--no-tests) run_tests=0; shift ;;
+	--scenarios) run_scenarios=1; shift ;;
 	--no-fail) fail_on_survivor=0; shift ;;
 	-h | --help) usage ;;
 	*) echo "mutation-score: unknown argument '$1'" >&2; usage ;;
@@ -171,6 +176,20 @@ unit_tests() {
 	echo "$verdict $(($(now) - t0))s"
 }
 
+# scenario_tests DIR: prints "pass", "FAIL" or "timeout" for the scenario
+# scripts, and the seconds taken (most of it building the test binary).
+scenario_tests() {
+	local t0 rc=0 verdict
+	t0=$(now)
+	(cd "$1" && timeout "$test_timeout" go test -count=1 ./vopr -run '^TestScenarios$') >"$1/scenarios.log" 2>&1 || rc=$?
+	case $rc in
+	0) verdict=pass ;;
+	124) verdict=timeout ;;
+	*) verdict=FAIL ;;
+	esac
+	echo "$verdict $(($(now) - t0))s"
+}
+
 rows=()
 total=0
 caught=0
@@ -181,7 +200,7 @@ broken=0
 give_up() {
 	log "$1: $2:"
 	sed 's/^/  /' "$3" >&2
-	rows+=("| $1 | **$2** | | | | |")
+	rows+=("| $1 | **$2** | | | | | |")
 	broken=$((broken + 1))
 	rm -rf "${tmp:?}/$1"
 }
@@ -209,23 +228,27 @@ for patch in "${patches[@]}"; do
 	if [ "$run_tests" = 1 ]; then
 		tests=$(unit_tests "$dir")
 	fi
+	scenarios="not run"
+	if [ "$run_scenarios" = 1 ]; then
+		scenarios=$(scenario_tests "$dir")
+	fi
 	if [ -n "$found_seed" ]; then
 		caught=$((caught + 1))
-		rows+=("| $name | yes | $((found_seed - from + 1)) (seed $found_seed) | $found_class | ${wall}s | $tests |")
+		rows+=("| $name | yes | $((found_seed - from + 1)) (seed $found_seed) | $found_class | ${wall}s | $tests | $scenarios |")
 		log "$name: caught by seed $found_seed ($found_class) after ${wall}s; unit tests: $tests"
 	elif [ -n "$found_class" ]; then
 		broken=$((broken + 1))
-		rows+=("| $name | **error** ($found_class) | | | ${wall}s | $tests |")
+		rows+=("| $name | **error** ($found_class) | | | ${wall}s | $tests | $scenarios |")
 	else
-		rows+=("| $name | **no** | > $seeds_run | | ${wall}s | $tests |")
-		log "$name: SURVIVED $seeds_run seeds (${wall}s); unit tests: $tests"
+		rows+=("| $name | **no** | > $seeds_run | | ${wall}s | $tests | $scenarios |")
+		log "$name: SURVIVED $seeds_run seeds (${wall}s); unit tests: $tests; scenarios: $scenarios"
 	fi
 	rm -rf "$dir"
 done
 
 {
-	echo "| mutant | caught | seeds to first failure | failure class | swarm wall time | unit tests (vsr/...) |"
-	echo "| --- | --- | --- | --- | --- | --- |"
+	echo "| mutant | caught | seeds to first failure | failure class | swarm wall time | unit tests (vsr/...) | scenarios |"
+	echo "| --- | --- | --- | --- | --- | --- | --- |"
 	printf '%s\n' "${rows[@]}"
 	echo
 	echo "Mutation score: $caught/$total caught (up to $seeds seeds from $from, chunks of $chunk, $jobs jobs)."
