@@ -172,25 +172,30 @@ func (c *promisesChecker) needViews(i int, h *vsr.Header, want diskViews) {
 // if no copy is valid (the atlas always leaves two).
 func (c *promisesChecker) diskSuperblock(i int) (sb diskState, ok bool) {
 	st := c.cluster.disk(i)
-	le := binary.LittleEndian
 	var newest uint64
 	for index := range uint64(vsr.SuperblockCopies) {
-		b := st.PeekSector(index * vsr.SectorSize)[:] // in place: only a few fields are kept
-		if !selfChecked(b) || string(b[16:24]) != superblockMagic {
-			continue
-		}
-		if sequence := le.Uint64(b[superblockSequenceOffset:]); !ok || sequence > newest {
-			newest, ok = sequence, true
-			sb = diskState{
-				views:        diskViews{view: le.Uint32(b[superblockViewOffset:]), logView: le.Uint32(b[superblockViewOffset+4:])},
-				checkpointOp: le.Uint64(b[superblockCheckpointOffset:]),
-				checksum:     vsr.U128{Lo: le.Uint64(b[superblockCheckpointOffset+8:]), Hi: le.Uint64(b[superblockCheckpointOffset+16:])},
-				size:         le.Uint64(b[superblockCheckpointSizeOffset:]),
-				area:         b[superblockCheckpointAreaOffset],
-			}
+		if copyState, sequence, valid := superblockCopyState(st, index); valid && (!ok || sequence > newest) {
+			sb, newest, ok = copyState, sequence, true
 		}
 	}
 	return sb, ok
+}
+
+// superblockCopyState reads copy index of a disk's superblock, in place (only a
+// few fields are kept): what it says, and its sequence, if it is valid.
+func superblockCopyState(st *simStorage, index uint64) (sb diskState, sequence uint64, ok bool) {
+	le := binary.LittleEndian
+	b := st.PeekSector(index * vsr.SectorSize)[:]
+	if !selfChecked(b) || string(b[16:24]) != superblockMagic {
+		return diskState{}, 0, false
+	}
+	return diskState{
+		views:        diskViews{view: le.Uint32(b[superblockViewOffset:]), logView: le.Uint32(b[superblockViewOffset+4:])},
+		checkpointOp: le.Uint64(b[superblockCheckpointOffset:]),
+		checksum:     vsr.U128{Lo: le.Uint64(b[superblockCheckpointOffset+8:]), Hi: le.Uint64(b[superblockCheckpointOffset+16:])},
+		size:         le.Uint64(b[superblockCheckpointSizeOffset:]),
+		area:         b[superblockCheckpointAreaOffset],
+	}, le.Uint64(b[superblockSequenceOffset:]), true
 }
 
 // diskState is what a superblock copy says of the views and the durable
@@ -266,10 +271,38 @@ func (c *promisesChecker) onWrite(i int, offset uint64, data []byte) {
 				"(op %d) does not cover", i, h.Op, index, h.Op-l.JournalSlots, sb.checkpointOp))
 		}
 	case vsr.ZoneCheckpoint:
-		if sb, ok := c.diskSuperblock(i); ok && !sb.checksum.IsZero() && uint64(sb.area) == index &&
-			sb.checksum != c.disowned[i] && c.checkpointIntact(i, &sb) {
+		if sb, ok := c.diskSuperblock(i); ok && c.holdsCheckpoint(i, &sb, index) {
 			c.v.fail(Correctness, fmt.Sprintf("replica %d writes a checkpoint over area %d, which holds its durable "+
 				"checkpoint (op %d)", i, index, sb.checkpointOp))
+			return
+		}
+		c.checkCopiesBehind(i, index)
+	}
+}
+
+// holdsCheckpoint reports whether area holds, whole, the checkpoint sb
+// names (not one replica i disowned: its open found it damaged).
+func (c *promisesChecker) holdsCheckpoint(i int, sb *diskState, area uint64) bool {
+	return !sb.checksum.IsZero() && uint64(sb.area) == area && sb.checksum != c.disowned[i] && c.checkpointIntact(i, sb)
+}
+
+// checkCopiesBehind fails a checkpoint write of replica i over an area an
+// older valid superblock copy names: copies the atlas spares hold the
+// newest durable update or a newer one that landed whole, so while they
+// disagree (a crash cut an update short) the older may be the durable
+// one, and if the newer copies are lost the open takes it, with its
+// checkpoint. The copies must be made to agree before the area is reused.
+func (c *promisesChecker) checkCopiesBehind(i int, area uint64) {
+	st := c.cluster.disk(i)
+	for index := range uint64(vsr.SuperblockCopies) {
+		if st.mayDamage(index * vsr.SectorSize) {
+			continue
+		}
+		if sb, _, ok := superblockCopyState(st, index); ok && c.holdsCheckpoint(i, &sb, area) {
+			c.v.fail(Correctness, fmt.Sprintf("replica %d writes a checkpoint over area %d while its superblock copy %d "+
+				"still names the checkpoint there (op %d): the copies disagree, and that may be the durable one",
+				i, area, index, sb.checkpointOp))
+			return
 		}
 	}
 }

@@ -31,6 +31,16 @@ func (r *Replica) bugNoAdoptedLogRepair() bool {
 	return r.bugOn(BugNoAdoptedLogRepair)
 }
 
+// bugCheckpointCopiesBehind reports whether a checkpoint due while the
+// superblock copies disagree is taken at once (BugCheckpointCopiesBehind)
+// instead of after an update makes them agree: it goes to the area an
+// older copy, perhaps the durable one, still names.
+func (r *Replica) bugCheckpointCopiesBehind() bool {
+	assert(r.super.copiesBehind, "asked only while the copies disagree")
+	assert(!r.checkpoint.inFlight, "asked only with no checkpoint on its way")
+	return r.bugOn(BugCheckpointCopiesBehind)
+}
+
 // bugOn reports whether the replica was told to have bug b.
 func (r *Replica) bugOn(b Bug) bool {
 	assert(b > BugNone, "a deliberate bug is a bug")

@@ -64,7 +64,7 @@ func (r *Replica) maybeCheckpoint(op uint64, prepare *Header) {
 	if op < durable.op+uint64(r.opts.CheckpointInterval) || r.checkpoint.inFlight || r.checkpoint.written != durable {
 		return
 	}
-	if r.super.copiesBehind {
+	if r.super.copiesBehind && !r.bugCheckpointCopiesBehind() {
 		r.deferCheckpoint()
 		return
 	}

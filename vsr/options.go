@@ -191,24 +191,25 @@ type Bug uint8
 
 // The bugs a replica can be told to have.
 const (
-	BugNone                Bug = iota
-	BugCommitWithoutQuorum     // the primary commits once it alone holds a prepare
-	BugForgeRequest            // the primary alters each request before preparing it
-	BugPanicAtOp50             // executing op 50 panics
-	BugIgnoreStartView         // backups drop every start_view
-	BugReplyBeforeCommit       // the primary answers each request as soon as it prepares it
-	BugStaleSuperblock         // superblock updates never record a new view on disk
-	BugExecuteDuplicate        // the primary prepares a retry of a session's latest request again, and execution runs it again
-	BugStaleSession            // replica 1's sessions forget each executed request's checksum (its store is unaffected)
-	BugStampBackwards          // the primary stamps every eighth prepare below its predecessor
-	BugDropCommittedTail       // at open, a replica drops the prepares of every op above its checkpoint (it keeps their headers; its disk still holds them)
-	BugWaitForAll              // the primary commits an op only once every replica holds it, not a replication quorum
-	BugFirstSuperblockCopy     // the open takes the first valid superblock copy, not the newest
-	BugCorruptSlotBlank        // the open takes a slot neither of whose copies is valid for a blank one
-	BugIgnoreRejoin            // the open ignores that the data file was formatted --rejoin
-	BugLongestLogWins          // a new primary adopts the longest log, whatever its log_view
-	BugOldStartView            // a normal backup installs a start_view of an older view
-	BugNoAdoptedLogRepair      // a new primary repairs only the entries linked to its head, none of its adopted log below a gap
+	BugNone                   Bug = iota
+	BugCommitWithoutQuorum        // the primary commits once it alone holds a prepare
+	BugForgeRequest               // the primary alters each request before preparing it
+	BugPanicAtOp50                // executing op 50 panics
+	BugIgnoreStartView            // backups drop every start_view
+	BugReplyBeforeCommit          // the primary answers each request as soon as it prepares it
+	BugStaleSuperblock            // superblock updates never record a new view on disk
+	BugExecuteDuplicate           // the primary prepares a retry of a session's latest request again, and execution runs it again
+	BugStaleSession               // replica 1's sessions forget each executed request's checksum (its store is unaffected)
+	BugStampBackwards             // the primary stamps every eighth prepare below its predecessor
+	BugDropCommittedTail          // at open, a replica drops the prepares of every op above its checkpoint (it keeps their headers; its disk still holds them)
+	BugWaitForAll                 // the primary commits an op only once every replica holds it, not a replication quorum
+	BugFirstSuperblockCopy        // the open takes the first valid superblock copy, not the newest
+	BugCorruptSlotBlank           // the open takes a slot neither of whose copies is valid for a blank one
+	BugIgnoreRejoin               // the open ignores that the data file was formatted --rejoin
+	BugLongestLogWins             // a new primary adopts the longest log, whatever its log_view
+	BugOldStartView               // a normal backup installs a start_view of an older view
+	BugNoAdoptedLogRepair         // a new primary repairs only the entries linked to its head, none of its adopted log below a gap
+	BugCheckpointCopiesBehind     // a checkpoint comes due while the superblock copies disagree, and is taken at once
 	bugCount
 )
 
@@ -221,7 +222,7 @@ var bugNames = [bugCount]string{
 	BugFirstSuperblockCopy: "first-superblock-copy", BugCorruptSlotBlank: "corrupt-slot-blank",
 	BugIgnoreRejoin:   "ignore-rejoin",
 	BugLongestLogWins: "longest-log-wins", BugOldStartView: "old-start-view",
-	BugNoAdoptedLogRepair: "no-adopted-log-repair",
+	BugNoAdoptedLogRepair: "no-adopted-log-repair", BugCheckpointCopiesBehind: "checkpoint-copies-behind",
 }
 
 func (b Bug) String() string {
