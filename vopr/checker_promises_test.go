@@ -257,12 +257,7 @@ func TestNeedPrepareReadsPrepareAndRing(t *testing.T) {
 		copy(ring[at:], tc.named)
 		st.Load(map[uint64][]byte{slotOffset: tc.slot, sectorOffset: ring})
 		c.needPrepare(1, op, h.Checksum)
-		switch {
-		case tc.want == "" && len(got.messages) > 0:
-			t.Errorf("%s: failed: %q", tc.name, got.messages)
-		case tc.want != "" && (len(got.messages) != 1 || !strings.Contains(got.messages[0], tc.want)):
-			t.Errorf("%s: failures %q, want one saying %q", tc.name, got.messages, tc.want)
-		}
+		expectVerdicts(t, tc.name, got.messages, tc.want)
 	}
 }
 

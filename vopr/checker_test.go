@@ -142,6 +142,18 @@ func TestCheckerExactlyOnceCatchesDuplicateExecution(t *testing.T) {
 	}
 }
 
+// expectVerdicts checks a table case's failures: none if want is empty,
+// else exactly one, mentioning want.
+func expectVerdicts(t *testing.T, name string, failures []string, want string) {
+	t.Helper()
+	switch {
+	case want == "" && len(failures) > 0:
+		t.Errorf("%s: failed: %q", name, failures)
+	case want != "" && (len(failures) != 1 || !strings.Contains(failures[0], want)):
+		t.Errorf("%s: failures %q, want one mentioning %q", name, failures, want)
+	}
+}
+
 // recordedVerdicts is a checker's verdicts kept for a unit test.
 type recordedVerdicts struct{ failures []string }
 
@@ -175,12 +187,7 @@ func TestCheckerExactlyOnceRules(t *testing.T) {
 		for _, r := range tc.runs {
 			c.onApplied(r.replica, &vsr.Event{Kind: vsr.EventApplied, Client: vsr.U128{Lo: r.client}, Request: r.request, Op: r.op})
 		}
-		switch {
-		case tc.fails == "" && len(v.failures) > 0:
-			t.Errorf("%s: failed: %q", tc.name, v.failures)
-		case tc.fails != "" && (len(v.failures) != 1 || !strings.Contains(v.failures[0], tc.fails)):
-			t.Errorf("%s: failures %q, want one mentioning %q", tc.name, v.failures, tc.fails)
-		}
+		expectVerdicts(t, tc.name, v.failures, tc.fails)
 	}
 }
 
