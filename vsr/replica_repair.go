@@ -12,10 +12,13 @@ type repairState struct {
 	headChecksum U128
 	round        uint64 // repair rounds so far; alternates whom to ask
 	// stalled counts the repair rounds in a row in which the next op to
-	// execute was committed but its prepare was still missing; executed is
-	// commit_min as the last round saw it.
+	// execute was committed but could not execute: its prepare missing, or
+	// held below a gap in the log's hash chain that the round did not
+	// narrow; executed and floor are commit_min and the chain's floor as
+	// the last round saw them.
 	stalled  int
 	executed uint64
+	floor    uint64
 }
 
 // repairRequestsMax bounds the prepares requested per repair round.
@@ -54,9 +57,13 @@ func (r *Replica) NeedsStateTransfer() bool {
 // noteRepairProgress counts the rounds in which repair did not bring the
 // next committed op to execute.
 func (r *Replica) noteRepairProgress() {
-	waiting := r.commitMin < r.commitMax && !r.journal.hasPrepare(r.commitMin+1)
+	missing := r.commitMin < r.commitMax && !r.journal.hasPrepare(r.commitMin+1)
+	floor, belowGap := r.nextBelowGap()
+	// Headers fetched down the chain are progress too: the gap narrows.
+	stuckBelowGap := belowGap && floor >= r.repairProgress.floor
+	r.repairProgress.floor = floor
 	switch {
-	case r.commitMin != r.repairProgress.executed || !waiting:
+	case r.commitMin != r.repairProgress.executed || !(missing || stuckBelowGap):
 		r.repairProgress.stalled = 0
 	case r.repairProgress.stalled < repairStalledRounds:
 		r.repairProgress.stalled++
@@ -66,6 +73,23 @@ func (r *Replica) noteRepairProgress() {
 	}
 	r.repairProgress.executed = r.commitMin
 	assert(r.repairProgress.stalled <= repairStalledRounds, "the stall count is bounded")
+}
+
+// nextBelowGap returns the floor of the log's hash chain (canonicalFloor;
+// 0 outside normal status) and whether the next committed op, its prepare
+// held, waits below it: commitJournal executes only what the chain links
+// to the head, so such an op waits for headers as much as a missing
+// prepare waits for its body (seed 70050: a backup held op 1987, the only
+// peer up had let go of the headers of 1994-1998, and it never fell back
+// to state transfer).
+func (r *Replica) nextBelowGap() (floor uint64, below bool) {
+	if r.status != StatusNormal || r.commitMin >= r.commitMax || r.commitMin >= r.op || r.journal.header(r.op) == nil {
+		return 0, false
+	}
+	floor = r.canonicalFloor()
+	next := r.commitMin + 1
+	assert(floor > r.commitMin, "the chain's floor is above the executed prefix")
+	return floor, next < floor && r.journal.hasPrepare(next)
 }
 
 // inWindow reports whether the journal may hold op next to the head.
