@@ -242,6 +242,9 @@ func TestStorageAtlasSlotLossCatchesCorruptSlotAsBlank(t *testing.T) {
 	caughtOnlyWith(t, "corrupt-slot-blank", "slot-loss", []uint64{18}, slotLossThree, Correctness, "committed op")
 }
 
+// A replaced disk taken for the replica's own loses what it acknowledged.
+// (Seed 25 showed it until the repair fallback of seed 70050 moved its
+// run; 73, 114 and 130 of seeds 1-300 show it now, none without replace.)
 func TestStorageAtlasReplacementCatchesIgnoredRejoin(t *testing.T) {
-	caughtOnlyWith(t, "ignore-rejoin", "replace", []uint64{25}, moreSuperblockMisdirects, Correctness, "committed op")
+	caughtOnlyWith(t, "ignore-rejoin", "replace", []uint64{73, 114}, moreSuperblockMisdirects, Correctness, "committed op")
 }
