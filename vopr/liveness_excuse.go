@@ -80,9 +80,10 @@ func (s *Simulator) absenceUnprovable(healed, able []bool) string {
 	for i, r := range s.replicas {
 		if able[i] {
 			rr, st := r.replica, r.storage
-			views = append(views, replicaView{commit: rr.CommitMax(), head: rr.Op(), nackable: rr.Nackable,
-				names: rr.LogChecksum, holds: func(op uint64, named []vsr.U128) bool {
-					return rr.HasPrepare(op) || st.holdsNamedPrepare(op, named, buf)
+			views = append(views, replicaView{commit: rr.CommitMax(), head: rr.Op(), logView: rr.LogView(),
+				nackable: rr.Nackable, names: rr.LogChecksum, parent: rr.LogParent,
+				holds: func(op uint64, named []vsr.U128) bool {
+					return holdsNamedInMemory(rr, op, named) || st.holdsNamedPrepare(op, named, buf)
 				}})
 		}
 	}
@@ -94,10 +95,26 @@ func (s *Simulator) absenceUnprovable(healed, able []bool) string {
 		"them may swear they never held it; replicas %v have faulty or replaced disks", op, indexes(able), nackers, faulty)
 }
 
+// holdsNamedInMemory reports whether replica r holds in memory a prepare
+// of op that is one of named (any prepare of op, if none is named).
+func holdsNamedInMemory(r *vsr.Replica, op uint64, named []vsr.U128) bool {
+	if len(named) == 0 {
+		return r.HasPrepare(op)
+	}
+	for _, checksum := range named {
+		if r.HoldsPrepare(op, checksum) {
+			return true
+		}
+	}
+	return false
+}
+
 // replicaView is what the unprovable-absence excuse asks of a replica.
 type replicaView struct {
 	commit, head uint64
+	logView      uint32
 	names        func(op uint64) (vsr.U128, bool) // the entry its log names at op, if any
+	parent       func(op uint64) (vsr.U128, bool) // the parent its log's entry at op names, if any
 	// holds reports whether it holds, in memory or intact on disk, a
 	// prepare of op that is one of the entries named (any, if none is).
 	holds    func(op uint64, named []vsr.U128) bool
@@ -110,19 +127,23 @@ type replicaView struct {
 // A prepare of op counts as held only if it is an entry some replica's log
 // names there: a stale entry of an older view left on a disk (seed
 // 9000150: a stacked tail's prepare under the header of a later view)
-// cannot be served for the entry the view change needs.
+// cannot be served for the entry the view change needs. Where the logs of
+// the newest log_view, the one a view change adopts, name op (by a header
+// there or by the parent of the entry above), only the entries they name
+// count: an older log's entry is no substitute (seed 8600025: the newest
+// log had no header at 1034, its 1035 named a parent no able replica
+// held, and an older log's different 1034 counted as held).
 func unprovableOp(replicas []replicaView, committed uint64, nackQuorum int) (op uint64, nackers int) {
 	commit, head := committed, uint64(0)
+	var newest uint32
 	for _, r := range replicas {
-		commit, head = max(commit, r.commit), max(head, r.head)
+		commit, head, newest = max(commit, r.commit), max(head, r.head), max(newest, r.logView)
 	}
 	named := make([]vsr.U128, 0, len(replicas))
 	for op := commit + 1; op <= head; op++ {
-		named = named[:0]
-		for _, r := range replicas {
-			if checksum, ok := r.names(op); ok && !slices.Contains(named, checksum) {
-				named = append(named, checksum)
-			}
+		named = namedByNewest(replicas, op, newest, named[:0])
+		if len(named) == 0 {
+			named = namedByAny(replicas, op, named)
 		}
 		held, nackers := false, 0
 		for _, r := range replicas {
@@ -136,6 +157,34 @@ func unprovableOp(replicas []replicaView, committed uint64, nackQuorum int) (op 
 		}
 	}
 	return 0, 0
+}
+
+// namedByNewest appends to named the entries that the logs of log_view
+// newest name at op, by a header there or by the parent of the entry above.
+func namedByNewest(replicas []replicaView, op uint64, newest uint32, named []vsr.U128) []vsr.U128 {
+	for _, r := range replicas {
+		if r.logView != newest {
+			continue
+		}
+		checksum, ok := r.names(op)
+		if !ok && r.parent != nil && op < r.head {
+			checksum, ok = r.parent(op + 1)
+		}
+		if ok && !slices.Contains(named, checksum) {
+			named = append(named, checksum)
+		}
+	}
+	return named
+}
+
+// namedByAny appends to named the entries any replica's log names at op.
+func namedByAny(replicas []replicaView, op uint64, named []vsr.U128) []vsr.U128 {
+	for _, r := range replicas {
+		if checksum, ok := r.names(op); ok && !slices.Contains(named, checksum) {
+			named = append(named, checksum)
+		}
+	}
+	return named
 }
 
 // unhealthy returns the replicas of set whose disks the atlas let faults

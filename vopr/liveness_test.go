@@ -190,6 +190,36 @@ func TestLivenessUnprovableAbsenceRule(t *testing.T) {
 		{"a replica knows 11 committed", []replicaView{
 			view(11, 11, nil, nil), view(10, 11, nil, nil), view(10, 11, nil, nil)}, 10, 0},
 	}
+	// The newest log (log_view 7) has no header at 12 but names its entry
+	// (1) as the parent of 13; an older log (log_view 5) holds another
+	// entry (2) of 12, which the view change cannot use (seed 8600025).
+	newest := viewStale(10, 13, []uint64{11, 13}, nil, nil)
+	newest.logView = 7
+	newest.names = func(op uint64) (vsr.U128, bool) { return entry(1), op <= 13 && op != 12 }
+	newest.parent = func(op uint64) (vsr.U128, bool) { return entry(1), op <= 13 && op != 12 }
+	older := viewStale(10, 13, []uint64{11, 13}, []uint64{12}, nil)
+	older.logView = 5
+	older.names = func(op uint64) (vsr.U128, bool) {
+		if op == 12 {
+			return entry(2), true
+		}
+		return entry(1), op <= 13
+	}
+	cases = append(cases, struct {
+		name      string
+		replicas  []replicaView
+		committed uint64
+		want      uint64
+	}{"the newest log names 12 by the parent of 13; an older log's other 12 is no substitute",
+		[]replicaView{newest, older}, 10, 12})
+	olderOnly := older
+	olderOnly.logView = 7
+	cases = append(cases, struct {
+		name      string
+		replicas  []replicaView
+		committed uint64
+		want      uint64
+	}{"both logs newest: the entry one of them names at 12 is held", []replicaView{newest, olderOnly}, 10, 0})
 	for _, c := range cases {
 		if got, _ := unprovableOp(c.replicas, c.committed, nackQuorum); got != c.want {
 			t.Errorf("%s: op %d, want %d", c.name, got, c.want)

@@ -34,6 +34,22 @@ func (r *Replica) HoldsPrepare(op uint64, checksum U128) bool {
 	return r.open == nil && r.openErr == nil && r.journal.prepare(op, checksum) != nil
 }
 
+// LogParent returns the parent checksum of the entry this replica's log
+// names at op, and whether it names one: the entry its log needs at op-1,
+// even where it has no header of its own there.
+func (r *Replica) LogParent(op uint64) (U128, bool) {
+	assert(op > 0, "LogParent of an op, not the root")
+	if r.open != nil || r.openErr != nil || op > r.op {
+		return U128{}, false
+	}
+	h := r.journal.header(op)
+	if h == nil {
+		return U128{}, false
+	}
+	assert(h.Op == op, "the journal names op by its own header")
+	return h.Parent, true
+}
+
 // LogChecksum returns the checksum of the entry this replica's log names
 // at op, by its header with or without the prepare, and whether it names
 // one: the simulator asks before it excuses a stall for want of that
