@@ -147,29 +147,34 @@ func TestLivenessCoreExcusesLostData(t *testing.T) {
 	}
 }
 
+// absenceEntry is entry n of an op in the unprovable-absence tests.
+func absenceEntry(n uint64) vsr.U128 { return vsr.U128{Lo: n} }
+
+// absenceView is a replica whose log names entry 1 at each op up to head,
+// holding entry 1 of the ops in held and only another entry (2) of the ops
+// in stale.
+func absenceView(commit, head uint64, held, stale, nackable []uint64) replicaView {
+	in := func(set []uint64) func(uint64) bool {
+		return func(op uint64) bool { return slices.Contains(set, op) }
+	}
+	holds := func(op uint64, named []vsr.U128) bool {
+		return slices.Contains(held, op) ||
+			slices.Contains(stale, op) && (len(named) == 0 || slices.Contains(named, absenceEntry(2)))
+	}
+	names := func(op uint64) (vsr.U128, bool) { return absenceEntry(1), op <= head }
+	return replicaView{commit: commit, head: head, names: names, holds: holds, nackable: in(nackable)}
+}
+
 // The unprovable-absence rule: an op above every commit that nobody holds
 // is excused only while fewer than a nack quorum may disown it (the others
 // name it by headers that came back from a crash); one a nack quorum could
 // disown is the protocol's to truncate, never an excuse, and neither is an
 // op somebody holds or one the canonical history committed.
 func TestLivenessUnprovableAbsenceRule(t *testing.T) {
-	// Every log names entry 1 at each op; a replica holds entry 1 of the
-	// ops in held, and only another entry (2) of the ops in stale.
-	entry := func(n uint64) vsr.U128 { return vsr.U128{Lo: n} }
-	viewStale := func(commit, head uint64, held, stale, nackable []uint64) replicaView {
-		in := func(set []uint64) func(uint64) bool {
-			return func(op uint64) bool { return slices.Contains(set, op) }
-		}
-		holds := func(op uint64, named []vsr.U128) bool {
-			return slices.Contains(held, op) ||
-				slices.Contains(stale, op) && (len(named) == 0 || slices.Contains(named, entry(2)))
-		}
-		names := func(op uint64) (vsr.U128, bool) { return entry(1), op <= head }
-		return replicaView{commit: commit, head: head, names: names, holds: holds, nackable: in(nackable)}
-	}
 	view := func(commit, head uint64, held, nackable []uint64) replicaView {
-		return viewStale(commit, head, held, nil, nackable)
+		return absenceView(commit, head, held, nil, nackable)
 	}
+	viewStale := absenceView
 	const nackQuorum = 3 // five replicas
 	cases := []struct {
 		name      string
@@ -190,39 +195,35 @@ func TestLivenessUnprovableAbsenceRule(t *testing.T) {
 		{"a replica knows 11 committed", []replicaView{
 			view(11, 11, nil, nil), view(10, 11, nil, nil), view(10, 11, nil, nil)}, 10, 0},
 	}
-	// The newest log (log_view 7) has no header at 12 but names its entry
-	// (1) as the parent of 13; an older log (log_view 5) holds another
-	// entry (2) of 12, which the view change cannot use (seed 8600025).
-	newest := viewStale(10, 13, []uint64{11, 13}, nil, nil)
-	newest.logView = 7
-	newest.names = func(op uint64) (vsr.U128, bool) { return entry(1), op <= 13 && op != 12 }
-	newest.parent = func(op uint64) (vsr.U128, bool) { return entry(1), op <= 13 && op != 12 }
-	older := viewStale(10, 13, []uint64{11, 13}, []uint64{12}, nil)
-	older.logView = 5
-	older.names = func(op uint64) (vsr.U128, bool) {
-		if op == 12 {
-			return entry(2), true
-		}
-		return entry(1), op <= 13
-	}
-	cases = append(cases, struct {
-		name      string
-		replicas  []replicaView
-		committed uint64
-		want      uint64
-	}{"the newest log names 12 by the parent of 13; an older log's other 12 is no substitute",
-		[]replicaView{newest, older}, 10, 12})
-	olderOnly := older
-	olderOnly.logView = 7
-	cases = append(cases, struct {
-		name      string
-		replicas  []replicaView
-		committed uint64
-		want      uint64
-	}{"both logs newest: the entry one of them names at 12 is held", []replicaView{newest, olderOnly}, 10, 0})
 	for _, c := range cases {
 		if got, _ := unprovableOp(c.replicas, c.committed, nackQuorum); got != c.want {
 			t.Errorf("%s: op %d, want %d", c.name, got, c.want)
 		}
+	}
+}
+
+// Where the newest log_view's logs name an op, only their entries count as
+// held: here the newest log (log_view 7) has no header at 12 but names its
+// entry (1) as the parent of 13, and an older log (log_view 5) holds
+// another entry (2) of 12, which the view change cannot use (seed 8600025).
+func TestLivenessUnprovableAbsenceNewestLog(t *testing.T) {
+	newest := absenceView(10, 13, []uint64{11, 13}, nil, nil)
+	newest.logView = 7
+	newest.names = func(op uint64) (vsr.U128, bool) { return absenceEntry(1), op <= 13 && op != 12 }
+	newest.parent = func(op uint64) (vsr.U128, bool) { return absenceEntry(1), op <= 13 && op != 12 }
+	older := absenceView(10, 13, []uint64{11, 13}, []uint64{12}, nil)
+	older.logView = 5
+	older.names = func(op uint64) (vsr.U128, bool) {
+		if op == 12 {
+			return absenceEntry(2), true
+		}
+		return absenceEntry(1), op <= 13
+	}
+	if op, _ := unprovableOp([]replicaView{newest, older}, 10, 3); op != 12 {
+		t.Errorf("an older log's other 12 counted as held: op %d, want 12", op)
+	}
+	older.logView = 7 // both newest: the entry one of them names at 12 is held
+	if op, _ := unprovableOp([]replicaView{newest, older}, 10, 3); op != 0 {
+		t.Errorf("both logs newest: op %d, want none", op)
 	}
 }
