@@ -192,7 +192,7 @@ func superblockCopyState(st *simStorage, index uint64) (sb diskState, sequence u
 	return diskState{
 		views:        diskViews{view: le.Uint32(b[superblockViewOffset:]), logView: le.Uint32(b[superblockViewOffset+4:])},
 		checkpointOp: le.Uint64(b[superblockCheckpointOffset:]),
-		checksum:     vsr.U128{Lo: le.Uint64(b[superblockCheckpointOffset+8:]), Hi: le.Uint64(b[superblockCheckpointOffset+16:])},
+		checksum:     readU128(b[superblockCheckpointOffset+8:]),
 		size:         le.Uint64(b[superblockCheckpointSizeOffset:]),
 		area:         b[superblockCheckpointAreaOffset],
 	}, le.Uint64(b[superblockSequenceOffset:]), true
